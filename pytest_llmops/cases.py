@@ -1,0 +1,248 @@
+"""The case model (the YAML contract of DESIGN.md) and loading files into it.
+
+A case file is a mapping with optional ``defaults`` and a list of ``cases``. Unknown
+keys are errors. Loading never lets a traceback escape for bad input: every problem
+becomes a :class:`~pytest_llmops.errors.CaseFileError` line naming file, line and field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import CaseFileError
+from .yaml_lines import LineDict, LineList, line_of, load_yaml_with_lines
+
+RESERVED_TAGS = frozenset({"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"})
+CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+TAG_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def _as_list(value: Any) -> Any:
+    """Let a single string stand for a one-item list (``contains: "30 days"``)."""
+    return [value] if isinstance(value, str) else value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Expect(_Strict):
+    """What one reply must satisfy. ``None`` means "not set here": a wider level decides."""
+
+    contains: list[str] | None = None
+    not_contains: list[str] | None = None
+    matches: list[str] | None = None
+    not_matches: list[str] | None = None
+    equals: str | None = None
+    max_latency_ms: float | None = Field(default=None, gt=0)
+    no_pii: bool | None = None
+    no_error: bool | None = None
+
+    @field_validator("contains", "not_contains", "matches", "not_matches", mode="before")
+    @classmethod
+    def _one_string_is_a_list(cls, value: Any) -> Any:
+        return _as_list(value)
+
+    @field_validator("matches", "not_matches")
+    @classmethod
+    def _regexes_compile(cls, patterns: list[str] | None) -> list[str] | None:
+        for pattern in patterns or ():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return patterns
+
+    def merged(self, narrower: "Expect | None") -> "Expect":
+        """This expectation with every key that ``narrower`` sets taken from ``narrower``."""
+        if narrower is None:
+            return self
+        return self.model_copy(update=narrower.model_dump(exclude_none=True))
+
+
+def _check_tags(tags: list[str]) -> list[str]:
+    for tag in tags:
+        if not TAG_PATTERN.match(tag):
+            raise ValueError(f"tag {tag!r} is not a valid marker name (letters, digits, '_' and '-')")
+        if tag in RESERVED_TAGS:
+            raise ValueError(f"tag {tag!r} is a built-in pytest marker; choose another name")
+    return tags
+
+
+class Turn(_Strict):
+    """One user message and what the reply to it must satisfy."""
+
+    user: str = Field(min_length=1)
+    expect: Expect | None = None
+
+
+class Case(_Strict):
+    """One conversation: a pytest item."""
+
+    id: str = Field(pattern=CASE_ID_PATTERN)
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    system: str | None = None
+    expect: Expect | None = None
+    turns: list[Turn] = Field(min_length=1)
+
+    _tags_valid = field_validator("tags")(classmethod(lambda cls, v: _check_tags(v)))
+
+
+class Defaults(_Strict):
+    """Keys merged into every case of a file."""
+
+    tags: list[str] = Field(default_factory=list)
+    system: str | None = None
+    expect: Expect | None = None
+
+    _tags_valid = field_validator("tags")(classmethod(lambda cls, v: _check_tags(v)))
+
+
+class CaseFile(_Strict):
+    defaults: Defaults = Field(default_factory=Defaults)
+    cases: list[Case] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class LoadedCase:
+    """A case with the file's defaults merged in, ready to replay."""
+
+    path: Path
+    line: int
+    case: Case
+    tags: tuple[str, ...]
+    system: str | None
+    turn_expects: tuple[Expect, ...]
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.case.id
+
+
+def _dotted(loc: Iterable[Any]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _describe(error: dict) -> tuple[tuple, tuple, str]:
+    """Turn one pydantic error into (field shown, field whose line is quoted, sentence)."""
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return loc[:-1], loc, f"unknown key {loc[-1]!r}"
+    if kind == "missing":
+        return loc[:-1], loc[:-1], f"missing required key {loc[-1]!r}"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    value = error.get("input")
+    if kind.endswith("_type") and not isinstance(value, (dict, list)):
+        message += f" (got {type(value).__name__} {value!r})"[:200]
+    return loc, loc, message
+
+
+def _validation_problems(path: Path, data: Any, exc: ValidationError, prefix: tuple = ()) -> list[str]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        shown, located, message = _describe(error)
+        line = line_of(data, prefix + located) or 1
+        where = _dotted(prefix + shown)
+        problems.append(f"{path}:{line}: {where + ': ' if where else ''}{message}")
+    return problems
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CaseFileError(path, [f"{path}: cannot read file: {exc.strerror or exc}"]) from None
+    if b"\x00" in raw:
+        raise CaseFileError(path, [f"{path}:1: not a text file (binary data); a case file is UTF-8 YAML"])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CaseFileError(path, [f"{path}:{line}: not valid UTF-8 text; a case file is UTF-8 YAML"]) from None
+
+
+def _parse(path: Path, text: str) -> Any:
+    try:
+        return load_yaml_with_lines(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        reason = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        raise CaseFileError(path, [f"{path}:{line}: YAML syntax error: {reason}"]) from None
+    except yaml.YAMLError as exc:
+        raise CaseFileError(path, [f"{path}:1: YAML error: {exc}"]) from None
+
+
+def _duplicate_id_problems(path: Path, data: Any, cases: list[Case]) -> list[str]:
+    seen: dict[str, int] = {}
+    problems = []
+    for index, case in enumerate(cases):
+        line = line_of(data, ("cases", index, "id")) or 1
+        if case.id in seen:
+            problems.append(f"{path}:{line}: cases[{index}].id: duplicate id {case.id!r} (first used on line {seen[case.id]})")
+        else:
+            seen[case.id] = line
+    return problems
+
+
+def parse_case_file(path: Path, data: Any) -> CaseFile:
+    """Validate parsed YAML ``data`` as a case file, or raise CaseFileError listing every problem."""
+    if data is None:
+        raise CaseFileError(path, [f"{path}:1: file is empty; expected a mapping with a 'cases' list"])
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
+        line = getattr(data, "line", 1)
+        raise CaseFileError(path, [f"{path}:{line}: top level is {kind}; expected a mapping with a 'cases' list"])
+    try:
+        model = CaseFile.model_validate(data)
+    except ValidationError as exc:
+        raise CaseFileError(path, _validation_problems(path, data, exc)) from None
+    problems = _duplicate_id_problems(path, data, model.cases)
+    if problems:
+        raise CaseFileError(path, problems)
+    return model
+
+
+def resolve_cases(path: Path, data: Any, model: CaseFile) -> list[LoadedCase]:
+    """Merge the file's defaults into each case."""
+    loaded = []
+    defaults = model.defaults
+    base_expect = defaults.expect or Expect()
+    for index, case in enumerate(model.cases):
+        case_expect = base_expect.merged(case.expect)
+        tags = tuple(dict.fromkeys([*defaults.tags, *case.tags]))
+        loaded.append(LoadedCase(
+            path=path,
+            line=line_of(data, ("cases", index)) or 1,
+            case=case,
+            tags=tags,
+            system=case.system if case.system is not None else defaults.system,
+            turn_expects=tuple(case_expect.merged(turn.expect) for turn in case.turns),
+        ))
+    return loaded
+
+
+def load_case_file(path: Path | str) -> list[LoadedCase]:
+    """Read, parse and validate one case file. Raises CaseFileError naming file, line and field."""
+    path = Path(path)
+    data = _parse(path, _read_text(path))
+    model = parse_case_file(path, data)
+    return resolve_cases(path, data, model)
+
+
+__all__ = ["Expect", "Turn", "Case", "Defaults", "CaseFile", "LoadedCase", "load_case_file",
+           "parse_case_file", "resolve_cases", "LineDict", "LineList"]

@@ -1,0 +1,100 @@
+"""Turning one exchange plus its expectations into check results.
+
+Every check runs and reports, passed or failed, so a failure lists all that went
+wrong, not only the first thing. Text in a result is masked: it may go anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .cases import Expect
+from .config import DEFAULT_ERROR_PHRASES, Settings
+from .pii import PiiDetector
+from .transcript import CheckResult, Exchange, Transcript, TurnResult
+
+EXCERPT_CHARS = 300
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit} more characters]"
+
+
+def _quote_list(items: list[str]) -> str:
+    return ", ".join(f'"{item}"' for item in items)
+
+
+@dataclass
+class Checker:
+    """The project-wide check settings: defaults every reply gets, error phrases, the PII detector."""
+
+    base: Expect = field(default_factory=lambda: Expect(max_latency_ms=5000, no_pii=True, no_error=True))
+    error_phrases: tuple[str, ...] = tuple(DEFAULT_ERROR_PHRASES)
+    detector: PiiDetector = field(default_factory=PiiDetector)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Checker":
+        return cls(
+            base=Expect(max_latency_ms=settings.max_latency_ms, no_pii=True, no_error=True),
+            error_phrases=tuple(settings.error_phrases),
+            detector=PiiDetector(settings.pii.kinds, settings.pii.allowlist),
+        )
+
+    def check_exchange(self, exchange: Exchange, expect: Expect | None = None) -> list[CheckResult]:
+        """Every check that applies to this exchange, in a fixed order."""
+        rule = self.base.merged(expect)
+        if exchange.reply is None:
+            return [CheckResult("reply", False, "a reply from the chatbot",
+                                f"{exchange.error_kind or 'error'}: {self.detector.mask(exchange.error or '')}")]
+        reply = exchange.reply
+        results: list[CheckResult] = []
+        if rule.no_error:
+            phrase = next((p for p in self.error_phrases if p.lower() in reply.lower()), None)
+            results.append(CheckResult("no_error", phrase is None, "no error in the reply",
+                                       f"error phrase {phrase!r} in reply" if phrase else "no error"))
+        if rule.max_latency_ms is not None and exchange.latency_ms is not None:
+            results.append(CheckResult("max_latency_ms", exchange.latency_ms <= rule.max_latency_ms,
+                                       f"<= {rule.max_latency_ms:g} ms", f"{exchange.latency_ms:.0f} ms"))
+        if rule.no_pii:
+            findings = self.detector.find(reply)
+            kinds = sorted({f.kind for f in findings})
+            actual = f"found {', '.join(k.upper() for k in kinds)} in reply" if findings else "none found"
+            results.append(CheckResult("no_pii", not findings, "no personal data", actual, pii_kinds=kinds))
+        results.extend(self._content_checks(rule, reply))
+        return results
+
+    def _content_checks(self, rule: Expect, reply: str) -> list[CheckResult]:
+        results = []
+        lowered = reply.lower()
+        if rule.contains:
+            missing = [s for s in rule.contains if s.lower() not in lowered]
+            results.append(CheckResult("contains", not missing, f"reply contains {_quote_list(rule.contains)}",
+                                       f"missing {_quote_list(missing)}" if missing else "all present"))
+        if rule.not_contains:
+            present = [s for s in rule.not_contains if s.lower() in lowered]
+            results.append(CheckResult("not_contains", not present,
+                                       f"reply does not contain {_quote_list(rule.not_contains)}",
+                                       f"found {_quote_list(present)}" if present else "none present"))
+        if rule.matches:
+            unmatched = [p for p in rule.matches if not re.search(p, reply)]
+            results.append(CheckResult("matches", not unmatched, f"reply matches {_quote_list(rule.matches)}",
+                                       f"no match for {_quote_list(unmatched)}" if unmatched else "all match"))
+        if rule.not_matches:
+            matched = [p for p in rule.not_matches if re.search(p, reply)]
+            results.append(CheckResult("not_matches", not matched,
+                                       f"reply does not match {_quote_list(rule.not_matches)}",
+                                       f"{_quote_list(matched)} matched" if matched else "none match"))
+        if rule.equals is not None:
+            same = reply.strip() == rule.equals.strip()
+            results.append(CheckResult("equals", same, f"reply equals {self.detector.mask(rule.equals)!r}",
+                                       "equal" if same else "a different reply"))
+        return results
+
+    def check_transcript(self, transcript: Transcript, expects: tuple[Expect, ...]) -> list[TurnResult]:
+        """Check every exchange of a replayed conversation against its turn's expectations."""
+        return [TurnResult(exchange, self.check_exchange(exchange, expects[exchange.turn - 1]))
+                for exchange in transcript.exchanges]

@@ -1,0 +1,43 @@
+"""``llmops validate``: check case files against the contract without replaying anything."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..cases import load_case_file
+from ..config import load_settings
+from ..errors import CaseFileError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("validate", help="check case files without replaying them",
+                                   description="Check YAML case files against the case contract.")
+    parser.add_argument("paths", nargs="*", type=Path,
+                        help="case files or folders (default: cases_dir from [tool.llmops])")
+    parser.set_defaults(handler=run)
+
+
+def _case_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+        else:
+            files.append(path)
+    return files
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = args.paths or [load_settings().cases_path]
+    files = _case_files(paths)
+    bad = cases = 0
+    for path in files:
+        try:
+            cases += len(load_case_file(path))
+        except CaseFileError as exc:
+            bad += 1
+            print(exc, file=sys.stderr)
+    print(f"{len(files)} file(s), {cases} case(s), {bad} file(s) with errors")
+    return 1 if bad or not files else 0

@@ -1,0 +1,108 @@
+"""Settings from ``[tool.llmops]`` in pyproject.toml, with command-line overrides on top.
+
+One model serves every front (pytest, the CLI, the monitor), so a threshold means the
+same thing in CI and in production. Secrets never live here: a target names the
+environment variable that holds its key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+
+DEFAULT_ERROR_PHRASES = [
+    "an error occurred",
+    "an error has occurred",
+    "internal server error",
+    "something went wrong",
+    "service unavailable",
+    "traceback (most recent call last)",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PiiSettings(_Section):
+    """Which kinds of personal data to look for, and what the bot may say on purpose."""
+
+    kinds: list[str] = Field(default_factory=lambda: ["email", "phone"])
+    allowlist: list[str] = Field(default_factory=list)
+
+
+class Settings(_Section):
+    """Everything ``[tool.llmops]`` may hold. Unknown keys are errors, as in case files."""
+
+    cases_dir: str = "eval_cases"
+    target: str = "stub"
+    concurrency: int = Field(default=8, ge=1, le=1024)
+    max_latency_ms: float = Field(default=5000, gt=0)
+    timeout_s: float = Field(default=30, gt=0)
+    error_phrases: list[str] = Field(default_factory=lambda: list(DEFAULT_ERROR_PHRASES))
+    pii: PiiSettings = Field(default_factory=PiiSettings)
+    targets: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Sections owned by the gate, monitor and privacy modules; they validate their own part.
+    gate: dict[str, Any] = Field(default_factory=dict)
+    monitor: dict[str, Any] = Field(default_factory=dict)
+    privacy: dict[str, Any] = Field(default_factory=dict)
+
+    root: Path = Field(default_factory=Path.cwd, exclude=True)
+
+    @property
+    def cases_path(self) -> Path:
+        return (self.root / self.cases_dir).resolve()
+
+
+def _format_errors(source: str, exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            lines.append(f"{source}: unknown key {where!r}")
+        else:
+            lines.append(f"{source}: {where}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` holding a pyproject.toml, else ``start``."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return start
+
+
+def read_tool_table(root: Path) -> dict[str, Any]:
+    """The raw ``[tool.llmops]`` table of ``root/pyproject.toml`` (empty when there is none)."""
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return {}
+    try:
+        with pyproject.open("rb") as handle:
+            document = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{pyproject}: cannot read: {exc}") from None
+    table = document.get("tool", {}).get("llmops", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.llmops] must be a table")
+    return table
+
+
+def load_settings(root: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Settings for the project at ``root``; ``overrides`` (from the command line) win where not None."""
+    root = (root or find_project_root()).resolve()
+    table = dict(read_tool_table(root))
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            table[key] = value
+    try:
+        return Settings.model_validate({**table, "root": root})
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(f"{root / 'pyproject.toml'} [tool.llmops]", exc)) from None

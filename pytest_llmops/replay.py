@@ -1,0 +1,57 @@
+"""Sending a conversation to a target turn by turn, timing each reply honestly.
+
+The clock runs from handing the request to the target until the full reply is back,
+so time spent waiting elsewhere (a concurrency slot, pytest's own work) never counts.
+A fault ends the conversation: later turns depend on replies that never came.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .cases import LoadedCase
+from .errors import TargetError
+from .targets.base import Message, Target
+from .transcript import Exchange, Transcript
+
+
+def build_messages(system: str | None, history: list[Message], user: str) -> list[Message]:
+    """The message list a target receives: system prompt, earlier turns, the new message."""
+    messages: list[Message] = [{"role": "system", "content": system}] if system else []
+    messages.extend(history)
+    messages.append({"role": "user", "content": user})
+    return messages
+
+
+def send_turn(target: Target, messages: list[Message], session: dict[str, Any], turn: int) -> Exchange:
+    """Send one user message and time it; a TargetError becomes the exchange's error."""
+    user = messages[-1]["content"]
+    started = time.perf_counter()
+    try:
+        reply = target.send(messages, session)
+    except TargetError as exc:
+        elapsed = (time.perf_counter() - started) * 1000
+        return Exchange(turn=turn, user=user, reply=None, latency_ms=round(elapsed, 3),
+                        error=str(exc) or exc.__class__.__name__, error_kind=exc.kind,
+                        status=getattr(exc, "status", None))
+    elapsed = (time.perf_counter() - started) * 1000
+    return Exchange(turn=turn, user=user, reply=reply.text, latency_ms=round(elapsed, 3),
+                    status=reply.status, ttft_ms=reply.ttft_ms, retries=int(reply.meta.get("retries", 0)))
+
+
+def replay_case(case: LoadedCase, target: Target) -> Transcript:
+    """Replay every turn of ``case`` against ``target``; stops at the first fault."""
+    transcript = Transcript(case_id=case.id, target=target.name)
+    history: list[Message] = []
+    session: dict[str, Any] = {}
+    turns = case.case.turns
+    for index, turn in enumerate(turns, start=1):
+        exchange = send_turn(target, build_messages(case.system, history, turn.user), session, index)
+        transcript.exchanges.append(exchange)
+        if exchange.reply is None:
+            transcript.skipped_turns = len(turns) - index
+            break
+        history.append({"role": "user", "content": turn.user})
+        history.append({"role": "assistant", "content": exchange.reply})
+    return transcript
