@@ -40,7 +40,7 @@ def append_records(path: Path | str, records: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = "".join(dumps(record) + "\n" for record in records).encode("utf-8")
     with lock_for(path):
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             if os.fstat(fd).st_size and not _ends_with_newline(fd):
                 data = b"\n" + data  # never glue a record onto a torn last line
