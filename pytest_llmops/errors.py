@@ -58,3 +58,7 @@ class TargetResponseError(TargetError):
     """The endpoint answered, but the body is not a usable reply (not JSON, no reply path, empty)."""
 
     kind = "bad_response"
+
+
+class ResultsError(LlmopsError):
+    """A results JSON file (``--llmops-results``) is missing, truncated, not JSON or of another schema."""
