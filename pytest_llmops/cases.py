@@ -89,6 +89,7 @@ class Case(_Strict):
     description: str = ""
     tags: list[str] = Field(default_factory=list)
     system: str | None = None
+    target: str | None = None  # a [tool.llmops.targets.NAME] this case must run against
     expect: Expect | None = None
     turns: list[Turn] = Field(min_length=1)
 
@@ -100,6 +101,7 @@ class Defaults(_Strict):
 
     tags: list[str] = Field(default_factory=list)
     system: str | None = None
+    target: str | None = None  # pins every case of the file to this target
     expect: Expect | None = None
 
     _tags_valid = field_validator("tags")(classmethod(lambda cls, v: _check_tags(v)))
@@ -121,6 +123,7 @@ class LoadedCase:
     system: str | None
     turn_expects: tuple[Expect, ...]
     extra: dict = field(default_factory=dict)
+    target: str | None = None  # pinned by the case or its file; None means the run's target
 
     @property
     def id(self) -> str:
@@ -148,6 +151,8 @@ def _describe(error: dict) -> tuple[tuple, tuple, str]:
     value = error.get("input")
     if kind.endswith("_type") and not isinstance(value, (dict, list)):
         message += f" (got {type(value).__name__} {value!r})"[:200]
+        if isinstance(value, bool) and kind == "string_type":
+            message += "; YAML reads yes/no/on/off/true/false as booleans: put the text in quotes"
     return loc, loc, message
 
 
@@ -232,6 +237,7 @@ def resolve_cases(path: Path, data: Any, model: CaseFile) -> list[LoadedCase]:
             tags=tags,
             system=case.system if case.system is not None else defaults.system,
             turn_expects=tuple(case_expect.merged(turn.expect) for turn in case.turns),
+            target=case.target if case.target is not None else defaults.target,
         ))
     return loaded
 
