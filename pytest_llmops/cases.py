@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import CaseFileError
+from .variables import NAME_RE, as_text, compile_capture, unknown_references, variant_labels
 from .yaml_lines import LineDict, LineList, line_of, load_yaml_with_lines
 
 RESERVED_TAGS = frozenset({"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"})
@@ -80,9 +81,43 @@ class Turn(_Strict):
 
     user: str = Field(min_length=1)
     expect: Expect | None = None
+    save: dict[str, str] | None = None  # variable name -> regex; later turns use {name}
+
+    @field_validator("save")
+    @classmethod
+    def _save_names_and_patterns(cls, save: dict[str, str] | None) -> dict[str, str] | None:
+        for name, pattern in (save or {}).items():
+            if not NAME_RE.match(name):
+                raise ValueError(f"variable name {name!r} must be letters, digits and '_' (not starting with a digit)")
+            compile_capture(pattern)
+        return save
 
 
-class Case(_Strict):
+VarValue = str | int | float
+
+
+def _check_var_names(values: dict[str, VarValue]) -> dict[str, VarValue]:
+    for name in values:
+        if not NAME_RE.match(name):
+            raise ValueError(f"variable name {name!r} must be letters, digits and '_' (not starting with a digit)")
+    return values
+
+
+class _RepeatKeys(_Strict):
+    """How often a case is replayed and how many runs must pass (case or file defaults)."""
+
+    repeat: int | None = Field(default=None, ge=1, le=1000)
+    min_pass: int | None = Field(default=None, ge=1)
+    min_pass_rate: float | None = Field(default=None, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> "_RepeatKeys":
+        if self.min_pass is not None and self.min_pass_rate is not None:
+            raise ValueError("set min_pass or min_pass_rate, not both")
+        return self
+
+
+class Case(_RepeatKeys):
     """One conversation: a pytest item."""
 
     id: str = Field(pattern=CASE_ID_PATTERN)
@@ -92,11 +127,13 @@ class Case(_Strict):
     target: str | None = None  # a [tool.llmops.targets.NAME] this case must run against
     expect: Expect | None = None
     turns: list[Turn] = Field(min_length=1)
+    vars: dict[str, VarValue] | None = None  # fixed values for {name}, over the file's vars
 
     _tags_valid = field_validator("tags")(classmethod(lambda cls, v: _check_tags(v)))
+    _vars_valid = field_validator("vars")(classmethod(lambda cls, v: v and _check_var_names(v)))
 
 
-class Defaults(_Strict):
+class Defaults(_RepeatKeys):
     """Keys merged into every case of a file."""
 
     tags: list[str] = Field(default_factory=list)
@@ -109,7 +146,25 @@ class Defaults(_Strict):
 
 class CaseFile(_Strict):
     defaults: Defaults = Field(default_factory=Defaults)
+    # fixed values for {name}; a list of value sets runs every case once per set
+    vars: dict[str, VarValue] | list[dict[str, VarValue]] | None = None
     cases: list[Case] = Field(min_length=1)
+
+    @field_validator("vars")
+    @classmethod
+    def _var_sets_valid(cls, value: Any) -> Any:
+        sets = value if isinstance(value, list) else [value] if value is not None else []
+        if isinstance(value, list) and not value:
+            raise ValueError("a list of vars needs at least one set of values")
+        for values in sets:
+            _check_var_names(values)
+        return value
+
+    def var_sets(self) -> list[dict[str, VarValue]]:
+        """The file's value sets: one (maybe empty) unless ``vars`` is a list."""
+        if isinstance(self.vars, list):
+            return list(self.vars)
+        return [dict(self.vars or {})]
 
 
 @dataclass(frozen=True)
@@ -124,10 +179,15 @@ class LoadedCase:
     turn_expects: tuple[Expect, ...]
     extra: dict = field(default_factory=dict)
     target: str | None = None  # pinned by the case or its file; None means the run's target
+    variables: dict[str, str] = field(default_factory=dict)  # fixed {name} values (file and case vars)
+    variant: str | None = None  # which set of the file's vars list, e.g. "48212"; part of the id
+    repeat: int = 1  # replays of this case (repeat:), before --llmops-repeat
+    min_pass: int | None = None  # runs that must pass; None: see min_pass_rate
+    min_pass_rate: float | None = None  # share of runs that must pass; both None: every run
 
     @property
     def id(self) -> str:
-        return self.case.id
+        return f"{self.case.id}[{self.variant}]" if self.variant is not None else self.case.id
 
 
 def _dotted(loc: Iterable[Any]) -> str:
@@ -217,9 +277,45 @@ def parse_case_file(path: Path, data: Any) -> CaseFile:
     except ValidationError as exc:
         raise CaseFileError(path, _validation_problems(path, data, exc)) from None
     problems = _duplicate_id_problems(path, data, model.cases)
+    problems += _variable_problems(path, data, model) + _repeat_problems(path, data, model)
     if problems:
         raise CaseFileError(path, problems)
     return model
+
+
+def _variable_problems(path: Path, data: Any, model: CaseFile) -> list[str]:
+    """Every ``{name}`` used before it is defined (by the file's or case's vars, or an earlier save)."""
+    problems: list[str] = []
+    for index, case in enumerate(model.cases):
+        system = case.system if case.system is not None else model.defaults.system
+        for values in model.var_sets():
+            fixed = set(values) | set(case.vars or {})
+            for loc, message in unknown_references(case, system, fixed):
+                full = ("cases", index, *loc) if loc[0] != "system" or case.system is not None else ("defaults", "system")
+                problem = f"{path}:{line_of(data, full) or 1}: {_dotted(full)}: {message}"
+                if problem not in problems:
+                    problems.append(problem)
+    return problems
+
+
+def _repeat_settings(model: CaseFile, case: Case) -> tuple[int, int | None, float | None, tuple]:
+    """(repeat, min_pass, min_pass_rate, where the threshold was set) for a case, over its file's defaults."""
+    defaults = model.defaults
+    repeat = case.repeat or defaults.repeat or 1
+    if case.min_pass is not None or case.min_pass_rate is not None:
+        return repeat, case.min_pass, case.min_pass_rate, ("case",)
+    return repeat, defaults.min_pass, defaults.min_pass_rate, ("defaults", "min_pass")
+
+
+def _repeat_problems(path: Path, data: Any, model: CaseFile) -> list[str]:
+    problems = []
+    for index, case in enumerate(model.cases):
+        repeat, min_pass, _, where = _repeat_settings(model, case)
+        if min_pass is not None and min_pass > repeat:
+            loc = ("cases", index, "min_pass") if where == ("case",) else where
+            problems.append(f"{path}:{line_of(data, loc) or 1}: {_dotted(loc)}: min_pass {min_pass} is more "
+                            f"than the {repeat} run(s) of repeat; set repeat: {min_pass} or more")
+    return problems
 
 
 def resolve_cases(path: Path, data: Any, model: CaseFile) -> list[LoadedCase]:
@@ -227,18 +323,27 @@ def resolve_cases(path: Path, data: Any, model: CaseFile) -> list[LoadedCase]:
     loaded = []
     defaults = model.defaults
     base_expect = defaults.expect or Expect()
+    var_sets = model.var_sets()
+    labels = variant_labels(var_sets) if isinstance(model.vars, list) else [None]
     for index, case in enumerate(model.cases):
         case_expect = base_expect.merged(case.expect)
         tags = tuple(dict.fromkeys([*defaults.tags, *case.tags]))
-        loaded.append(LoadedCase(
-            path=path,
-            line=line_of(data, ("cases", index)) or 1,
-            case=case,
-            tags=tags,
-            system=case.system if case.system is not None else defaults.system,
-            turn_expects=tuple(case_expect.merged(turn.expect) for turn in case.turns),
-            target=case.target if case.target is not None else defaults.target,
-        ))
+        repeat, min_pass, min_pass_rate, _ = _repeat_settings(model, case)
+        for values, label in zip(var_sets, labels):
+            loaded.append(LoadedCase(
+                path=path,
+                line=line_of(data, ("cases", index)) or 1,
+                case=case,
+                tags=tags,
+                system=case.system if case.system is not None else defaults.system,
+                turn_expects=tuple(case_expect.merged(turn.expect) for turn in case.turns),
+                target=case.target if case.target is not None else defaults.target,
+                variables=as_text({**values, **(case.vars or {})}),
+                variant=label,
+                repeat=repeat,
+                min_pass=min_pass,
+                min_pass_rate=min_pass_rate,
+            ))
     return loaded
 
 

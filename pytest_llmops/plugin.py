@@ -6,19 +6,20 @@ into pytest. Run state lives in ``config.stash``, never in module globals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
+from . import concurrent_replay
 from .cases import LoadedCase, load_case_file
 from .checks import Checker, excerpt
 from .config import Settings, load_settings
 from .errors import CaseFileError, ConfigError
-from .replay import replay_case
 from .report import case_record
 from .targets import Target, build_target
+from .transcript import Transcript
 
 CASE_SUFFIXES = (".yaml", ".yml")
 
@@ -31,6 +32,18 @@ class LlmopsRun:
     target: Target
     checker: Checker
     registered_tags: set[str]
+    targets: dict[str, Target] = field(default_factory=dict)  # built once per name, on first use
+
+    def target_named(self, name: str | None) -> Target:
+        """The target called ``name`` (None: the run's own), built and cached on first use.
+
+        Raises ConfigError for an unknown name or bad options, before anything is sent.
+        """
+        if name is None or name == self.settings.target:
+            return self.target
+        if name not in self.targets:
+            self.targets[name] = build_target(name, self.settings)
+        return self.targets[name]
 
 
 RUN_KEY = pytest.StashKey[LlmopsRun]()
@@ -75,6 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except (ConfigError, ValueError) as exc:
         raise pytest.UsageError(f"pytest-llmops: {exc}") from None
     config.stash[RUN_KEY] = LlmopsRun(settings, target, checker, set())
+    concurrent_replay.install(config, settings.concurrency)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --llmops` with no paths means "the case suite", not the project's unit tests.
         config.args = [str(settings.cases_path)]
@@ -84,6 +98,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     run = config.stash.get(RUN_KEY, None)
     if run is not None:
         run.target.close()
+        for other in run.targets.values():
+            other.close()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -123,7 +139,12 @@ class CaseYamlFile(pytest.File):
             raise self.CollectError(self._relative(str(exc))) from None
         run = self.config.stash[RUN_KEY]
         for case in cases:
-            item = CaseItem.from_parent(self, name=case.id, case=case)
+            try:
+                target = run.target_named(case.target)
+            except ConfigError as exc:
+                line = f"{self.nodeid}:{case.line}: case {case.id!r}"
+                raise self.CollectError(f"{line}: {exc}") from None
+            item = CaseItem.from_parent(self, name=case.id, case=case, target=target)
             item.add_marker("llmops")
             for tag in case.tags:
                 if tag not in run.registered_tags:
@@ -148,15 +169,20 @@ class CaseFailed(Exception):
 class CaseItem(pytest.Item):
     """One conversation case, replayed and checked when pytest runs it."""
 
-    def __init__(self, *, case: LoadedCase, **kwargs: Any):
+    def __init__(self, *, case: LoadedCase, target: Target, **kwargs: Any):
         super().__init__(**kwargs)
         self.case = case
+        self.target = target
+
+    def replay(self) -> Transcript:
+        """Send this case's conversation to its target; may run on a replay pool thread."""
+        return concurrent_replay.replay_item(self)
 
     def runtest(self) -> None:
         run = self.config.stash[RUN_KEY]
-        transcript = replay_case(self.case, run.target)
+        transcript = concurrent_replay.transcript_for(self)
         turns = run.checker.check_transcript(transcript, self.case.turn_expects)
-        record = case_record(self.case, self.nodeid, run.target.describe(), transcript, turns, run.checker.detector)
+        record = case_record(self.case, self.nodeid, self.target.describe(), transcript, turns, run.checker.detector)
         self.stash[RECORD_KEY] = record
         self._record_properties(record)
         if not record["passed"]:

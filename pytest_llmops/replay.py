@@ -8,7 +8,7 @@ A fault ends the conversation: later turns depend on replies that never came.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 from .cases import LoadedCase
 from .errors import TargetError
@@ -40,13 +40,20 @@ def send_turn(target: Target, messages: list[Message], session: dict[str, Any], 
                     status=reply.status, ttft_ms=reply.ttft_ms, retries=int(reply.meta.get("retries", 0)))
 
 
-def replay_case(case: LoadedCase, target: Target) -> Transcript:
-    """Replay every turn of ``case`` against ``target``; stops at the first fault."""
+def replay_case(case: LoadedCase, target: Target, should_stop: Callable[[], bool] | None = None) -> Transcript:
+    """Replay every turn of ``case`` against ``target``; stops at the first fault.
+
+    ``should_stop`` is asked before each turn (the run is being cancelled); when it
+    says yes, the remaining turns are counted as skipped instead of being sent.
+    """
     transcript = Transcript(case_id=case.id, target=target.name)
     history: list[Message] = []
     session: dict[str, Any] = {}
     turns = case.case.turns
     for index, turn in enumerate(turns, start=1):
+        if should_stop is not None and should_stop():
+            transcript.skipped_turns = len(turns) - index + 1
+            break
         exchange = send_turn(target, build_messages(case.system, history, turn.user), session, index)
         transcript.exchanges.append(exchange)
         if exchange.reply is None:

@@ -1,0 +1,146 @@
+"""A bounded pool that runs replay jobs ahead of pytest while pytest reports in order.
+
+Replaying is waiting on the network, so the plugin hands every selected case to this
+pool as soon as collection ends, and each pytest item only waits for its own result.
+The pool knows nothing of pytest or targets: a job is any callable, keyed by any
+hashable (the plugin uses the item's node id; repeated replays can use
+``(nodeid, attempt)``).
+
+Worker threads are daemons started on demand, so an interrupted run never waits for
+a hung request at exit; :meth:`ReplayScheduler.shutdown` cancels what has not started
+and raises the ``stopping`` flag that long jobs check between turns.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from typing import Any, Callable, Hashable
+
+from .errors import LlmopsError
+
+
+class JobCancelled(LlmopsError):
+    """The job was cancelled (``-x``, ``--maxfail``, Ctrl-C) before it started."""
+
+
+class _Job:
+    __slots__ = ("key", "func", "done", "result", "error", "cancelled")
+
+    def __init__(self, key: Hashable, func: Callable[[], Any]):
+        self.key = key
+        self.func = func
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.cancelled = False
+
+
+class ReplayScheduler:
+    """Runs submitted callables on at most ``workers`` threads, first submitted first started."""
+
+    def __init__(self, workers: int, name: str = "llmops-replay"):
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        self.workers = workers
+        self.name = name
+        self.stopping = threading.Event()
+        self._jobs: dict[Hashable, _Job] = {}
+        self._queue: collections.deque[_Job] = collections.deque()
+        self._lock = threading.Condition()
+        self._threads: list[threading.Thread] = []
+
+    # -- submitting -----------------------------------------------------------------
+    def submit(self, key: Hashable, func: Callable[[], Any]) -> bool:
+        """Queue ``func`` under ``key``; False (and nothing queued) if ``key`` was already submitted."""
+        with self._lock:
+            if key in self._jobs:
+                return False
+            if self.stopping.is_set():
+                job = _Job(key, func)
+                job.cancelled = True
+                job.done.set()
+                self._jobs[key] = job
+                return True
+            job = _Job(key, func)
+            self._jobs[key] = job
+            self._queue.append(job)
+            if len(self._threads) < self.workers:
+                self._start_worker()
+            else:
+                self._lock.notify()
+            return True
+
+    def submitted(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._jobs
+
+    def _start_worker(self) -> None:
+        thread = threading.Thread(target=self._work, name=f"{self.name}-{len(self._threads) + 1}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    # -- collecting results ---------------------------------------------------------
+    def result(self, key: Hashable, timeout: float | None = None) -> Any:
+        """Wait for the job under ``key`` and return its value (or raise its exception).
+
+        The job is forgotten afterwards, so each result is handed out once.
+        Raises KeyError if nothing was submitted under ``key``, JobCancelled if it
+        was cancelled before it started, TimeoutError if ``timeout`` runs out.
+        """
+        with self._lock:
+            job = self._jobs[key]
+        if not job.done.wait(timeout):
+            raise TimeoutError(f"job {key!r} still running after {timeout} s")
+        with self._lock:
+            self._jobs.pop(key, None)
+        if job.cancelled:
+            raise JobCancelled(f"job {key!r} was cancelled before it started")
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    # -- stopping -------------------------------------------------------------------
+    def cancel_pending(self) -> int:
+        """Cancel every job that has not started; returns how many were cancelled."""
+        with self._lock:
+            cancelled = list(self._queue)
+            self._queue.clear()
+        for job in cancelled:
+            job.cancelled = True
+            job.done.set()
+        return len(cancelled)
+
+    def shutdown(self) -> int:
+        """Cancel pending jobs and tell running ones to stop; never waits for a running request."""
+        self.stopping.set()
+        cancelled = self.cancel_pending()
+        with self._lock:
+            self._lock.notify_all()
+        return cancelled
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the workers to exit after :meth:`shutdown`; True if all did."""
+        for thread in list(self._threads):
+            thread.join(timeout)
+        return not any(thread.is_alive() for thread in self._threads)
+
+    @property
+    def running_threads(self) -> int:
+        return sum(thread.is_alive() for thread in self._threads)
+
+    # -- the worker loop ------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue and not self.stopping.is_set():
+                    self._lock.wait()
+                if self.stopping.is_set() and not self._queue:
+                    return
+                job = self._queue.popleft()
+            try:
+                job.result = job.func()
+            except BaseException as exc:  # handed to whoever waits for the result
+                job.error = exc
+            finally:
+                job.done.set()
