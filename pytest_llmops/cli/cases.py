@@ -1,0 +1,114 @@
+"""``llmops cases ...``: generating regression cases from production evidence.
+
+Each source is one subcommand registered in SUBCOMMANDS (``from-feedback`` here; the
+monitor adds ``from-monitor-log``). They share the writer options (``--out``,
+``--dry-run``, ``--force``, ``--strict``) and :func:`write_and_report`, which plans,
+writes and prints the same way for every source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ..config import Settings, load_settings
+from ..convert import (ConvertError, RegressionCandidate, Skipped, candidates_from_feedback, plan_cases,
+                       render_case_file, write_cases)
+from ..feedback import read_feedback, storage_detector
+from ..pii import PiiDetector
+from ..privacy_settings import privacy_settings
+
+EXIT_OK, EXIT_STRICT = 0, 1
+REGRESSIONS_DIR = "regressions"
+
+
+def add_writer_options(parser: argparse.ArgumentParser) -> None:
+    """The options every ``cases from-*`` subcommand takes."""
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"folder for the generated case files (default: <cases_dir>/{REGRESSIONS_DIR}/)")
+    parser.add_argument("--dry-run", action="store_true", help="write nothing; show what would be written")
+    parser.add_argument("--force", action="store_true",
+                        help="regenerate case files that already exist (default: keep them untouched)")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail, writing nothing, if any input line is malformed (default: report and skip it)")
+
+
+def out_dir(args: argparse.Namespace, settings: Settings) -> Path:
+    return args.out if args.out is not None else settings.cases_path / REGRESSIONS_DIR
+
+
+def report_bad_lines(source: Path, bad: Sequence[Any], strict: bool) -> bool:
+    """Print malformed input lines (``file:line: reason``); True when ``strict`` says to stop."""
+    for item in bad:
+        print(f"{source}:{item.line}: {'error' if strict else 'skipped'}: {item.reason}", file=sys.stderr)
+    if bad and strict:
+        print(f"llmops cases: {len(bad)} malformed line(s) in {source}; nothing written (--strict)", file=sys.stderr)
+        return True
+    return False
+
+
+def write_and_report(candidates: list[RegressionCandidate], skipped: list[Skipped], args: argparse.Namespace,
+                     settings: Settings, detector: PiiDetector, malformed: int = 0) -> int:
+    """Plan, write (or dry-run) and print what happened; the exit code."""
+    planned = plan_cases(candidates)
+    result = write_cases(planned, out_dir(args, settings), detector, dry_run=args.dry_run, force=args.force)
+    for item in skipped:
+        print(f"skipped {item.source.kind} {item.source.id}: {item.reason}")
+    verb, done = ("would write", "would be written") if args.dry_run else ("wrote", "written")
+    for label, entries in ((verb, result.written), (f"{verb} (--force)", result.overwritten)):
+        for path, case in entries:
+            sources = ", ".join(source.id for source in case.sources)
+            print(f"{label} {path} (from {sources})")
+            if args.dry_run:
+                print("    " + render_case_file(case, detector).rstrip("\n").replace("\n", "\n    "))
+    for path, case in result.existing:
+        print(f"exists {path}: kept as it is (--force to regenerate)")
+    merged = len(candidates) - len(planned)
+    print(f"{len(result.written) + len(result.overwritten)} case file(s) {done}, {len(result.existing)} already "
+          f"present, {merged} duplicate(s) merged, {len(skipped)} record(s) skipped, {malformed} malformed line(s)")
+    return EXIT_OK
+
+
+def run_from_feedback(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    source = args.feedback or Path(settings.root) / privacy_settings(settings).feedback[0]
+    records, bad = read_feedback(source)
+    if report_bad_lines(source, bad, args.strict):
+        return EXIT_STRICT
+    max_latency = args.max_latency_ms if args.max_latency_ms is not None else settings.max_latency_ms
+    detector = storage_detector(settings)
+    candidates, skipped = candidates_from_feedback(records, detector, max_latency)
+    return write_and_report(candidates, skipped, args, settings, detector, malformed=len(bad))
+
+
+def register_from_feedback(group: argparse._SubParsersAction) -> None:
+    parser = group.add_parser(
+        "from-feedback", help="turn feedback records into regression cases",
+        description="Write one regression case per distinct (conversation, rule) found in feedback records: "
+                    "pii_leak -> no_pii, slow -> max_latency_ms, error -> no_error, wrong_answer -> "
+                    "not_contains the wrong text (+ contains the right answer). Cases are tagged from-feedback "
+                    "and needs-review; running twice writes nothing new.")
+    parser.add_argument("feedback", nargs="?", type=Path, default=None,
+                        help="feedback file (default: [tool.llmops.privacy] feedback, i.e. feedback.jsonl)")
+    add_writer_options(parser)
+    parser.add_argument("--max-latency-ms", type=float, default=None, metavar="MS",
+                        help="latency limit for cases from 'slow' feedback (default: max_latency_ms of the project)")
+    parser.set_defaults(handler=run_from_feedback)
+
+
+#: one register function per ``llmops cases`` subcommand
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [register_from_feedback]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("cases", help="generate regression cases from feedback and monitoring",
+                                   description="Generate regression cases from production evidence.")
+    group = parser.add_subparsers(dest="cases_command", metavar="SUBCOMMAND", required=True)
+    for register_subcommand in SUBCOMMANDS:
+        register_subcommand(group)
+
+
+__all__ = ["register", "add_writer_options", "write_and_report", "report_bad_lines", "out_dir", "SUBCOMMANDS",
+           "ConvertError"]

@@ -1,0 +1,269 @@
+"""Turning production evidence (feedback, monitor findings) into regression cases.
+
+The reusable core is source-agnostic:
+
+* a :class:`RegressionCandidate` is a masked conversation (user turns up to and
+  including the turn at fault), the rule its last reply must satisfy, the tags and
+  where it came from (:class:`Provenance`);
+* :func:`plan_cases` merges candidates that ask for the same thing (same conversation,
+  same rule) into one :class:`PlannedCase`, keeping every source;
+* :func:`write_cases` writes one case file per planned case, atomically, never
+  overwriting an existing file unless ``force`` is given, and can do a dry run.
+
+The case id and file name derive from a hash of the conversation and the rule, so a
+second run finds its own earlier files and writes nothing new. Feedback-specific
+parts (which feedback type implies which rule) live in :func:`candidates_from_feedback`;
+the monitor's converter builds candidates its own way and reuses the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from . import jsonl
+from .cases import Expect, parse_case_file
+from .checks import excerpt
+from .errors import CaseFileError, LlmopsError
+from .pii import PiiDetector
+from .yaml_lines import load_yaml_with_lines
+
+REVIEW_TAGS = ("needs-review",)
+KEY_CHARS = 12
+#: the smallest piece of a masked wrong reply still worth forbidding
+MIN_FRAGMENT_CHARS = 12
+NOTE_CHARS = 80
+MASK_LABEL_RE = re.compile(r"\[[A-Z][A-Z0-9_]*\]")
+
+
+class ConvertError(LlmopsError):
+    """Conversion cannot go on (e.g. ``--strict`` and a malformed input line)."""
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a candidate came from: the kind of source, its record id and date. Never personal data."""
+
+    kind: str  # "feedback", "monitor", ...
+    id: str
+    date: str  # ISO 8601
+    note: str = ""  # short, already masked (e.g. the feedback type and description)
+
+    def describe(self) -> str:
+        text = f"{self.kind} {self.id} ({self.date})"
+        return f"{text}: {self.note}" if self.note else text
+
+
+@dataclass(frozen=True)
+class RegressionCandidate:
+    """One regression case to be: masked user turns, the rule on the last reply, tags, provenance.
+
+    ``users`` must already be free of personal data (the writer masks again anyway).
+    ``expect`` holds :class:`~pytest_llmops.cases.Expect` fields for the last turn.
+    """
+
+    users: tuple[str, ...]
+    rule: str
+    expect: dict[str, Any]
+    source: Provenance
+    tags: tuple[str, ...] = ()
+    id_prefix: str = "regression"
+    system: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Identity of what the case asks for: the same conversation and rule give the same key."""
+        canonical = json.dumps([self.system, list(self.users), self.rule, self.expect],
+                               sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:KEY_CHARS]
+
+    @property
+    def case_id(self) -> str:
+        return f"{self.id_prefix}-{self.rule.replace('_', '-')}-{self.key}"
+
+
+@dataclass
+class PlannedCase:
+    """A case to write: the first candidate with that key, and every source that asked for it."""
+
+    candidate: RegressionCandidate
+    sources: list[Provenance] = field(default_factory=list)
+
+    @property
+    def case_id(self) -> str:
+        return self.candidate.case_id
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.case_id}.yaml"
+
+
+@dataclass
+class Skipped:
+    """A source record that gives no case, and why."""
+
+    source: Provenance
+    reason: str
+
+
+@dataclass
+class WriteResult:
+    """What :func:`write_cases` did (or, in a dry run, would do), path by path."""
+
+    written: list[tuple[Path, PlannedCase]] = field(default_factory=list)
+    overwritten: list[tuple[Path, PlannedCase]] = field(default_factory=list)
+    existing: list[tuple[Path, PlannedCase]] = field(default_factory=list)
+    dry_run: bool = False
+
+
+def plan_cases(candidates: Iterable[RegressionCandidate]) -> list[PlannedCase]:
+    """One planned case per distinct (conversation, rule), in first-seen order, sources merged."""
+    planned: dict[str, PlannedCase] = {}
+    for candidate in candidates:
+        entry = planned.get(candidate.key)
+        if entry is None:
+            entry = planned[candidate.key] = PlannedCase(candidate)
+        if candidate.source not in entry.sources:
+            entry.sources.append(candidate.source)
+    return list(planned.values())
+
+
+def _masked(value: Any, detector: PiiDetector) -> Any:
+    if isinstance(value, str):
+        return detector.mask(value)
+    if isinstance(value, list):
+        return [_masked(item, detector) for item in value]
+    return value
+
+
+def case_document(planned: PlannedCase, detector: PiiDetector) -> dict[str, Any]:
+    """The case file's YAML data: every string masked once more, last turn carrying the rule."""
+    candidate = planned.candidate
+    first = planned.sources[0]
+    more = f" and {len(planned.sources) - 1} more" if len(planned.sources) > 1 else ""
+    description = detector.mask(f"Regression from {first.describe()}{more}")
+    expect = Expect.model_validate({key: _masked(value, detector) for key, value in candidate.expect.items()})
+    turns: list[dict[str, Any]] = [{"user": detector.mask(text)} for text in candidate.users]
+    turns[-1]["expect"] = expect.model_dump(exclude_none=True)
+    case: dict[str, Any] = {"id": planned.case_id, "description": description,
+                            "tags": list(dict.fromkeys(candidate.tags))}
+    if candidate.system:
+        case["system"] = detector.mask(candidate.system)
+    case["turns"] = turns
+    return {"cases": [case]}
+
+
+def render_case_file(planned: PlannedCase, detector: PiiDetector) -> str:
+    """The text of one generated case file: a provenance header, then the case."""
+    header = ["# Generated by pytest-llmops from production evidence; review before relying on it.",
+              "# Remove the needs-review tag once a person has checked the rule.",
+              f"# key: {planned.candidate.key}",
+              *(f"# source: {detector.mask(source.describe())}" for source in planned.sources)]
+    body = yaml.safe_dump(case_document(planned, detector), sort_keys=False, allow_unicode=True, width=100)
+    return "\n".join(header) + "\n" + body
+
+
+def write_cases(planned: list[PlannedCase], out_dir: Path | str, detector: PiiDetector, *,
+                dry_run: bool = False, force: bool = False) -> WriteResult:
+    """Write one file per planned case into ``out_dir``.
+
+    An existing file of the same name is kept as it is (a reviewer may have edited it)
+    unless ``force``; so running twice writes nothing new. ``dry_run`` writes nothing and
+    reports what would happen.
+    """
+    out_dir = Path(out_dir)
+    result = WriteResult(dry_run=dry_run)
+    for case in planned:
+        path = out_dir / case.file_name
+        exists = path.exists()
+        if exists and not force:
+            result.existing.append((path, case))
+            continue
+        if not dry_run:
+            try:
+                text = render_case_file(case, detector)
+                parse_case_file(path, load_yaml_with_lines(text))  # an invalid case never lands in the suite
+                jsonl.write_file_atomic(path, text.encode("utf-8"), mode=0o644)
+            except CaseFileError as exc:  # a bug in a converter, never the user's input
+                raise ConvertError(f"generated case {case.case_id} is invalid: {exc}") from None
+        (result.overwritten if exists else result.written).append((path, case))
+    return result
+
+
+def forbidden_fragment(text: str, min_chars: int = MIN_FRAGMENT_CHARS) -> str | None:
+    """The text a reply must not contain again, from a masked wrong reply.
+
+    A masked label (``[EMAIL]``) never appears in a real reply, so a string holding one
+    would be a check that cannot fail; the longest stretch between labels is used instead.
+    """
+    pieces = [piece.strip(" \t\n.,;:") for piece in MASK_LABEL_RE.split(text)]
+    best = max(pieces, key=len, default="")
+    return best if len(best) >= min_chars or (best and best == text.strip()) else None
+
+
+# --- feedback -> candidates -------------------------------------------------------------
+
+#: feedback type -> the rule it implies (types not listed imply none)
+FEEDBACK_RULES = {"pii_leak": "no_pii", "slow": "max_latency_ms", "error": "no_error",
+                  "wrong_answer": "wrong_answer"}
+FEEDBACK_TAGS = ("from-feedback", *REVIEW_TAGS)
+
+
+def candidates_from_feedback(records: Iterable[Any], detector: PiiDetector, max_latency_ms: float
+                             ) -> tuple[list[RegressionCandidate], list[Skipped]]:
+    """Candidates from feedback records (:class:`pytest_llmops.feedback.FeedbackRecord`), and skips with reasons."""
+    candidates: list[RegressionCandidate] = []
+    skipped: list[Skipped] = []
+    for record in records:
+        note = record.type + (f": {excerpt(detector.mask(record.message), NOTE_CHARS)}" if record.message else "")
+        source = Provenance("feedback", record.id, record.timestamp, " ".join(note.split()))
+        rule = FEEDBACK_RULES.get(record.type)
+        if rule is None:
+            skipped.append(Skipped(source, f"type {record.type!r} implies no rule"))
+            continue
+        if not record.conversation:
+            skipped.append(Skipped(source, "no conversation attached"))
+            continue
+        turn = record.reported_turn()
+        reported = record.conversation[turn - 1]
+        expect, problem = _feedback_expect(rule, record, reported.reply, max_latency_ms)
+        if problem:
+            skipped.append(Skipped(source, problem))
+            continue
+        users = tuple(detector.mask(t.user) for t in record.conversation[:turn])
+        candidates.append(RegressionCandidate(users=users, rule=rule, expect=expect, source=source,
+                                              tags=(*FEEDBACK_TAGS, record.type), id_prefix="fb"))
+    return candidates, skipped
+
+
+def _feedback_expect(rule: str, record: Any, reply: str | None, max_latency_ms: float
+                     ) -> tuple[dict[str, Any], str | None]:
+    if rule == "no_pii":
+        return {"no_pii": True}, None
+    if rule == "no_error":
+        return {"no_error": True}, None
+    if rule == "max_latency_ms":
+        return {"max_latency_ms": max_latency_ms}, None
+    bad = record.bad_text or reply
+    fragment = forbidden_fragment(bad) if bad else None
+    expect: dict[str, Any] = {}
+    if fragment:
+        expect["not_contains"] = [fragment]
+    if record.expected:
+        expected = forbidden_fragment(record.expected)  # same rule: a masked label can never match
+        if expected:
+            expect["contains"] = [expected]
+    if not expect:
+        return {}, "wrong_answer without a usable wrong text or right answer (give bad_text or expected)"
+    return expect, None
+
+
+__all__ = ["Provenance", "RegressionCandidate", "PlannedCase", "Skipped", "WriteResult", "ConvertError",
+           "plan_cases", "write_cases", "render_case_file", "case_document",
+           "forbidden_fragment", "candidates_from_feedback", "FEEDBACK_RULES"]

@@ -1,0 +1,127 @@
+"""Finding the conversation a piece of feedback is about, in the files people have at hand.
+
+Accepted: pasted text (``user: ...`` / ``bot: ...`` lines), a JSON list of turns, a
+transcript or results JSON written by pytest-llmops (one conversation per case record,
+picked by case id or node id), or a YAML case file (user turns only, picked by case id).
+Everything is turned into plain ``{"user", "reply", ...}`` turn dicts for
+:func:`pytest_llmops.feedback.conversation_turns`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from .feedback import FeedbackError
+
+USER_ROLES = ("user", "you", "customer", "human")
+BOT_ROLES = ("bot", "assistant", "reply", "agent", "chatbot")
+ROLE_RE = re.compile(rf"^\s*({'|'.join(USER_ROLES + BOT_ROLES)})\s*:\s?(.*)$", re.I)
+ID_KEYS = ("case_id", "nodeid", "id")
+MAX_DEPTH = 6
+
+
+def parse_pasted(text: str) -> list[dict[str, Any]]:
+    """Turns from ``user: ...`` / ``bot: ...`` lines; other lines continue the message above them."""
+    turns: list[dict[str, Any]] = []
+    key = None  # the field that continuation lines extend
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = ROLE_RE.match(line)
+        if match:
+            content = match.group(2).strip()
+            if match.group(1).lower() in USER_ROLES:
+                turns.append({"user": content})
+                key = "user"
+                continue
+            if not turns:
+                raise FeedbackError(f"line {number}: a bot reply before any user message")
+            key = "reply"
+            earlier = turns[-1].get("reply")
+            turns[-1]["reply"] = f"{earlier}\n{content}" if earlier else content
+        elif not line.strip():
+            continue
+        elif key is None:
+            raise FeedbackError(f"line {number}: expected 'user: ...' or 'bot: ...'")
+        else:
+            turns[-1][key] = f"{turns[-1][key]}\n{line.strip()}"
+    if not turns:
+        raise FeedbackError("no turns found; write one 'user: ...' line per message and 'bot: ...' per reply")
+    return turns
+
+
+def _is_turn_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(t, dict) and "user" in t for t in value)
+
+
+def _conversations(data: Any, depth: int = 0) -> Iterator[tuple[set[str], list[dict[str, Any]]]]:
+    """(names, turns) for every conversation inside parsed JSON/YAML: case records, transcripts, case files."""
+    if depth > MAX_DEPTH:
+        return
+    if _is_turn_list(data):
+        yield set(), data
+    elif isinstance(data, dict):
+        turns = data.get("turns", data.get("exchanges"))
+        if _is_turn_list(turns):
+            yield {str(data[k]) for k in ID_KEYS if isinstance(data.get(k), str)}, turns
+            return
+        for value in data.values():
+            yield from _conversations(value, depth + 1)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _conversations(item, depth + 1)
+
+
+def _matches(names: set[str], wanted: str) -> bool:
+    return wanted in names or any(name.endswith("::" + wanted) for name in names)
+
+
+def conversation_choices(path: Path) -> list[tuple[set[str], list[dict[str, Any]]]]:
+    """Every conversation in the file at ``path`` with the names it can be picked by."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FeedbackError(f"{path}: cannot read conversation file: {exc}") from None
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FeedbackError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    elif path.suffix in (".yaml", ".yml"):
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise FeedbackError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    else:
+        try:
+            return [(set(), parse_pasted(text))]
+        except FeedbackError as exc:
+            raise FeedbackError(f"{path}: {exc}") from None
+    found = list(_conversations(data))
+    if not found:
+        raise FeedbackError(f"{path}: no conversation found (expected turns with a 'user' field)")
+    return found
+
+
+def load_conversation(path: Path | str, case: str | None = None) -> list[dict[str, Any]]:
+    """The turns of the conversation in ``path``; ``case`` picks one when the file holds several."""
+    path = Path(path)
+    found = conversation_choices(path)
+    if case is not None:
+        chosen = [turns for names, turns in found if _matches(names, case)]
+        if not chosen:
+            raise FeedbackError(f"{path}: no conversation for case {case!r}; cases in the file: "
+                                f"{', '.join(case_names(found)) or '(none named)'}")
+        return chosen[0]
+    if len(found) > 1:
+        raise FeedbackError(f"{path} holds {len(found)} conversations; choose one with --case "
+                            f"({', '.join(case_names(found)[:10])})")
+    return found[0][1]
+
+
+def case_names(found: list[tuple[set[str], list[dict[str, Any]]]]) -> list[str]:
+    """The shortest name of each conversation, for messages and prompts."""
+    return [min(names, key=len) for names, _ in found if names]
