@@ -15,6 +15,8 @@ from ..errors import LlmopsError
 
 COMMAND_MODULES = [
     "pytest_llmops.cli.validate",
+    "pytest_llmops.cli.feedback",
+    "pytest_llmops.cli.cases",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
