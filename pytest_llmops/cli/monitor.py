@@ -1,0 +1,270 @@
+"""``llmops monitor``: check interaction records (file, stdin, followed file) or simulated traffic.
+
+Each interaction's JSON line goes to stdout and to the log file; diagnostics (bad
+lines, rotation, alert delivery) and summaries go to stderr. The exit code says
+whether a ``--fail-on`` condition was seen, for cron and CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..config import load_settings
+from ..errors import ConfigError
+from ..jsonl import parse_line
+from ..monitor import Monitor, MonitorSettings, monitor_settings, parse_conditions
+from ..monitor_input import RawLine, follow_file, read_file, read_stream
+from ..monitor_log import DIAGNOSTICS_LOGGER_NAME, diagnostics_handler
+from ..monitor_stats import format_summary
+
+EXIT_OK, EXIT_FLAGGED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "monitor", help="check live or logged chatbot interactions with the suite's own checks",
+        description="Check interaction records (JSON Lines) with the same checks and [tool.llmops] settings "
+                    "as the test suite; log each as one JSON line with personal data masked.")
+    source = parser.add_argument_group("input")
+    source.add_argument("paths", nargs="*", metavar="PATH",
+                        help="JSON Lines files of interaction records; '-' or nothing reads stdin")
+    source.add_argument("-f", "--follow", action="store_true",
+                        help="keep reading PATH as it grows, like tail -F (survives rotation and truncation)")
+    source.add_argument("--from-end", action="store_true", help="with --follow: skip what PATH already holds")
+    source.add_argument("--map", action="append", default=[], metavar="FIELD=PATH",
+                        help="read record FIELD from dotted PATH, e.g. --map reply=response.text (repeatable)")
+    source.add_argument("--max-line-bytes", type=int, metavar="N",
+                        help="longer lines are skipped and reported (default 1048576)")
+    source.add_argument("--simulate", type=int, metavar="N",
+                        help="instead of reading records, generate N interactions against a target and check them")
+    source.add_argument("--target", metavar="NAME",
+                        help="with --simulate: the target (default: the stub bot, misbehaving now and then)")
+    source.add_argument("--seed", type=int, help="with --simulate: make the traffic repeatable")
+    output = parser.add_argument_group("output")
+    output.add_argument("--log-file", metavar="PATH", help="JSON Lines log (default chatbot_monitoring.log)")
+    output.add_argument("--no-log-file", action="store_true", help="write no log file")
+    output.add_argument("-q", "--quiet", action="store_true", help="do not print each interaction on stdout")
+    output.add_argument("--summary-every", type=float, metavar="SECONDS",
+                        help="print a summary of the last SECONDS to stderr every SECONDS (always one at exit)")
+    output.add_argument("--fail-on", metavar="LIST",
+                        help="exit 1 if any of these were seen: pii, error, latency, content, bad_input, any")
+    output.add_argument("--alert-webhook", metavar="URL",
+                        help="POST a JSON alert to URL on alertable findings (see alert_on; retried on failure)")
+    output.add_argument("--alert-on", metavar="LIST", help="what triggers an alert (default pii,error)")
+    output.add_argument("--alert-cooldown", type=float, metavar="SECONDS",
+                        help="at most one alert per SECONDS; findings in between are sent together (default 60)")
+    output.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help="serve Prometheus metrics on PORT (0: any free port; needs the 'monitor' extra)")
+    output.add_argument("--metrics-host", metavar="HOST", help="address to serve metrics on (default 127.0.0.1)")
+    parser.set_defaults(handler=run)
+
+
+def _field_map(pairs: list[str]) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    mapping = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise ConfigError(f"--map {pair!r}: expected FIELD=PATH, e.g. reply=response.text")
+        mapping[name.strip()] = path.strip()
+    return mapping
+
+
+def _conditions(text: str | None, option: str) -> list[str] | None:
+    if text is None:
+        return None
+    try:
+        return parse_conditions(text)
+    except ValueError as exc:
+        raise ConfigError(f"{option}: {exc}") from None
+
+
+def _options(args: argparse.Namespace, settings: Any) -> MonitorSettings:
+    fields = _field_map(args.map)
+    overrides: dict[str, Any] = {
+        "fields": {**settings.monitor.get("fields", {}), **fields} if fields else None,
+        "max_line_bytes": args.max_line_bytes,
+        "summary_every_s": args.summary_every,
+        "fail_on": _conditions(args.fail_on, "--fail-on"),
+        "alert_on": _conditions(args.alert_on, "--alert-on"),
+        "alert_webhook": args.alert_webhook,
+        "alert_cooldown_s": args.alert_cooldown,
+        "metrics_port": args.metrics_port,
+        "metrics_host": args.metrics_host,
+        "log_file": args.log_file,
+    }
+    options = monitor_settings(settings, overrides)
+    if args.no_log_file:
+        options = options.model_copy(update={"log_file": None})
+    return options
+
+
+def _check_sources(args: argparse.Namespace) -> None:
+    if args.simulate is not None:
+        if args.paths or args.follow:
+            raise ConfigError("--simulate generates its own traffic: give no PATH and no --follow")
+        if args.simulate < 1:
+            raise ConfigError("--simulate N: N must be at least 1")
+        return
+    if args.target or args.seed is not None:
+        raise ConfigError("--target and --seed only apply to --simulate")
+    if args.follow and (len(args.paths) != 1 or args.paths[0] == "-"):
+        raise ConfigError("--follow needs exactly one file PATH (stdin is read until it ends anyway)")
+    for path in args.paths:
+        if path != "-" and not Path(path).is_file():
+            raise ConfigError(f"{path}: no such file")
+
+
+def _listeners(options: MonitorSettings) -> list[Any]:
+    listeners: list[Any] = []
+    try:
+        if options.metrics_port is not None:
+            from ..monitor_metrics import PrometheusMetrics
+
+            metrics = PrometheusMetrics(options.metrics_port, options.metrics_host)
+            print(f"llmops monitor: metrics on {metrics.url}", file=sys.stderr, flush=True)
+            listeners.append(metrics)
+        if options.alert_webhook:
+            from ..monitor_alerts import WebhookAlerter
+
+            listeners.append(WebhookAlerter(options.alert_webhook, options.alert_on,
+                                            cooldown_s=options.alert_cooldown_s, retries=options.alert_retries,
+                                            timeout_s=options.alert_timeout_s))
+    except BaseException:
+        for listener in listeners:
+            listener.close()
+        raise
+    return listeners
+
+
+class _SummaryTicker:
+    """Prints the summary of each period of ``every`` seconds to stderr, from a background thread."""
+
+    def __init__(self, monitor: Monitor, every: float | None):
+        self.monitor = monitor
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="llmops-monitor-summary", daemon=True)
+        if every:
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            period = self.monitor.take_period().summary()
+            print(format_summary(period, f"last {self.every:g} s"), file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+
+def _check_lines(monitor: Monitor, lines: Iterator[RawLine], max_bytes: int) -> None:
+    for line in lines:
+        raw = line.raw
+        if raw is None:
+            monitor.bad_input(line.where, f"line too long ({line.length} bytes > {max_bytes})")
+            continue
+        if not raw.strip():
+            continue
+        parsed = parse_line(line.number, raw)
+        if parsed.record is None:
+            monitor.bad_input(line.where, parsed.bad.reason if parsed.bad else "unreadable")
+        else:
+            monitor.observe_record(parsed.record, line.where)
+
+
+def _install_stop_signals(stop: threading.Event, following: bool) -> dict[int, Any]:
+    """SIGINT/SIGTERM end a follow cleanly; otherwise they interrupt the read at once."""
+
+    def handle(signum: int, frame: Any) -> None:
+        already = stop.is_set()
+        stop.set()
+        if not following or already:
+            raise KeyboardInterrupt
+
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, handle)
+    return previous
+
+
+def _feed(monitor: Monitor, args: argparse.Namespace, options: MonitorSettings, stop: threading.Event) -> None:
+    max_bytes = options.max_line_bytes
+    if args.simulate is not None:
+        from ..monitor_simulate import simulate, simulation_target
+
+        target = simulation_target(monitor.settings, args.target)
+        try:
+            simulate(monitor, target, args.simulate, seed=args.seed, concurrency=monitor.settings.concurrency)
+        finally:
+            target.close()
+        return
+    if args.follow:
+        log = logging.getLogger(DIAGNOSTICS_LOGGER_NAME)
+        _check_lines(monitor, follow_file(args.paths[0], max_bytes, stop, from_end=args.from_end,
+                                          on_idle=monitor.flush, on_event=log.info), max_bytes)
+        return
+    for path in args.paths or ["-"]:
+        if path == "-":
+            _check_lines(monitor, read_stream(sys.stdin.buffer, "<stdin>", max_bytes), max_bytes)
+        else:
+            _check_lines(monitor, read_file(path, max_bytes), max_bytes)
+
+
+def run(args: argparse.Namespace) -> int:
+    _check_sources(args)
+    settings = load_settings()
+    options = _options(args, settings)
+    diagnostics = logging.getLogger(DIAGNOSTICS_LOGGER_NAME)
+    handler = diagnostics_handler()
+    diagnostics.addHandler(handler)
+    diagnostics.setLevel(logging.INFO)
+    diagnostics.propagate = False
+    monitor = None
+    try:
+        listeners = _listeners(options)
+        monitor = Monitor(settings, options, console=options.console and not args.quiet, listeners=listeners,
+                          logger_name="pytest_llmops.monitor.cli")
+        for listener in listeners:
+            if hasattr(listener, "summary"):
+                listener.summary = monitor.stats.summary
+        return _monitor(monitor, args, options)
+    finally:
+        if monitor is not None:
+            monitor.close()
+        diagnostics.removeHandler(handler)
+
+
+def _monitor(monitor: Monitor, args: argparse.Namespace, options: MonitorSettings) -> int:
+    stop = threading.Event()
+    previous = _install_stop_signals(stop, following=args.follow)
+    ticker = _SummaryTicker(monitor, options.summary_every_s)
+    interrupted = False
+    try:
+        _feed(monitor, args, options, stop)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        ticker.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        monitor.close()
+    print(format_summary(monitor.stats.summary(), "summary"), file=sys.stderr, flush=True)
+    if monitor.log_path is not None:
+        print(f"llmops monitor: log in {monitor.log_path}", file=sys.stderr)
+    if interrupted:
+        return EXIT_INTERRUPTED
+    seen = [condition for condition in options.fail_on if monitor.seen(condition)]
+    if seen:
+        print(f"llmops monitor: failing: seen {', '.join(seen)} (--fail-on {','.join(options.fail_on)})",
+              file=sys.stderr)
+        return EXIT_FLAGGED
+    return EXIT_OK

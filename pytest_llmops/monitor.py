@@ -1,0 +1,439 @@
+"""Production monitoring: the suite's own checks applied to live or logged interactions.
+
+An interaction (user message, bot reply or fault, latency, ids) goes through the same
+:class:`~pytest_llmops.checks.Checker`, built from the same ``[tool.llmops]`` settings,
+that the test suite uses, so "no email address in a reply" or "under 5000 ms" means
+the same in CI and in production. Each interaction becomes one structured JSON log
+record (PII masked, user id pseudonymous) on Python ``logging``; counters feed the
+summary, alerts and metrics.
+
+Service code calls :class:`Monitor` directly (``observe`` or the ``exchange`` context
+manager); ``llmops monitor`` feeds it records read from JSON Lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .cases import Expect
+from .checks import Checker
+from .config import Settings, _format_errors, load_settings
+from .errors import ConfigError
+from .monitor_log import DIAGNOSTICS_LOGGER_NAME, LOGGER_NAME, JsonLinesFileHandler, JsonMessage, console_handler
+from .monitor_stats import CATEGORIES, Stats, category_of
+from .pseudonym import Pseudonymizer
+from .transcript import Exchange
+
+DEFAULT_LOG_FILE = "chatbot_monitoring.log"
+
+#: the fields of an interaction record, as read from JSON Lines (before any mapping)
+RECORD_FIELDS = ("timestamp", "conversation_id", "user_id", "user", "reply", "latency_ms", "status", "error")
+#: what ``fail_on`` and ``alert_on`` may name, besides the finding categories
+EXTRA_CONDITIONS = ("bad_input", "any")
+
+
+class MonitorSettings(BaseModel):
+    """``[tool.llmops.monitor]``: where the log goes, how records are read, when to fail or alert."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    log_file: str | None = DEFAULT_LOG_FILE  # relative to the project root; None: no log file
+    console: bool = True  # the CLI prints each interaction's JSON line on stdout
+    fields: dict[str, str] = Field(default_factory=dict)  # record field -> dotted path in the input
+    max_line_bytes: int = Field(default=1_048_576, ge=64)
+    expect: Expect | None = None  # extra rules for every reply, as in a case file's `expect`
+    summary_every_s: float | None = Field(default=None, gt=0)
+    fail_on: list[str] = Field(default_factory=list)
+    alert_webhook: str | None = None
+    alert_on: list[str] = Field(default_factory=lambda: ["pii", "error"])
+    alert_cooldown_s: float = Field(default=60, ge=0)
+    alert_retries: int = Field(default=3, ge=0, le=20)
+    alert_timeout_s: float = Field(default=5, gt=0)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, mapping: dict[str, str]) -> dict[str, str]:
+        return validate_field_map(mapping)
+
+    @field_validator("fail_on", "alert_on", mode="before")
+    @classmethod
+    def _conditions(cls, value: Any) -> Any:
+        return parse_conditions(value) if isinstance(value, str) else [parse_condition(v) for v in value]
+
+
+def parse_condition(name: Any) -> str:
+    """One ``fail_on``/``alert_on`` name, checked: a finding category, ``bad_input`` or ``any``."""
+    if not isinstance(name, str) or name.strip() not in (*CATEGORIES, *EXTRA_CONDITIONS):
+        raise ValueError(f"unknown condition {name!r}; choose from {', '.join((*CATEGORIES, *EXTRA_CONDITIONS))}")
+    return name.strip()
+
+
+def parse_conditions(text: str) -> list[str]:
+    """``"pii,error"`` as a checked list."""
+    return [parse_condition(part) for part in text.split(",") if part.strip()]
+
+
+def validate_field_map(mapping: dict[str, str]) -> dict[str, str]:
+    for name, path in mapping.items():
+        if name not in RECORD_FIELDS:
+            raise ValueError(f"unknown record field {name!r}; known: {', '.join(RECORD_FIELDS)}")
+        if not isinstance(path, str) or not path or any(not part for part in path.split(".")):
+            raise ValueError(f"field {name!r}: {path!r} is not a dotted path like 'response.text'")
+    return mapping
+
+
+def monitor_settings(settings: Settings, overrides: dict[str, Any] | None = None) -> MonitorSettings:
+    """The validated ``[tool.llmops.monitor]`` section, with command-line ``overrides`` (None: not given)."""
+    table = dict(settings.monitor)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            table[key] = value
+    try:
+        return MonitorSettings.model_validate(table)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(f"{Path(settings.root) / 'pyproject.toml'} [tool.llmops.monitor]",
+                                         exc)) from None
+
+
+class RecordError(ValueError):
+    """An input record that is JSON but not a usable interaction (missing or mistyped field)."""
+
+
+@dataclass(slots=True)
+class Interaction:
+    """One exchange seen in production. ``reply`` is None when the bot failed (``error`` says how)."""
+
+    user: str
+    reply: str | None
+    latency_ms: float | None
+    conversation_id: str | None = None
+    user_id: str | None = None
+    timestamp: str | None = None  # ISO 8601; None means "now"
+    status: int | None = None
+    error: str | None = None
+
+
+class FieldMap:
+    """Reads an interaction out of a record whose fields may be named or nested differently."""
+
+    def __init__(self, mapping: dict[str, str] | None = None):
+        mapping = validate_field_map(dict(mapping or {}))
+        self.paths = {name: tuple(mapping.get(name, name).split(".")) for name in RECORD_FIELDS}
+        self._flat = {name: path[0] for name, path in self.paths.items() if len(path) == 1}
+
+    def get(self, record: dict[str, Any], name: str) -> Any:
+        flat = self._flat.get(name)
+        if flat is not None:
+            return record.get(flat)
+        value: Any = record
+        for part in self.paths[name]:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part)
+        return value
+
+    def where(self, name: str) -> str:
+        return ".".join(self.paths[name])
+
+    def interaction(self, record: dict[str, Any]) -> Interaction:
+        """The interaction in ``record``; RecordError names the first field that is missing or wrong."""
+        get = self.get
+        user = get(record, "user")
+        if not isinstance(user, str):
+            raise self._problem("user", user, "a string")
+        reply = get(record, "reply")
+        error = get(record, "error")
+        if error is not None and not isinstance(error, str):
+            error = str(error)
+        if reply is None and not error:
+            raise self._problem("reply", reply, "a string (or an 'error')")
+        if reply is not None and not isinstance(reply, str):
+            raise self._problem("reply", reply, "a string")
+        latency = get(record, "latency_ms")
+        if latency is None:
+            if not error:
+                raise self._problem("latency_ms", latency, "a number of milliseconds")
+        elif isinstance(latency, bool) or not isinstance(latency, (int, float)) or not latency >= 0:
+            raise self._problem("latency_ms", latency, "a number of milliseconds >= 0")
+        status = get(record, "status")
+        if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
+            raise self._problem("status", status, "an integer")
+        return Interaction(user=user, reply=None if error else reply, latency_ms=latency,
+                           conversation_id=_optional_text(get(record, "conversation_id")),
+                           user_id=_optional_text(get(record, "user_id")),
+                           timestamp=_timestamp(get(record, "timestamp"), self.where("timestamp")),
+                           status=status, error=error or None)
+
+    def _problem(self, name: str, value: Any, wanted: str) -> RecordError:
+        if value is None:
+            return RecordError(f"missing field {self.where(name)!r}")
+        return RecordError(f"field {self.where(name)!r} must be {wanted}, not {type(value).__name__}")
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _timestamp(value: Any, where: str) -> str | None:
+    """An ISO 8601 timestamp as given, or epoch seconds turned into one; None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, dt.timezone.utc).isoformat(timespec="milliseconds").replace(
+            "+00:00", "Z")
+    if isinstance(value, str):
+        try:
+            dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise RecordError(f"field {where!r} is not an ISO 8601 timestamp or epoch seconds") from None
+        return value
+    raise RecordError(f"field {where!r} must be an ISO 8601 string or epoch seconds")
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Listener(Protocol):
+    """Something told about every interaction after it was checked (metrics, alerts)."""
+
+    def interaction(self, entry: dict[str, Any], categories: set[str], latency_ms: float | None) -> None: ...
+
+    def bad_input(self, where: str, reason: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Observed:
+    """What the monitor made of one interaction: the log entry written and its finding categories."""
+
+    entry: dict[str, Any]
+    categories: set[str]
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.categories)
+
+
+class Monitor:
+    """Checks interactions as the suite would and logs each as one JSON record.
+
+    Thread-safe and cheap enough to call in a request path. Use as a context manager,
+    or call :meth:`close` to flush the log and stop alerts and metrics.
+    """
+
+    def __init__(self, settings: Settings | None = None, options: MonitorSettings | None = None, *,
+                 console: bool | None = None, listeners: list[Listener] | None = None,
+                 logger_name: str | None = None) -> None:
+        self.settings = settings or load_settings()
+        self.options = options or monitor_settings(self.settings)
+        self.checker = Checker.from_settings(self.settings)
+        self.expect = self.options.expect
+        self.detector = self.checker.detector
+        self.pseudonymizer = Pseudonymizer.from_settings(self.settings)
+        self._pseudonym = functools.lru_cache(maxsize=65536)(self._storable_user_id)
+        self.fields = FieldMap(self.options.fields)
+        self.listeners = list(listeners or [])
+        self.stats = Stats()  # since start
+        self.period = Stats()  # since the last summary
+        self._lock = threading.Lock()
+        self.logger = logging.getLogger(logger_name or f"{LOGGER_NAME}.{id(self):x}")
+        self.diagnostics = logging.getLogger(DIAGNOSTICS_LOGGER_NAME)
+        self.handlers: list[logging.Handler] = []
+        if self.options.log_file:
+            self._add_handler(JsonLinesFileHandler(self.log_path))
+        if self.options.console if console is None else console:
+            self._add_handler(console_handler())
+        if self.logger.level == logging.NOTSET:
+            self.logger.setLevel(logging.INFO)
+        self.closed = False
+
+    @property
+    def log_path(self) -> Path | None:
+        if not self.options.log_file:
+            return None
+        return Path(self.settings.root) / self.options.log_file
+
+    def _add_handler(self, handler: logging.Handler) -> None:
+        self.handlers.append(handler)
+        self.logger.addHandler(handler)
+
+    def _storable_user_id(self, user_id: str) -> str:
+        """The id as stored: hashed when pseudonymisation is on, and never raw personal data."""
+        stored = self.pseudonymizer.for_storage(user_id)
+        if stored is user_id and self.detector.find(user_id):
+            return self.detector.mask(user_id)  # an email as user id must not reach the log
+        return stored
+
+    # -- checking -----------------------------------------------------------------------------
+
+    def observe(self, interaction: Interaction) -> Observed:
+        """Check one interaction, log it, count it, tell the listeners. Returns what was logged."""
+        exchange = Exchange(turn=1, user=interaction.user, reply=interaction.reply,
+                            latency_ms=interaction.latency_ms, error=interaction.error,
+                            error_kind="error" if interaction.error else None, status=interaction.status)
+        results = self.checker.check_exchange(exchange, self.expect)
+        failed = [result for result in results if not result.passed]
+        mask = self.detector.mask
+        reply = interaction.reply
+        # the reply was searched for PII already: mask only when something (or the check) says so
+        if reply is not None and (any(r.check == "no_pii" and not r.passed for r in failed)
+                                  or not any(r.check == "no_pii" for r in results)):
+            reply = mask(reply)
+        findings = []
+        pii_kinds: list[str] = []
+        for result in failed:
+            finding = {"check": result.check, "category": category_of(result.check), "expected": result.expected,
+                       "actual": result.actual}
+            if result.pii_kinds:
+                finding["pii_kinds"] = result.pii_kinds
+                pii_kinds.extend(result.pii_kinds)
+            findings.append(finding)
+        categories = {finding["category"] for finding in findings}
+        level = (logging.ERROR if categories & {"pii", "error"} else logging.WARNING) if categories else logging.INFO
+        user_id = interaction.user_id
+        entry = {
+            "timestamp": interaction.timestamp or utc_now(),
+            "level": logging.getLevelName(level),
+            "conversation_id": interaction.conversation_id,
+            "user_id": self._pseudonym(user_id) if user_id else user_id,
+            "user": mask(interaction.user),
+            "reply": reply,
+            "latency_ms": interaction.latency_ms,
+            "status": interaction.status,
+            "error": mask(interaction.error) if interaction.error else None,
+            "findings": findings,
+        }
+        self._emit(level, entry)
+        failed_checks = [finding["check"] for finding in findings]
+        with self._lock:
+            self.stats.add(interaction.latency_ms, failed_checks, pii_kinds)
+            self.period.add(interaction.latency_ms, failed_checks, pii_kinds)
+        for listener in self.listeners:
+            listener.interaction(entry, categories, interaction.latency_ms)
+        return Observed(entry, categories)
+
+    def record(self, user: str, reply: str | None, latency_ms: float | None, *, conversation_id: str | None = None,
+               user_id: str | None = None, error: str | None = None, status: int | None = None,
+               timestamp: str | None = None) -> Observed:
+        """Check and log one exchange given as arguments (see :class:`Interaction`)."""
+        return self.observe(Interaction(user=user, reply=None if error else reply, latency_ms=latency_ms,
+                                        conversation_id=conversation_id, user_id=user_id, timestamp=timestamp,
+                                        status=status, error=error))
+
+    @contextmanager
+    def exchange(self, user: str, *, conversation_id: str | None = None,
+                 user_id: str | None = None) -> Iterator["LiveExchange"]:
+        """Time the bot's answer to ``user``: set ``.reply`` inside the block.
+
+        An exception inside the block is recorded as the exchange's error and re-raised.
+        """
+        live = LiveExchange(user)
+        started = time.perf_counter()
+        try:
+            yield live
+        except BaseException as exc:
+            elapsed = (time.perf_counter() - started) * 1000
+            self.record(user, None, round(elapsed, 3), conversation_id=conversation_id, user_id=user_id,
+                        error=f"{type(exc).__name__}: {exc}", status=live.status)
+            raise
+        elapsed = (time.perf_counter() - started) * 1000
+        self.record(user, live.reply, round(elapsed, 3), conversation_id=conversation_id, user_id=user_id,
+                    error=None if live.reply is not None else "no reply was set", status=live.status)
+
+    def observe_record(self, record: dict[str, Any], where: str) -> Observed | None:
+        """Check one decoded input record; a record that is not an interaction is counted as bad input."""
+        try:
+            interaction = self.fields.interaction(record)
+        except RecordError as exc:
+            self.bad_input(where, str(exc))
+            return None
+        return self.observe(interaction)
+
+    def bad_input(self, where: str, reason: str) -> None:
+        """Count and report an input line that could not be used (never its content)."""
+        with self._lock:
+            self.stats.bad_lines += 1
+            self.period.bad_lines += 1
+            count = self.stats.bad_lines
+        if count <= 100:
+            self.diagnostics.warning("%s: %s", where, reason)
+        elif count == 101:
+            self.diagnostics.warning("more bad lines: counted, no longer reported one by one")
+        for listener in self.listeners:
+            listener.bad_input(where, reason)
+
+    def _emit(self, level: int, entry: dict[str, Any]) -> None:
+        logger = self.logger
+        if logger.isEnabledFor(level):
+            # built by hand: skips logging's stack walk for the caller, the costly part of logger.log
+            record = logger.makeRecord(logger.name, level, "(monitor)", 0, JsonMessage(entry), None, None,
+                                       extra={"llmops": entry})
+            logger.handle(record)
+
+    # -- periods, shutdown ----------------------------------------------------------------------
+
+    def take_period(self) -> Stats:
+        """The stats since the last call (or start), starting a new period."""
+        with self._lock:
+            period, self.period = self.period, Stats()
+        return period
+
+    def seen(self, condition: str) -> bool:
+        """True when ``condition`` (a category, ``bad_input`` or ``any``) occurred since start."""
+        stats = self.stats
+        if condition == "bad_input":
+            return stats.bad_lines > 0
+        if condition == "any":
+            return stats.flagged > 0 or stats.bad_lines > 0
+        return stats.categories.get(condition, 0) > 0
+
+    def flush(self) -> None:
+        for handler in self.handlers:
+            handler.flush()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for handler in self.handlers:
+            self.logger.removeHandler(handler)
+            handler.close()
+        for listener in self.listeners:
+            listener.close()
+
+    def __enter__(self) -> "Monitor":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class LiveExchange:
+    """The reply (and optional HTTP status) a service sets inside :meth:`Monitor.exchange`."""
+
+    __slots__ = ("user", "reply", "status")
+
+    def __init__(self, user: str):
+        self.user = user
+        self.reply: str | None = None
+        self.status: int | None = None
+
+
+__all__ = ["Monitor", "MonitorSettings", "Interaction", "FieldMap", "RecordError", "Observed", "LiveExchange",
+           "monitor_settings", "DEFAULT_LOG_FILE", "RECORD_FIELDS"]

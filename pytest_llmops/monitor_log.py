@@ -1,0 +1,119 @@
+"""The monitor's structured log: Python ``logging`` records that carry one JSON object each.
+
+Every interaction becomes one ``logging.LogRecord`` on the ``pytest_llmops.monitor``
+logger, so any handler an application already has receives it. The record's message
+renders as the JSON line (lazily: only handlers that print it pay for it) and the dict
+itself rides along as ``record.llmops`` for handlers that want fields, not text.
+
+The log file is a JSON Lines store like every other: :class:`JsonLinesFileHandler`
+appends batches through :mod:`pytest_llmops.jsonl` (under the store's lock, reopened
+for each batch), so the privacy tools can rewrite the file at any time without a
+monitor that is running losing lines or writing into a replaced file.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+from .jsonl import append_records, dumps
+
+LOGGER_NAME = "pytest_llmops.monitor"
+#: diagnostics (bad lines, undeliverable alerts): never mixed into the interaction log file
+DIAGNOSTICS_LOGGER_NAME = "pytest_llmops.monitor_diagnostics"
+
+
+class JsonMessage:
+    """A log message that becomes its record's JSON line only when a handler prints it."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: dict[str, Any]):
+        self.data = data
+
+    def __str__(self) -> str:
+        return dumps(self.data)
+
+
+class JsonLinesFileHandler(logging.Handler):
+    """Appends each record's JSON object to a JSON Lines file, in locked, fsynced batches.
+
+    A batch is written when ``batch_size`` records wait or ``flush_interval_s`` has
+    passed (a background thread sees to that), and on flush/close. Only records that
+    carry ``llmops`` data are stored: the file holds interactions and nothing else.
+    """
+
+    def __init__(self, path: Path | str, batch_size: int = 2000, flush_interval_s: float = 0.5):
+        super().__init__()
+        self.path = Path(path)
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self._pending: list[dict[str, Any]] = []
+        self._write_lock = threading.Lock()  # keeps batches in order
+        self._stopping = threading.Event()
+        self._flusher = threading.Thread(target=self._flush_periodically, name="llmops-monitor-log", daemon=True)
+        self._flusher.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        data = getattr(record, "llmops", None)
+        if data is None:
+            return
+        self._pending.append(data)  # handle() holds self.lock around emit
+        if len(self._pending) >= self.batch_size:
+            self._write_pending()
+
+    def _take_pending(self) -> list[dict[str, Any]]:
+        self.acquire()
+        try:
+            batch, self._pending = self._pending, []
+        finally:
+            self.release()
+        return batch
+
+    def _write_pending(self) -> None:
+        with self._write_lock:
+            batch = self._take_pending()
+            if not batch:
+                return
+            try:
+                append_records(self.path, batch)
+            except Exception:  # disk full, permissions: report, never crash the monitor
+                _report_write_failure(self.path, len(batch))
+
+    def flush(self) -> None:
+        self._write_pending()
+
+    def _flush_periodically(self) -> None:
+        while not self._stopping.wait(self.flush_interval_s):
+            self._write_pending()
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._flusher.is_alive() and self._flusher is not threading.current_thread():
+            self._flusher.join(timeout=5)
+        self._write_pending()
+        super().close()
+
+
+def _report_write_failure(path: Path, lost: int) -> None:
+    error = sys.exc_info()[1]
+    logging.getLogger(DIAGNOSTICS_LOGGER_NAME).error(
+        "could not write %d record(s) to %s: %s", lost, path, error)
+
+
+def console_handler(stream: IO[str] | None = None, level: int = logging.INFO) -> logging.Handler:
+    """A handler printing each interaction's JSON line (stdout by default)."""
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setLevel(level)
+    return handler
+
+
+def diagnostics_handler(stream: IO[str] | None = None) -> logging.Handler:
+    """A handler for the monitor's own warnings (bad lines, alert delivery), on stderr."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("llmops monitor: %(levelname)s: %(message)s"))
+    return handler
