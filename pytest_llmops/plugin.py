@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from . import concurrent_replay
+from . import collector, concurrent_replay
 from .cases import LoadedCase, load_case_file
 from .checks import Checker, excerpt
 from .config import Settings, load_settings
@@ -64,6 +64,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="default latency limit per reply in milliseconds (overrides max_latency_ms; default 5000).")
     group.addoption("--llmops-timeout", metavar="SECONDS", type=float, default=None,
                     help="give up on a reply after this many seconds (overrides timeout_s; default 30).")
+    group.addoption("--llmops-results", metavar="PATH", default=None,
+                    help="write the run (every case, turn and check, plus the summary) as JSON to PATH; "
+                         "see docs/results.md.")
 
 
 def _overrides(config: pytest.Config) -> dict[str, Any]:
@@ -80,6 +83,8 @@ def _overrides(config: pytest.Config) -> dict[str, Any]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "llmops: a conversation case collected by pytest-llmops")
     if not config.getoption("llmops"):
+        if config.getoption("llmops_results"):
+            raise pytest.UsageError("pytest-llmops: --llmops-results needs --llmops")
         return
     try:
         settings = load_settings(config.rootpath, _overrides(config))
@@ -89,6 +94,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-llmops: {exc}") from None
     config.stash[RUN_KEY] = LlmopsRun(settings, target, checker, set())
     concurrent_replay.install(config, settings.concurrency)
+    collector.install(config, cases_dir=settings.cases_dir, concurrency=settings.concurrency,
+                      target=target.describe(), detector=checker.detector)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --llmops` with no paths means "the case suite", not the project's unit tests.
         config.args = [str(settings.cases_path)]
@@ -221,7 +228,8 @@ def format_failure(record: dict[str, Any]) -> str:
                 lines.append(f"  FAILED {check['check']}: expected {check['expected']}; got {check['actual']}")
     if record["skipped_turns"]:
         lines.append("")
-        lines.append(f"{record['skipped_turns']} later turn(s) not sent: the conversation broke off at a fault")
+        lines.append(f"{record['skipped_turns']} later turn(s) not sent: the conversation broke off at a fault "
+                     "or a failed save")
     return "\n".join(lines)
 
 
@@ -231,4 +239,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.when == "call" and isinstance(item, CaseItem) and RECORD_KEY in item.stash:
         # Travels with the report (also across pytest-xdist workers) for reports and results JSON.
         report.llmops = item.stash[RECORD_KEY]
+    elif isinstance(item, CaseItem) and (report.failed or report.skipped):
+        # A case its checks never judged (skipped, setup error, crash) still shows in reports, once.
+        detector = item.config.stash[RUN_KEY].checker.detector
+        report.llmops = collector.unrun_record(item.case, item.nodeid, item.target.describe(), detector)
     return report

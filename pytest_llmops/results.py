@@ -129,6 +129,7 @@ class RunInfo(_Open):
     concurrency: int
     cases_dir: str
     argv: list[str] = Field(default_factory=list)
+    workers: int | None = None  # pytest-xdist worker processes (None: no xdist); concurrency is per worker
 
 
 class ToolInfo(_Open):

@@ -1,0 +1,164 @@
+"""Gathering every case's record during a run into one :class:`~pytest_llmops.results.RunResults`.
+
+Registered as a plugin object in the process that reports: the only process without
+pytest-xdist, the controller with it (workers send their reports, ``report.llmops``
+included, to the controller, so every case is seen exactly once). At the end of the
+session it builds the results, writes ``--llmops-results`` and prints the summary.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import __version__
+from .checks import excerpt
+from .cases import LoadedCase
+from .pii import PiiDetector
+from .report import case_record
+from .results import (CaseResult, CollectionErrorRecord, RunInfo, RunResults, TargetInfo, ToolInfo,
+                      write_results)
+from .run_info import git_info, public_target, utc_now
+from .summary import build_summary, terminal_lines
+from .transcript import Transcript
+
+COLLECTION_ERROR_CHARS = 2000
+
+
+def unrun_record(case: LoadedCase, nodeid: str, target: dict[str, Any], detector: PiiDetector) -> dict[str, Any]:
+    """The record of a case that never got a verdict from its checks (skipped, setup error, crash)."""
+    record = case_record(case, nodeid, target, Transcript(case_id=case.id, target=target.get("name", "?")),
+                         [], detector)
+    record["passed"] = False
+    return record
+
+
+@dataclass
+class _CaseEntry:
+    record: dict[str, Any]
+    outcome: str = "passed"
+    duration_s: float = 0.0
+
+
+def _phase_outcome(report: pytest.TestReport, current: str, judged: bool) -> str:
+    """The case's outcome after one more phase report (``judged``: its checks ran)."""
+    if report.when == "setup":
+        return "error" if report.failed else "skipped" if report.skipped else current
+    if report.when == "call":
+        if report.failed and not judged:
+            return "error"  # it crashed before its checks could judge it
+        return report.outcome
+    return "error" if report.failed and current == "passed" else current
+
+
+class ResultsCollector:
+    """A pytest plugin object: collects case records and collection errors, then writes the results."""
+
+    def __init__(self, config: pytest.Config, *, cases_dir: str, concurrency: int, target: dict[str, Any],
+                 detector: PiiDetector, results_path: Path | None):
+        self.config = config
+        self.cases_dir = cases_dir
+        self.concurrency = concurrency
+        self.target = public_target(target)
+        self.detector = detector
+        self.results_path = results_path
+        self.results: RunResults | None = None
+        self._cases: dict[str, _CaseEntry] = {}
+        self._collection_errors: dict[str, str] = {}
+        self._started_at = utc_now()
+        self._started = time.perf_counter()
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._started_at = utc_now()
+        self._started = time.perf_counter()
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and report.nodeid.endswith((".yaml", ".yml")):
+            message = self.detector.mask(excerpt(report.longreprtext, COLLECTION_ERROR_CHARS))
+            self._collection_errors.setdefault(report.nodeid, message)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = getattr(report, "llmops", None)
+        entry = self._cases.get(report.nodeid)
+        if entry is None:
+            if record is None:
+                return  # not a conversation case (or a setup that passed: the call report follows)
+            entry = self._cases[report.nodeid] = _CaseEntry(record)
+        elif record is not None and report.when == "call":
+            entry.record = record
+        entry.duration_s += report.duration
+        entry.outcome = _phase_outcome(report, entry.outcome, judged=bool(entry.record.get("turns")))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.results = self.build()
+        if self.results_path is None:
+            return
+        try:
+            write_results(self.results_path, self.results)
+        except OSError as exc:
+            print(f"pytest-llmops: cannot write results to {self.results_path}: {exc.strerror or exc}",
+                  file=sys.stderr)
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+    def build(self) -> RunResults:
+        """The results of the run so far (all of it, once the session has finished)."""
+        cases = [self._case_result(nodeid, entry) for nodeid, entry in self._cases.items()]
+        cases.sort(key=lambda case: (case.file, case.line or 0, case.nodeid))
+        finished = utc_now()
+        workers = getattr(self.config.option, "numprocesses", None)
+        run = RunInfo(
+            started_at=self._started_at, finished_at=finished,
+            duration_s=round(time.perf_counter() - self._started, 3),
+            git=git_info(self.config.rootpath), target=TargetInfo.model_validate(self.target),
+            concurrency=self.concurrency, cases_dir=self.cases_dir,
+            argv=[str(arg) for arg in self.config.invocation_params.args],
+            workers=workers if isinstance(workers, int) and workers > 0 else None,
+        )
+        errors = [CollectionErrorRecord(nodeid=nodeid, message=message)
+                  for nodeid, message in sorted(self._collection_errors.items())]
+        summary = build_summary(cases, len(errors), self.detector.kinds)
+        return RunResults(tool=ToolInfo(version=__version__), run=run, summary=summary, cases=cases,
+                          collection_errors=errors)
+
+    def _case_result(self, nodeid: str, entry: _CaseEntry) -> CaseResult:
+        record = {**entry.record, "target": public_target(entry.record.get("target", {}))}
+        return CaseResult.model_validate({**record, "outcome": entry.outcome,
+                                          "duration_s": round(entry.duration_s, 4)})
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.results is None:
+            return
+        terminalreporter.write_sep("=", "llmops summary")
+        for line in terminal_lines(self.results):
+            terminalreporter.write_line(line)
+        if self.results_path is not None:
+            terminalreporter.write_line(f"results: {self.results_path}")
+
+
+def install(config: pytest.Config, *, cases_dir: str, concurrency: int, target: dict[str, Any],
+            detector: PiiDetector) -> None:
+    """Register the collector, and the pytest-html integration when pytest-html is active.
+
+    Only in the process that reports: xdist workers send their reports to the controller.
+    """
+    if hasattr(config, "workerinput"):
+        return
+    option = config.getoption("llmops_results")
+    results_path = None
+    if option:
+        results_path = Path(config.invocation_params.dir, option)
+        if results_path.is_dir():
+            raise pytest.UsageError(f"pytest-llmops: --llmops-results {option}: is a folder; name a file")
+    collector = ResultsCollector(config, cases_dir=cases_dir, concurrency=concurrency, target=target,
+                                 detector=detector, results_path=results_path)
+    config.pluginmanager.register(collector, "llmops-results")
+    if config.pluginmanager.hasplugin("html"):
+        from .html_report import HtmlReportPlugin  # pytest-html is optional: import it only when active
+
+        config.pluginmanager.register(HtmlReportPlugin(collector), "llmops-html")

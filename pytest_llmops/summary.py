@@ -1,0 +1,113 @@
+"""The run summary reviewers read first: pass/fail, latency percentiles, failed checks, PII, errors.
+
+Pure functions over case results, so the terminal, the HTML report and the results JSON
+show the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Iterable, Sequence
+
+from .results import CaseResult, LatencySummary, RunResults, Summary, TurnRecord
+
+FAULT_CHECK = "reply"  # the check a turn gets when the chatbot gave no reply at all
+ERROR_CHECK = "no_error"
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of already-sorted values, interpolating between ranks."""
+    if not sorted_values:
+        raise ValueError("percentile of no values")
+    position = (len(sorted_values) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    fraction = position - low
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * fraction
+
+
+def latency_summary(latencies: Iterable[float]) -> LatencySummary:
+    """p50, p95, p99 and max of the latencies (milliseconds, rounded to 0.001); None when there are none."""
+    ordered = sorted(latencies)
+    if not ordered:
+        return LatencySummary()
+    return LatencySummary(**{f"p{q}": round(percentile(ordered, q), 3) for q in (50, 95, 99)},
+                          max=round(ordered[-1], 3))
+
+
+def is_error_turn(turn: TurnRecord) -> bool:
+    """A turn counts as an error when the chatbot faulted or its reply holds an error phrase."""
+    if turn.reply is None:
+        return True
+    return any(check.check in (FAULT_CHECK, ERROR_CHECK) and not check.passed for check in turn.checks)
+
+
+def build_summary(cases: Sequence[CaseResult], collection_errors: int = 0,
+                  pii_kinds: Iterable[str] = ()) -> Summary:
+    """The summary of a run from its case results (``pii_kinds``: configured kinds, listed even at 0)."""
+    outcomes = Counter(case.outcome for case in cases)
+    turns = [turn for case in cases for turn in case.turns]
+    checks_failed: Counter[str] = Counter()
+    pii_findings: Counter[str] = Counter({kind: 0 for kind in pii_kinds})
+    for turn in turns:
+        for check in turn.checks:
+            checks_failed[check.check] += 0 if check.passed else 1
+            for kind in check.pii_kinds:
+                pii_findings[kind] += 1
+    ran = len(cases) - outcomes["skipped"]
+    error_turns = sum(1 for turn in turns if is_error_turn(turn))
+    return Summary(
+        cases=len(cases),
+        passed=outcomes["passed"],
+        failed=outcomes["failed"],
+        skipped=outcomes["skipped"],
+        errors=collection_errors + outcomes["error"],
+        pass_rate=round(outcomes["passed"] / ran, 4) if ran else 0.0,
+        turns=len(turns),
+        error_rate=round(error_turns / len(turns), 4) if turns else 0.0,
+        latency_ms=latency_summary(turn.latency_ms for turn in turns
+                                   if turn.reply is not None and turn.latency_ms is not None),
+        checks_failed=dict(sorted(checks_failed.items())),
+        pii_findings=dict(sorted(pii_findings.items())),
+    )
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    failing = [f"{name} {count}" for name, count in counts.items() if count]
+    return ", ".join(failing) if failing else "none"
+
+
+def describe_git(results: RunResults) -> str:
+    git = results.run.git
+    if not git.commit:
+        return "not a git checkout"
+    where = f" on {git.branch}" if git.branch else " (detached)"
+    return f"commit {git.commit[:12]}{where}{' (uncommitted changes)' if git.dirty else ''}"
+
+
+def describe_target(results: RunResults) -> str:
+    target = results.run.target
+    url = f" at {target.url}" if target.url else ""
+    return f"{target.name} ({target.kind}){url}"
+
+
+def terminal_lines(results: RunResults) -> list[str]:
+    """The summary as plain lines for ``pytest_terminal_summary``: only counts and names, no chatbot text."""
+    summary, run = results.summary, results.run
+    latency = summary.latency_ms
+    verdict = "PASS" if summary.cases and not (summary.failed or summary.errors) else "FAIL"
+    return [
+        f"{verdict}: {summary.passed}/{summary.cases} cases passed ({summary.pass_rate:.1%}), "
+        f"{summary.failed} failed, {summary.skipped} skipped, {summary.errors} errors",
+        f"target: {describe_target(results)}; concurrency {run.concurrency}",
+        f"suite: {run.cases_dir}/, {describe_git(results)}; {run.started_at:%Y-%m-%d %H:%M:%S} UTC, "
+        f"{run.duration_s:.2f} s",
+        f"turns: {summary.turns}, error rate {summary.error_rate:.1%}; latency ms p50 {_ms(latency.p50)}, "
+        f"p95 {_ms(latency.p95)}, p99 {_ms(latency.p99)}, max {_ms(latency.max)}",
+        f"failed checks: {_counts(summary.checks_failed)}",
+        f"PII findings: {_counts(summary.pii_findings)}",
+    ]
