@@ -13,6 +13,7 @@ from .cases import Expect
 from .config import DEFAULT_ERROR_PHRASES, Settings
 from .pii import PiiDetector
 from .transcript import CheckResult, Exchange, Transcript, TurnResult
+from .variables import fill_expect, save_checks
 
 EXCERPT_CHARS = 300
 
@@ -47,6 +48,8 @@ class Checker:
     def check_exchange(self, exchange: Exchange, expect: Expect | None = None) -> list[CheckResult]:
         """Every check that applies to this exchange, in a fixed order."""
         rule = self.base.merged(expect)
+        if exchange.variables:
+            rule = fill_expect(rule, exchange.variables)
         if exchange.reply is None:
             return [CheckResult("reply", False, "a reply from the chatbot",
                                 f"{exchange.error_kind or 'error'}: {self.detector.mask(exchange.error or '')}")]
@@ -58,13 +61,15 @@ class Checker:
                                        f"error phrase {phrase!r} in reply" if phrase else "no error"))
         if rule.max_latency_ms is not None and exchange.latency_ms is not None:
             results.append(CheckResult("max_latency_ms", exchange.latency_ms <= rule.max_latency_ms,
-                                       f"<= {rule.max_latency_ms:g} ms", f"{exchange.latency_ms:.0f} ms"))
+                                       f"<= {rule.max_latency_ms:g} ms", f"{exchange.latency_ms:.0f} ms"
+                                       + (" (recorded)" if exchange.latency_recorded else "")))
         if rule.no_pii:
             findings = self.detector.find(reply)
             kinds = sorted({f.kind for f in findings})
             actual = f"found {', '.join(k.upper() for k in kinds)} in reply" if findings else "none found"
             results.append(CheckResult("no_pii", not findings, "no personal data", actual, pii_kinds=kinds))
         results.extend(self._content_checks(rule, reply))
+        results.extend(save_checks(exchange, self.detector.mask))
         return results
 
     def _content_checks(self, rule: Expect, reply: str) -> list[CheckResult]:

@@ -14,6 +14,7 @@ from .cases import LoadedCase
 from .errors import TargetError
 from .targets.base import Message, Target
 from .transcript import Exchange, Transcript
+from .variables import capture, fill
 
 
 def build_messages(system: str | None, history: list[Message], user: str) -> list[Message]:
@@ -50,15 +51,25 @@ def replay_case(case: LoadedCase, target: Target, should_stop: Callable[[], bool
     history: list[Message] = []
     session: dict[str, Any] = {}
     turns = case.case.turns
+    variables = dict(case.variables)  # fixed vars, then what each turn's save captures
+    system = fill(case.system, variables) if case.system else case.system
     for index, turn in enumerate(turns, start=1):
         if should_stop is not None and should_stop():
             transcript.skipped_turns = len(turns) - index + 1
             break
-        exchange = send_turn(target, build_messages(case.system, history, turn.user), session, index)
+        exchange = send_turn(target, build_messages(system, history, fill(turn.user, variables)), session, index)
+        exchange.variables = dict(variables)
         transcript.exchanges.append(exchange)
         if exchange.reply is None:
             transcript.skipped_turns = len(turns) - index
             break
-        history.append({"role": "user", "content": turn.user})
+        if turn.save:
+            found = capture(turn.save, exchange.reply)
+            exchange.saved, exchange.save_missing = found.saved, found.missing
+            variables.update(found.saved)
+            if found.missing:  # later turns would send a placeholder instead of the value
+                transcript.skipped_turns = len(turns) - index
+                break
+        history.append({"role": "user", "content": exchange.user})
         history.append({"role": "assistant", "content": exchange.reply})
     return transcript

@@ -32,6 +32,10 @@ class Exchange:
     status: int | None = None
     ttft_ms: float | None = None
     retries: int = 0
+    variables: dict[str, str] = field(default_factory=dict)  # {name} values when this turn was sent
+    saved: dict[str, str] = field(default_factory=dict)  # values this turn's save captured
+    save_missing: dict[str, str] = field(default_factory=dict)  # name -> save pattern that found nothing
+    latency_recorded: bool = False  # latency comes from a cassette, not measured in this run
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
