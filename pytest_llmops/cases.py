@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import CaseFileError
+from .pii.allowlist import check_allow_entries
 from .variables import NAME_RE, as_text, compile_capture, unknown_references, variant_labels
 from .yaml_lines import LineDict, LineList, line_of, load_yaml_with_lines
 
@@ -42,8 +43,15 @@ class Expect(_Strict):
     not_matches: list[str] | None = None
     equals: str | None = None
     max_latency_ms: float | None = Field(default=None, gt=0)
+    max_ttft_ms: float | None = Field(default=None, gt=0)  # time to first token; needs a streaming target
     no_pii: bool | None = None
     no_error: bool | None = None
+    allow_pii: list[str | dict[str, str]] | None = None  # values the bot may say; levels add up (docs/pii.md)
+
+    @field_validator("allow_pii", mode="before")
+    @classmethod
+    def _allow_pii_entries(cls, value: Any) -> Any:
+        return check_allow_entries(_as_list(value))
 
     @field_validator("contains", "not_contains", "matches", "not_matches", mode="before")
     @classmethod
@@ -64,7 +72,10 @@ class Expect(_Strict):
         """This expectation with every key that ``narrower`` sets taken from ``narrower``."""
         if narrower is None:
             return self
-        return self.model_copy(update=narrower.model_dump(exclude_none=True))
+        update = narrower.model_dump(exclude_none=True)
+        if self.allow_pii and narrower.allow_pii:  # allowlists add up from file to case to turn
+            update["allow_pii"] = [*self.allow_pii, *narrower.allow_pii]
+        return self.model_copy(update=update)
 
 
 def _check_tags(tags: list[str]) -> list[str]:

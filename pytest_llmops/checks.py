@@ -25,6 +25,15 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return f"{text[:limit]}... [{len(text) - limit} more characters]"
 
 
+def ttft_check(limit_ms: float, ttft_ms: float | None) -> CheckResult:
+    """Time to first token within ``limit_ms``; a target that does not stream cannot pass it."""
+    if ttft_ms is None:
+        return CheckResult("max_ttft_ms", False, f"first token <= {limit_ms:g} ms",
+                           "no time to first token measured (the target does not stream; "
+                           "set stream = true on an openai target)")
+    return CheckResult("max_ttft_ms", ttft_ms <= limit_ms, f"first token <= {limit_ms:g} ms", f"{ttft_ms:.0f} ms")
+
+
 def _quote_list(items: list[str]) -> str:
     return ", ".join(f'"{item}"' for item in items)
 
@@ -42,7 +51,7 @@ class Checker:
         return cls(
             base=Expect(max_latency_ms=settings.max_latency_ms, no_pii=True, no_error=True),
             error_phrases=tuple(settings.error_phrases),
-            detector=PiiDetector(settings.pii.kinds, settings.pii.allowlist),
+            detector=PiiDetector.from_settings(settings.pii),
         )
 
     def check_exchange(self, exchange: Exchange, expect: Expect | None = None) -> list[CheckResult]:
@@ -63,8 +72,10 @@ class Checker:
             results.append(CheckResult("max_latency_ms", exchange.latency_ms <= rule.max_latency_ms,
                                        f"<= {rule.max_latency_ms:g} ms", f"{exchange.latency_ms:.0f} ms"
                                        + (" (recorded)" if exchange.latency_recorded else "")))
+        if rule.max_ttft_ms is not None:
+            results.append(ttft_check(rule.max_ttft_ms, exchange.ttft_ms))
         if rule.no_pii:
-            findings = self.detector.find(reply)
+            findings = self.detector.with_allowlist(rule.allow_pii or ()).find(reply)
             kinds = sorted({f.kind for f in findings})
             actual = f"found {', '.join(k.upper() for k in kinds)} in reply" if findings else "none found"
             results.append(CheckResult("no_pii", not findings, "no personal data", actual, pii_kinds=kinds))

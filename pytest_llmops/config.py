@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ConfigError
+from .pii.settings_check import check_pii_settings
 
 DEFAULT_ERROR_PHRASES = [
     "an error occurred",
@@ -29,11 +30,35 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class PiiSettings(_Section):
-    """Which kinds of personal data to look for, and what the bot may say on purpose."""
+class PiiPattern(_Section):
+    """A project's own kind of personal data: a name, a regular expression, optionally a checksum."""
 
-    kinds: list[str] = Field(default_factory=lambda: ["email", "phone"])
-    allowlist: list[str] = Field(default_factory=list)
+    name: str
+    pattern: str
+    validator: str | None = None
+
+
+class AllowPattern(_Section):
+    """An allowlist entry matching by regular expression (the whole finding, ignoring case)."""
+
+    pattern: str
+
+
+class PiiSettings(_Section):
+    """Which kinds of personal data to look for, and what the bot may say on purpose (docs/pii.md)."""
+
+    kinds: list[str] | None = None  # None: every built-in kind, plus the backend's
+    allowlist: list[str | AllowPattern] = Field(default_factory=list)
+    custom: list[PiiPattern] = Field(default_factory=list)
+    backend: Literal["builtin", "presidio"] = Field(
+        default="builtin", validation_alias=AliasChoices("backend", "pii_backend"))
+    presidio_model: str | None = None  # None: the first installed English spaCy pipeline
+    presidio_min_score: float = Field(default=0.5, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _kinds_patterns_and_allowlist_are_valid(self) -> "PiiSettings":
+        check_pii_settings(self)
+        return self
 
 
 class Settings(_Section):
