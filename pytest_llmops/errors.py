@@ -62,3 +62,11 @@ class TargetResponseError(TargetError):
 
 class ResultsError(LlmopsError):
     """A results JSON file (``--llmops-results``) is missing, truncated, not JSON or of another schema."""
+
+
+class GitError(LlmopsError):
+    """A git command failed, or the folder is not a git repository (a usage error)."""
+
+
+class ReleaseRefused(LlmopsError):
+    """A promotion or rollback was refused (gate failed, not a fast-forward, dirty tree); nothing changed."""

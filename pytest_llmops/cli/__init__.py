@@ -15,6 +15,8 @@ from ..errors import LlmopsError
 
 COMMAND_MODULES = [
     "pytest_llmops.cli.validate",
+    "pytest_llmops.cli.gate",
+    "pytest_llmops.cli.release",
     "pytest_llmops.cli.feedback",
     "pytest_llmops.cli.cases",
 ]
