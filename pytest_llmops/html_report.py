@@ -186,12 +186,19 @@ class HtmlReportPlugin:
         results = self.collector.results or self.collector.build()
         prefix.extend([STYLE, render_summary(results)])
 
+    def pytest_html_report_title(self, report: Any) -> None:
+        report.title = f"Chatbot evaluation: {report.title}"
+
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
         cells[2:2] = ['<th class="sortable" data-column-type="llmopsTarget">Target</th>', "<th>Turns</th>",
                       '<th class="sortable" data-column-type="llmopsFailed">Failed checks</th>',
                       "<th>Slowest reply</th>"]
 
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        if cells and cells[1].startswith('<td class="col-testId">'):
+            # pytest-html 4.2 puts the test id in unescaped; ids and file names are not ours to trust.
+            when = "" if report.when == "call" else f"::{report.when}"
+            cells[1] = f'<td class="col-testId">{_text(report.nodeid + when)}</td>'
         cells[2:2] = _row_cells(getattr(report, "llmops", None))
 
     @pytest.hookimpl(tryfirst=True)
