@@ -9,6 +9,7 @@ that does not parse is reported with its number and never stops the rest being r
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -19,6 +20,7 @@ from typing import Any, Callable, Iterator
 from filelock import FileLock
 
 LOCK_SUFFIX = ".lock"
+TEMP_SUFFIX = ".tmp"
 
 
 def lock_for(path: Path | str, timeout: float = 60) -> FileLock:
@@ -127,35 +129,81 @@ def rewrite(path: Path | str, keep: Callable[[Line], bytes | None]) -> tuple[int
 
     ``keep(line)`` returns the bytes to write for that line (without newline), or None
     to drop it. Bad lines are passed to ``keep`` too, so callers keep them rather than
-    losing them silently. Returns (lines kept, lines dropped).
+    losing them silently. Returns (lines kept, lines dropped). When nothing changes the
+    file is left untouched (same inode, so readers following it see no rotation).
     """
     path = Path(path)
     kept = dropped = 0
     with lock_for(path):
         if not path.exists():
             return 0, 0
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        remove_stale_temp_files(path)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
         try:
+            changed = False
             with os.fdopen(fd, "wb") as out:
                 for line in iter_lines(path):
                     data = keep(line)
                     if data is None:
                         dropped += 1
                         continue
+                    changed = changed or data != line.raw
                     out.write(data + b"\n")
                     kept += 1
                 out.flush()
                 os.fsync(out.fileno())
+            if not (changed or dropped):
+                os.unlink(tmp_name)
+                return kept, dropped
             os.chmod(tmp_name, os.stat(path).st_mode & 0o777)
             os.replace(tmp_name, path)
             _fsync_dir(path.parent)
         except BaseException:
-            try:
-                os.unlink(tmp_name)
-            except FileNotFoundError:
-                pass
+            _unlink_quietly(tmp_name)
             raise
     return kept, dropped
+
+
+def write_file_atomic(path: Path | str, data: bytes, mode: int = 0o600) -> Path:
+    """Write a whole file via a temporary file in the same folder, fsync and rename: all or nothing."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        _unlink_quietly(tmp_name)
+        raise
+    return path
+
+
+def _unlink_quietly(name: str | Path) -> bool:
+    try:
+        os.unlink(name)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def temp_files_of(path: Path | str) -> list[Path]:
+    """Temporary files a rewrite of ``path`` creates (left behind only if that rewrite was killed)."""
+    path = Path(path)
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"))
+
+
+def remove_stale_temp_files(path: Path | str) -> list[Path]:
+    """Delete temp files of killed rewrites of ``path``; call only while holding its lock.
+
+    They hold a copy of the store's records, so leaving them would keep personal data
+    that an erase or purge was meant to remove.
+    """
+    return [stale for stale in temp_files_of(path) if _unlink_quietly(stale)]
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -16,6 +16,7 @@ from .config import Settings, _format_errors
 from .errors import ConfigError
 
 DEFAULT_KEY_ENV = "LLMOPS_PSEUDONYM_KEY"
+DEFAULT_MONITOR_LOG = "chatbot_monitoring.log"
 
 
 class PrivacySettings(BaseModel):
@@ -25,7 +26,7 @@ class PrivacySettings(BaseModel):
 
     retention_days: int | None = Field(default=None, ge=1)
     feedback: list[str] = Field(default_factory=lambda: ["feedback.jsonl"])
-    monitor_logs: list[str] = Field(default_factory=lambda: ["chatbot_monitoring.log"])
+    monitor_logs: list[str] | None = None  # default: [tool.llmops.monitor] log_file, else chatbot_monitoring.log
     results: list[str] = Field(default_factory=lambda: ["*results*.json"])
     cases: list[str] | None = None  # default: every YAML file under cases_dir
     audit_log: str = "privacy_audit.jsonl"
@@ -49,9 +50,9 @@ def privacy_settings(settings: Settings) -> PrivacySettings:
         raise ConfigError(_format_errors(source, exc)) from None
 
 
-def privacy_settings_from(table: dict[str, Any], source: str = "[tool.llmops.privacy]") -> PrivacySettings:
-    """Validate a raw privacy table (for callers that hold no Settings)."""
-    try:
-        return PrivacySettings.model_validate(table)
-    except ValidationError as exc:
-        raise ConfigError(_format_errors(source, exc)) from None
+def monitor_log_patterns(settings: Settings, privacy: PrivacySettings) -> list[str]:
+    """The monitor logs to cover: as configured here, else where the monitor writes its log."""
+    if privacy.monitor_logs is not None:
+        return privacy.monitor_logs
+    log_file = settings.monitor.get("log_file", DEFAULT_MONITOR_LOG)
+    return [log_file] if isinstance(log_file, str) and log_file else []

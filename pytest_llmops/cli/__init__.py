@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "pytest_llmops.cli.release",
     "pytest_llmops.cli.feedback",
     "pytest_llmops.cli.cases",
+    "pytest_llmops.cli.privacy",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2

@@ -1,0 +1,167 @@
+"""Where this tool stores data about people, found from ``[tool.llmops.privacy]``.
+
+Two kinds of place: JSON Lines stores holding one record per line with a top-level
+``user_id`` (feedback, the monitor log and its rotated siblings), which privacy
+commands may rewrite; and documents that must hold no user id at all (results JSON,
+generated case files), which are only checked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import yaml
+
+from .config import Settings
+from .privacy_settings import PrivacySettings, monitor_log_patterns
+
+# Python's RotatingFileHandler (log.1, log.2, ...) and TimedRotatingFileHandler (log.2026-11-25, ...).
+ROTATED_SUFFIX_RE = re.compile(r"^\.(\d+|\d{4}-\d{2}-\d{2}(?:[_T]\d{2}(?:-\d{2}){0,2})?)$")
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip", ".zst")
+MIN_MENTION_CHARS = 4  # shorter ids ("42") would "occur" in any text; only exact values count for them
+
+
+@dataclass(frozen=True)
+class StoreFile:
+    """One JSON Lines file holding records about people: which store it belongs to, and where it is."""
+
+    store: str  # "feedback" or "monitor_log"
+    path: Path
+
+    def display(self, root: Path) -> str:
+        try:
+            return str(self.path.relative_to(root))
+        except ValueError:
+            return str(self.path)
+
+
+@dataclass
+class StoreLayout:
+    """Every place of one project, resolved against its root."""
+
+    root: Path
+    jsonl_files: list[StoreFile]
+    compressed: list[Path]  # rotated logs we cannot search or rewrite; reported, never ignored silently
+    result_files: list[Path]
+    case_files: list[Path]
+    audit_log: Path
+
+
+def _resolve(root: Path, pattern: str) -> list[Path]:
+    """Files matching ``pattern`` (a path or a glob relative to ``root``), sorted."""
+    if any(char in pattern for char in "*?["):
+        return sorted(p for p in root.glob(pattern) if p.is_file())
+    path = root / pattern
+    return [path] if path.is_file() else []
+
+
+def rotated_siblings(path: Path) -> tuple[list[Path], list[Path]]:
+    """The rotated copies of a log (``log.1``, ``log.2026-11-25``) and any compressed ones (``log.1.gz``)."""
+    if not path.parent.is_dir():
+        return [], []
+    plain: list[Path] = []
+    compressed: list[Path] = []
+    for candidate in path.parent.glob(glob_escape(path.name) + ".*"):
+        suffix = candidate.name[len(path.name):]
+        if ROTATED_SUFFIX_RE.match(suffix):
+            plain.append(candidate)
+        elif suffix.endswith(COMPRESSED_SUFFIXES) and ROTATED_SUFFIX_RE.match(suffix.rsplit(".", 1)[0] or "."):
+            compressed.append(candidate)
+    return sorted(plain, key=_rotation_order), sorted(compressed)
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def _rotation_order(path: Path) -> tuple[int, str]:
+    suffix = path.suffix[1:]
+    return (int(suffix), "") if suffix.isdigit() else (0, suffix)
+
+
+def layout(settings: Settings, privacy: PrivacySettings) -> StoreLayout:
+    """Resolve the configured stores of ``settings.root``."""
+    root = Path(settings.root)
+    jsonl_files: list[StoreFile] = []
+    compressed: list[Path] = []
+    for pattern in privacy.feedback:
+        jsonl_files.extend(StoreFile("feedback", p) for p in _resolve(root, pattern))
+    for pattern in monitor_log_patterns(settings, privacy):
+        bases = _resolve(root, pattern) if any(c in pattern for c in "*?[") else [root / pattern]
+        for base in bases:
+            if base.is_file():
+                jsonl_files.append(StoreFile("monitor_log", base))
+            plain, packed = rotated_siblings(base)
+            jsonl_files.extend(StoreFile("monitor_log", p) for p in plain)
+            compressed.extend(packed)
+    seen: set[Path] = set()
+    unique = [f for f in jsonl_files if not (f.path.resolve() in seen or seen.add(f.path.resolve()))]
+    result_files = sorted({p for pattern in privacy.results for p in _resolve(root, pattern)})
+    if privacy.cases is None:
+        cases_root = settings.cases_path
+        case_files = sorted(p for p in cases_root.rglob("*") if p.suffix in (".yaml", ".yml")) \
+            if cases_root.is_dir() else []
+    else:
+        case_files = sorted({p for pattern in privacy.cases for p in _resolve(root, pattern)})
+    return StoreLayout(root, unique, sorted(set(compressed)), result_files, case_files, root / privacy.audit_log)
+
+
+@dataclass
+class DocumentCheck:
+    """Whether one results or case file holds a user id: where (JSON paths), or why it could not be read."""
+
+    path: Path
+    places: list[str] = field(default_factory=list)
+    unreadable: str | None = None
+
+    @property
+    def clean(self) -> bool:
+        return not self.places and self.unreadable is None
+
+
+def _walk(value: Any, where: str = "$") -> Iterator[tuple[str, str]]:
+    """Every string in a parsed document, keys included, with its path."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield f"{where}.{key}", str(key)
+            yield from _walk(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{where}[{index}]")
+    elif isinstance(value, (str, int)) and not isinstance(value, bool):
+        yield where, str(value)
+
+
+def _mention_pattern(identities: Iterable[str]) -> re.Pattern[str] | None:
+    long_ids = [re.escape(i) for i in identities if len(i) >= MIN_MENTION_CHARS]
+    if not long_ids:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(long_ids) + r")(?![\w-])")
+
+
+def user_id_places(document: Any, identities: set[str]) -> list[str]:
+    """Paths in ``document`` whose value is one of ``identities`` or mentions one as a word."""
+    mention = _mention_pattern(identities)
+    return [where for where, text in _walk(document)
+            if text in identities or (mention is not None and mention.search(text))]
+
+
+def any_user_id_places(document: Any) -> list[str]:
+    """Paths of ``user_id`` keys (any user): results and case files should hold none."""
+    return [where for where, _ in _walk(document) if where.rsplit(".", 1)[-1] == "user_id"]
+
+
+def check_document(path: Path, identities: set[str]) -> DocumentCheck:
+    """Look for any ``user_id`` field and for ``identities`` (values or word mentions) in a JSON or YAML file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        return DocumentCheck(path, unreadable=f"{type(exc).__name__}: cannot parse")
+    places = any_user_id_places(document)
+    places += [where for where in user_id_places(document, identities) if where not in places]
+    return DocumentCheck(path, places)

@@ -1,0 +1,163 @@
+"""Crash safety of erase: SIGKILL at random moments, appends racing an erase, corrupt lines kept.
+
+The erase runs in real separate processes. A small fork server (one Python process that
+has already imported the package) forks one child per erase, so each kill costs
+milliseconds, not an interpreter start-up, and the kills land inside the erase itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_llmops import jsonl
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL (POSIX)")
+
+VICTIM = "cust-victim"
+KILLS = 40
+
+FORK_SERVER = textwrap.dedent("""\
+    import os, sys, time
+    from pytest_llmops.privacy import PrivacyProject, erase_user
+    project = PrivacyProject.load()
+    print("ready", flush=True)
+    for command in iter(sys.stdin.readline, ""):
+        user_id = command.strip()
+        started = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            erase_user(PrivacyProject.load(), user_id)
+            os._exit(0)
+        print(pid, flush=True)
+        sys.stdin.readline()  # reap only when told: until then the pid cannot be reused by anyone else
+        _, status = os.waitpid(pid, 0)
+        print(status, time.perf_counter() - started, flush=True)
+""")
+
+
+def _feedback_line(n: int, user_id: str) -> dict:
+    return {"schema_version": 1, "id": f"fb-{n:06d}", "timestamp": "2026-11-20T10:00:00Z", "user_id": user_id,
+            "type": "wrong_answer", "message": f"reply number {n} was wrong " + "x" * 60}
+
+
+def _make_store(root: Path, lines: int) -> tuple[bytes, bytes]:
+    """A feedback file where every 7th record is the victim's, plus two corrupt lines; (old, expected new)."""
+    (root / "pyproject.toml").write_text("[tool.llmops]\n")
+    records = [_feedback_line(n, VICTIM if n % 7 == 0 else f"cust-{n % 50}") for n in range(lines)]
+    old_lines = [jsonl.dumps(r).encode() for r in records]
+    old_lines.insert(10, b'{"torn": "line without an end')
+    old_lines.insert(500, b"\xff\xfe not utf-8")
+    old = b"".join(line + b"\n" for line in old_lines)
+    new = b"".join(line + b"\n" for line in old_lines if b'"user_id":"' + VICTIM.encode() + b'"' not in line)
+    (root / "feedback.jsonl").write_bytes(old)
+    return old, new
+
+
+class ForkServer:
+    def __init__(self, root: Path):
+        self.proc = subprocess.Popen([sys.executable, "-c", FORK_SERVER], cwd=root, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.proc.stdout.readline().strip() == "ready"
+
+    def start_erase(self) -> int:
+        self.proc.stdin.write(VICTIM + "\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
+
+    def wait(self) -> tuple[int, float]:
+        self.proc.stdin.write("reap\n")
+        self.proc.stdin.flush()
+        status, seconds = self.proc.stdout.readline().split()
+        return int(status), float(seconds)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+def test_sigkill_at_random_points_leaves_old_or_new_file_never_a_mix(tmp_path: Path):
+    old, new = _make_store(tmp_path, lines=20_000)
+    store = tmp_path / "feedback.jsonl"
+    server = ForkServer(tmp_path)
+    try:
+        server.start_erase()  # one undisturbed run: how long an erase takes here
+        status, erase_s = server.wait()
+        assert status == 0 and store.read_bytes() == new
+        store.write_bytes(old)
+
+        rng = random.Random(8)
+        outcomes = {"old": 0, "new": 0}
+        killed_mid_erase = 0
+        for _ in range(KILLS):
+            pid = server.start_erase()
+            time.sleep(rng.uniform(0, erase_s * 1.15))
+            os.kill(pid, signal.SIGKILL)
+            status, _ = server.wait()
+            killed_mid_erase += os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+            content = store.read_bytes()
+            assert content in (old, new), f"after a kill the file is neither old nor new ({len(content)} bytes)"
+            outcomes["old" if content == old else "new"] += 1
+            if content == new:
+                store.write_bytes(old)
+
+        assert killed_mid_erase >= KILLS // 2, (killed_mid_erase, erase_s)
+        assert outcomes["old"] >= 1 and outcomes["new"] >= 1, outcomes
+
+        # A later erase finishes the job, removes temp files the killed ones left, and needs no cleanup by hand.
+        server.start_erase()
+        status, _ = server.wait()
+        assert status == 0 and store.read_bytes() == new
+        assert not list(tmp_path.glob(".feedback.jsonl.*.tmp"))
+    finally:
+        server.close()
+
+
+APPENDER = textwrap.dedent("""\
+    import sys, time
+    from pytest_llmops.feedback import FeedbackStore
+    store = FeedbackStore.from_settings()
+    print("ready", flush=True)
+    for n in range(int(sys.argv[1])):
+        store.record("other", f"appended {n} at {time.time()!r}", user_id=f"appender-{n}")
+        time.sleep(0.002)
+""")
+
+
+def test_appends_made_while_an_erase_runs_are_never_lost(tmp_path: Path):
+    old, _ = _make_store(tmp_path, lines=30_000)
+    appends = 300
+    appender = subprocess.Popen([sys.executable, "-c", APPENDER, str(appends)], cwd=tmp_path, text=True,
+                                stdout=subprocess.PIPE)
+    assert appender.stdout.readline().strip() == "ready"
+    windows = []
+    for _ in range(3):  # erase (the CLI, a real process) while the appender keeps writing
+        started = time.time()
+        proc = subprocess.run([sys.executable, "-m", "pytest_llmops.cli", "privacy", "erase", "--user-id", VICTIM],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        windows.append((started, time.time()))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert appender.wait(timeout=60) == 0
+
+    records, bad = jsonl.read_records(tmp_path / "feedback.jsonl")
+    appended = [r for r in records if r["user_id"].startswith("appender-")]
+    assert sorted(int(r["user_id"].split("-")[1]) for r in appended) == list(range(appends))
+    assert not any(r["user_id"] == VICTIM for r in records)
+    originals = [json.loads(line) for line in old.splitlines() if line.startswith(b'{"schema')]
+    assert [r for r in records if not r["user_id"].startswith("appender-")] == \
+        [r for r in originals if r["user_id"] != VICTIM]
+    assert len(bad) == 2  # the two corrupt lines survive three rewrites, byte for byte
+    content = (tmp_path / "feedback.jsonl").read_bytes()
+    assert b'\n{"torn": "line without an end\n' in content and b"\n\xff\xfe not utf-8\n" in content
+    during = [r for r in appended
+              if any(start <= float(r["message"].split(" at ")[1]) <= end for start, end in windows)]
+    assert during, "no append overlapped an erase: the test proved nothing"
