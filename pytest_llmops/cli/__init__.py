@@ -17,9 +17,11 @@ COMMAND_MODULES = [
     "pytest_llmops.cli.validate",
     "pytest_llmops.cli.gate",
     "pytest_llmops.cli.release",
+    "pytest_llmops.cli.serve_stub",
     "pytest_llmops.cli.feedback",
     "pytest_llmops.cli.cases",
     "pytest_llmops.cli.privacy",
+    "pytest_llmops.cli.monitor",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2

@@ -118,7 +118,7 @@ def _check_sources(args: argparse.Namespace) -> None:
     if args.follow and (len(args.paths) != 1 or args.paths[0] == "-"):
         raise ConfigError("--follow needs exactly one file PATH (stdin is read until it ends anyway)")
     for path in args.paths:
-        if path != "-" and not Path(path).is_file():
+        if path != "-" and not args.follow and not Path(path).is_file():  # a followed file may come later
             raise ConfigError(f"{path}: no such file")
 
 
@@ -209,6 +209,7 @@ def _feed(monitor: Monitor, args: argparse.Namespace, options: MonitorSettings, 
         return
     if args.follow:
         log = logging.getLogger(DIAGNOSTICS_LOGGER_NAME)
+        log.info("following %s (stop with Ctrl-C or SIGTERM)", args.paths[0])
         _check_lines(monitor, follow_file(args.paths[0], max_bytes, stop, from_end=args.from_end,
                                           on_idle=monitor.flush, on_event=log.info), max_bytes)
         return
