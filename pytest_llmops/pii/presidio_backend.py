@@ -49,6 +49,14 @@ def our_kind(entity: str, value: str) -> str | None:
     return kind
 
 
+def entities_for(kinds: frozenset[str] | None) -> list[str]:
+    """The Presidio entities that can yield one of ``kinds`` (all mapped entities when None)."""
+    if kinds is None:
+        return list(ENTITY_KINDS)
+    wanted = kinds | ({"ip"} if kinds & {"ipv4", "ipv6"} else set())
+    return [entity for entity, kind in ENTITY_KINDS.items() if kind in wanted]
+
+
 def _require_presidio() -> None:
     if importlib.util.find_spec("presidio_analyzer") is None:
         raise ConfigError("[tool.llmops.pii] backend = \"presidio\" needs Microsoft Presidio, which is not "
@@ -101,7 +109,7 @@ class PresidioAnalyzer:
     def spans(self, text: str, kinds: frozenset[str] | None = None) -> list[tuple[str, int, int]]:
         """(kind, start, end) of each Presidio finding whose kind is in ``kinds`` (all mapped kinds when None)."""
         found = []
-        for result in self.engine.analyze(text=text, language="en", entities=list(ENTITY_KINDS),
+        for result in self.engine.analyze(text=text, language="en", entities=entities_for(kinds),
                                           score_threshold=self.min_score):
             kind = our_kind(result.entity_type, text[result.start:result.end])
             if kind is not None and (kinds is None or kind in kinds):

@@ -19,13 +19,14 @@ from . import validators
 _NEGATIVE_WORDS = (
     r"orders?|tracking|track|shipment|parcel|package|invoices?|inv|tickets?|case|ref|reference|confirmation|"
     r"booking|reservation|isbn|serial|sku|item|part|model|versions?|ver|build|release|firmware|receipt|"
-    r"transaction|txn|po|zip|postcode|postal|promo|coupon|voucher|rma|claim|policy|batch|lot"
+    r"transaction|txn|po|zip|postcode|postal|promo|coupon|voucher|rma|claim|policy|batch|lot|"
+    r"barcode|ean|upc|gtin|asin|no\.|nr\.|num\."
 )
 _POSITIVE_WORDS = (
     r"phone|call|calling|tel|telephone|mobile|cell|fax|text|sms|whatsapp|dial|reach|contact|"
     r"cards?|visa|mastercard|amex|credit|debit|cc|pan|ssn|social\s+security|iban|ip|address|host"
 )
-_CONTEXT_WORD = re.compile(rf"\b(?:(?P<neg>{_NEGATIVE_WORDS})|(?P<pos>{_POSITIVE_WORDS}))\b", re.I)
+_CONTEXT_WORD = re.compile(rf"\b(?:(?P<neg>{_NEGATIVE_WORDS})|(?P<pos>{_POSITIVE_WORDS}))(?!\w)", re.I)
 _SSN_WORDS = re.compile(r"\b(?:ssn|social\s+security|ss\s*#|taxpayer|tin)\b", re.I)
 CONTEXT_CHARS = 40
 
@@ -101,7 +102,7 @@ EMAIL = Recognizer(
 PHONE_NORTH_AMERICA = Recognizer(
     "phone",
     re.compile(
-        r"(?<![\w+@.%/-])(?<![0-9][ .])"
+        r"(?<![\w+@.%/#-])(?<![0-9][ .])"
         r"(?:(?:\+1|001|1)[ .-]?)?(?:\([0-9]{3}\)[ .-]?|[0-9]{3}[ .-]?)[0-9]{3}[ .-]?[0-9]{4}"
         + _EXTENSION + r"(?![\w@]|[.-][0-9])", _A),
     validator=validators.nanp_phone,
@@ -110,14 +111,14 @@ PHONE_NORTH_AMERICA = Recognizer(
 PHONE_INTERNATIONAL = Recognizer(
     "phone",
     re.compile(
-        r"(?<![\w+@.%/-])(?<![0-9][ .])(?:\+|\b00)[1-9][0-9]{0,2}(?:[ .-]?\(0\))?"
+        r"(?<![\w+@.%/-])(?<![0-9][ .])(?:\+|\b00(?=[1-9][0-9]{0,2}[ -]))[1-9][0-9]{0,2}(?:[ .-]?\(0\))?"
         r"(?:[ .-]?+(?:\([0-9]{1,4}\)|[0-9]++)){1,6}+" + _EXTENSION + r"(?![\w@]|[.-][0-9])", _A),
     validator=validators.international_phone,
     numeric=True,
 )
 CARD = Recognizer(
     "card",
-    re.compile(r"(?<![\w.,-])(?<![0-9][ ])[0-9](?:[ -]?[0-9]){12,18}(?![\w]|[ .,-][0-9])", _A),
+    re.compile(r"(?<![\w.,#-])(?<![0-9][ ])[0-9](?:[ -]?[0-9]){12,18}(?![\w]|[ .,-][0-9])", _A),
     validator=validators.payment_card,
     numeric=True,
     priority=3,
@@ -125,14 +126,14 @@ CARD = Recognizer(
 )
 SSN = Recognizer(
     "ssn",
-    re.compile(r"(?<![\w.,-])(?<![0-9][ ])[0-9]{3}([- ])[0-9]{2}\1[0-9]{4}(?![\w]|[ .,-][0-9])", _A),
+    re.compile(r"(?<![\w.,#-])(?<![0-9][ ])[0-9]{3}([- ])[0-9]{2}\1[0-9]{4}(?![\w]|[ .,-][0-9])", _A),
     validator=validators.us_ssn,
     numeric=True,
     priority=2,
 )
 SSN_BARE = Recognizer(
     "ssn",
-    re.compile(r"(?<![\w.,-])(?<![0-9][ ])[0-9]{9}(?![\w]|[ .,-][0-9])", _A),
+    re.compile(r"(?<![\w.,#-])(?<![0-9][ ])[0-9]{9}(?![\w]|[ .,-][0-9])", _A),
     validator=validators.us_ssn,
     needs_context=_SSN_WORDS,
     priority=2,

@@ -13,6 +13,7 @@ from typing import Callable
 
 _NOT_DIGIT = re.compile(r"[^0-9]")
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
+_MARKETPLACE_ORDER = re.compile(r"[0-9]{3}-[0-9]{7}-[0-9]{7}")  # 123-1234567-1234567, not a "00" phone
 
 # Length of a valid IBAN per country (ISO 13616 registry); a wrong length is no IBAN.
 IBAN_LENGTHS: dict[str, int] = {
@@ -53,14 +54,24 @@ def luhn(text: str) -> bool:
 
 
 def payment_card(text: str) -> bool:
-    """13-19 digits from a card network's range (first digit 2-6) passing Luhn.
+    """13-19 digits from a card network's range (first digit 2-6, or JCB's old 1800) passing Luhn.
 
     The first digit is the ISO/IEC 7812 industry: 2-6 are the card networks (Mastercard,
     Amex, Diners, JCB, Visa, Discover, UnionPay, Maestro); 9 is national use, which is
     where ISBN-13s (978/979) live.
     """
     number = digits(text)
-    return 13 <= len(number) <= 19 and number[0] in "23456" and len(set(number)) > 1 and luhn(number)
+    in_range = number[:1] in ("2", "3", "4", "5", "6") or number.startswith("1800")
+    return (13 <= len(number) <= 19 and in_range and len(set(number)) > 1 and luhn(number)
+            and _card_grouping(text))
+
+
+def _card_grouping(text: str) -> bool:
+    """Written in groups, a card reads 4-4-4-4 (last group shorter for 13-19 digits), or Amex/Diners 4-6-5 / 4-6-4."""
+    groups = [len(group) for group in re.split(r"[ -]", text)]
+    if len(groups) == 1:
+        return True
+    return groups in ([4, 6, 5], [4, 6, 4]) or (all(g == 4 for g in groups[:-1]) and 1 <= groups[-1] <= 4)
 
 
 def iban(text: str) -> bool:
@@ -82,7 +93,7 @@ def us_ssn(text: str) -> bool:
 
 
 def nanp_phone(text: str) -> bool:
-    """A North American number: area code and exchange start with 2-9, the area code is no N11 service code."""
+    """A North American number: area code and exchange start with 2-9 (the NANP's rule)."""
     number = digits(text.split("x")[0].split("X")[0].split("ext")[0])
     if len(number) == 11 and number[0] == "1":
         number = number[1:]
@@ -91,12 +102,14 @@ def nanp_phone(text: str) -> bool:
     if len(number) != 10:
         return False
     area, exchange = number[:3], number[3:6]
-    return area[0] in "23456789" and area[1:] != "11" and exchange[0] in "23456789"
+    return area[0] in "23456789" and exchange[0] in "23456789"
 
 
 def international_phone(text: str) -> bool:
     """``+`` or ``00`` then a country code and number: 8 to 15 digits in all (E.164), not starting with 0."""
     head = text.split("x")[0].split("X")[0].split("ext")[0]
+    if _MARKETPLACE_ORDER.fullmatch(head.strip()):
+        return False
     number = digits(re.sub(r"\(0\)", "", head))
     if head.lstrip().startswith("00"):
         number = number[2:]

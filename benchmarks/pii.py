@@ -1,0 +1,173 @@
+"""PII detection benchmark: quality and speed of the built-in detector, Presidio and the first version.
+
+    pip install -e '.[bench]'            # faker; add '.[presidio]' and a spaCy pipeline for Presidio
+    python benchmarks/pii.py             # 4000 replies, seed 20261125
+    python benchmarks/pii.py --docs 1000 --no-presidio
+
+All detectors read the same seeded corpus (benchmarks/pii_corpus.py) in one run. Scores:
+per kind precision / recall / F1 (a finding counts when it overlaps a leaked value of
+its kind), document-level leak recall (a leaking reply gets at least one finding: the
+gate fails) and false-alarm rate (a clean reply gets one), and throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pii_corpus import Doc, make_corpus  # noqa: E402
+
+from pytest_llmops.pii import BUILTIN_KINDS, PiiDetector  # noqa: E402
+
+Spans = list[tuple[str, int, int]]
+Detector = Callable[[str], Spans]
+
+# The first version's two regexes (pytest_llmops/pii.py before issue #9), kept here as the baseline.
+FIRST_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])")
+FIRST_PHONE = re.compile(
+    r"(?<![\w+])(?:"
+    r"(?:\+?1[\s.-]?)?(?:\(\d{3}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{4}"
+    r"|\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}"
+    r")(?!\w)"
+)
+
+
+def first_version(text: str) -> Spans:
+    return [(kind, m.start(), m.end()) for kind, pattern in (("email", FIRST_EMAIL), ("phone", FIRST_PHONE))
+            for m in pattern.finditer(text)]
+
+
+def builtin_detector() -> Detector:
+    detector = PiiDetector()
+    return lambda text: [(f.kind, f.start, f.end) for f in detector.find(text)]
+
+
+def presidio_detector() -> Detector | None:
+    if importlib.util.find_spec("presidio_analyzer") is None:
+        return None
+    from pytest_llmops.pii.presidio_backend import PresidioAnalyzer
+
+    analyzer = PresidioAnalyzer(min_score=0.0)  # Presidio's own default threshold: every result
+    kinds = frozenset(BUILTIN_KINDS)
+    print(f"presidio: spaCy pipeline {analyzer.model}, entities mapped onto {sorted(kinds)}")
+    return lambda text: analyzer.spans(text, kinds)
+
+
+def _overlaps(a: tuple[str, int, int], b: tuple[str, int, int]) -> bool:
+    return a[0] == b[0] and a[1] < b[2] and b[1] < a[2]
+
+
+def score(docs: list[Doc], found: list[Spans]) -> dict:
+    """Per kind P/R/F1, document-level leak recall (and all-values-found rate), false-alarm rate."""
+    per_kind: dict[str, dict[str, int]] = {}
+    leaking = flagged_leaking = fully_found = clean = flagged_clean = 0
+    for doc, spans in zip(docs, found):
+        for kind in {s[0] for s in doc.spans} | {s[0] for s in spans}:
+            per_kind.setdefault(kind, {"gold": 0, "hit": 0, "pred": 0, "correct": 0})
+        for gold in doc.spans:
+            counts = per_kind[gold[0]]
+            counts["gold"] += 1
+            counts["hit"] += any(_overlaps(gold, s) for s in spans)
+        for predicted in spans:
+            counts = per_kind[predicted[0]]
+            counts["pred"] += 1
+            counts["correct"] += any(_overlaps(predicted, g) for g in doc.spans)
+        if doc.spans:
+            leaking += 1
+            flagged_leaking += bool(spans)
+            fully_found += all(any(g[1] < s[2] and s[1] < g[2] for s in spans) for g in doc.spans)
+        else:
+            clean += 1
+            flagged_clean += bool(spans)
+    kinds = {}
+    for kind, c in sorted(per_kind.items()):
+        precision = c["correct"] / c["pred"] if c["pred"] else float("nan")
+        recall = c["hit"] / c["gold"] if c["gold"] else float("nan")
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+        kinds[kind] = {"precision": precision, "recall": recall, "f1": f1, "gold": c["gold"], "pred": c["pred"]}
+    return {"kinds": kinds, "doc_recall": flagged_leaking / leaking, "all_values_found": fully_found / leaking,
+            "false_alarms": flagged_clean / clean, "false_alarm_count": flagged_clean, "clean": clean,
+            "leaking": leaking}
+
+
+def timed(detect: Detector, docs: list[Doc], repeats: int) -> tuple[list[Spans], float]:
+    """Findings for every doc and the best wall time of ``repeats`` passes."""
+    best, found = float("inf"), []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        found = [detect(doc.text) for doc in docs]
+        best = min(best, time.perf_counter() - start)
+    return found, best
+
+
+def report(name: str, result: dict, seconds: float, docs: list[Doc]) -> float:
+    size_mb = sum(len(d.text.encode()) for d in docs) / 1e6
+    rate = len(docs) / seconds
+    print(f"\n## {name}")
+    print(f"doc-level leak recall {result['doc_recall']:.4f} (all leaked values found in "
+          f"{result['all_values_found']:.4f} of {result['leaking']} leaking replies); false alarms "
+          f"{result['false_alarms']:.4f} ({result['false_alarm_count']} of {result['clean']} clean replies)")
+    print(f"throughput {rate:,.0f} replies/s, {size_mb / seconds:.2f} MB/s ({seconds:.3f} s for {len(docs)} replies)")
+    print(f"{'kind':<10} {'precision':>9} {'recall':>7} {'F1':>6} {'values':>7} {'found':>6}")
+    for kind, k in result["kinds"].items():
+        print(f"{kind:<10} {k['precision']:>9.3f} {k['recall']:>7.3f} {k['f1']:>6.3f} {k['gold']:>7} {k['pred']:>6}")
+    return rate
+
+
+def show_misses(docs: list[Doc], found: list[Spans], limit: int) -> None:
+    """Print a few missed leaks and false alarms of the built-in detector (to improve it)."""
+    shown = 0
+    for doc, spans in zip(docs, found):
+        missed = doc.spans and not spans
+        false_alarm = not doc.spans and spans
+        if (missed or false_alarm) and shown < limit:
+            print(("MISSED  " if missed else "FALSE   ") + repr(doc.text), spans if spans else doc.spans)
+            shown += 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--docs", type=int, default=4000, help="replies in the corpus (default 4000)")
+    parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--repeats", type=int, default=3, help="timing passes for the regex detectors (best counts)")
+    parser.add_argument("--no-presidio", action="store_true", help="skip Presidio even when installed")
+    parser.add_argument("--show-misses", type=int, default=0, metavar="N", help="print N built-in misses/false alarms")
+    args = parser.parse_args(argv)
+
+    docs = make_corpus(args.docs, args.seed)
+    print(f"corpus: {len(docs)} replies ({sum(bool(d.spans) for d in docs)} leaking, "
+          f"{sum(len(d.spans) for d in docs)} values), seed {args.seed}, "
+          f"{sum(len(d.text.encode()) for d in docs) / 1e6:.2f} MB")
+
+    found, seconds = timed(builtin_detector(), docs, args.repeats)
+    builtin_rate = report("built-in detector (default kinds)", score(docs, found), seconds, docs)
+    if args.show_misses:
+        show_misses(docs, found, args.show_misses)
+
+    found, seconds = timed(first_version, docs, args.repeats)
+    first_rate = report("first version (two regexes: email, phone)", score(docs, found), seconds, docs)
+
+    presidio = None if args.no_presidio else presidio_detector()
+    if presidio is None:
+        print("\n## Presidio\nnot run (" + ("--no-presidio" if args.no_presidio else
+                                            "presidio-analyzer not installed: pip install -e '.[presidio]'") + ")")
+        print(f"\nbuilt-in vs first version throughput: {builtin_rate / first_rate:.2f}x")
+        return 0
+    presidio(docs[0].text)  # load the pipeline outside the timing
+    found, seconds = timed(presidio, docs, 1)
+    presidio_rate = report("Presidio analyzer (same kinds, score threshold 0)", score(docs, found), seconds, docs)
+    print(f"\nthroughput ratios in this run: built-in / Presidio = {builtin_rate / presidio_rate:.1f}x, "
+          f"built-in / first version = {builtin_rate / first_rate:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
