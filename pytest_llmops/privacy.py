@@ -40,7 +40,7 @@ class PrivacyError(LlmopsError):
 
 @dataclass
 class PrivacyProject:
-    """One project's stores and policies, resolved once per command."""
+    """One project's stores and policies. Every operation finds the store files afresh (they appear and rotate)."""
 
     settings: Settings
     privacy: PrivacySettings
@@ -52,6 +52,11 @@ class PrivacyProject:
         settings = load_settings(root)
         privacy = privacy_settings(settings)
         return cls(settings, privacy, layout(settings, privacy), environ)
+
+    def refresh(self) -> StoreLayout:
+        """Find the store files again, as they are now."""
+        self.stores = layout(self.settings, self.privacy)
+        return self.stores
 
     def pseudonyms(self) -> Pseudonymizer:
         """The pseudonym policy; ConfigError when ids are hashed but the key is missing."""
@@ -146,6 +151,14 @@ def _apply(report: PrivacyReport, files: list[StoreFile], rule: LineRule) -> Non
         report.files.append(outcome)
 
 
+def _subject_identities(project: PrivacyProject, user_id: str) -> tuple[Pseudonymizer, set[str]]:
+    """The pseudonym policy and every stored form of ``user_id`` (refusing an empty id, which would match junk)."""
+    if not user_id.strip():
+        raise PrivacyError("--user-id must not be empty")
+    pseudonyms = project.pseudonyms()
+    return pseudonyms, pseudonyms.identities(user_id)
+
+
 def _subject(pseudonyms: Pseudonymizer, user_id: str) -> str | None:
     """How the audit log names the subject: the pseudonym when a key is known, never the raw id."""
     if is_pseudonym(user_id):
@@ -172,8 +185,8 @@ def _file_counts(project: PrivacyProject, report: PrivacyReport) -> dict[str, in
 
 
 def _check_documents(project: PrivacyProject, identities: set[str]) -> list[DocumentCheck]:
-    files = project.stores.result_files + project.stores.case_files
-    return [check_document(path, identities) for path in files]
+    return ([check_document(path, identities, "results") for path in project.stores.result_files]
+            + [check_document(path, identities, "cases") for path in project.stores.case_files])
 
 
 # ---------------------------------------------------------------- export
@@ -181,9 +194,9 @@ def _check_documents(project: PrivacyProject, identities: set[str]) -> list[Docu
 def export_user(project: PrivacyProject, user_id: str, ticket: str | None = None,
                 audit: bool = True) -> tuple[dict[str, Any], PrivacyReport]:
     """Every record about ``user_id`` from every store, as one JSON-ready document (subject access)."""
-    pseudonyms = project.pseudonyms()
-    identities = pseudonyms.identities(user_id)
+    pseudonyms, identities = _subject_identities(project, user_id)
     matches = _user_matcher(identities)
+    project.refresh()
     report = PrivacyReport("export", dry_run=False, compressed=list(project.stores.compressed))
     stores: list[dict[str, Any]] = []
     for store_file in project.stores.jsonl_files:
@@ -236,9 +249,9 @@ def erase_user(project: PrivacyProject, user_id: str, dry_run: bool = False, tic
     Corrupt lines are kept and reported; those that contain the user's id are removed
     too only with ``include_corrupt`` (a person's decision, never a silent one).
     """
-    pseudonyms = project.pseudonyms()
-    identities = pseudonyms.identities(user_id)
+    pseudonyms, identities = _subject_identities(project, user_id)
     matches = _user_matcher(identities)
+    project.refresh()
     report = PrivacyReport("erase", dry_run, compressed=list(project.stores.compressed))
 
     def rule(outcome: FileOutcome, line: jsonl.Line) -> bytes | None:
@@ -337,6 +350,7 @@ def rectify_record(project: PrivacyProject, record_id: str, changes: dict[str, A
     """Correct the feedback record ``record_id`` in place (atomically), as valid and minimised as when recorded."""
     prepared = _prepare_changes(project, changes, keep_pii)
     detector = storage_detector(project.settings)
+    project.refresh()
     report = PrivacyReport("rectify", dry_run)
 
     def rule(outcome: FileOutcome, line: jsonl.Line) -> bytes | None:
@@ -399,6 +413,7 @@ def purge_older_than(project: PrivacyProject, age: timedelta, label: str, dry_ru
                      now: datetime | None = None, ticket: str | None = None) -> PrivacyReport:
     """Drop records whose timestamp is older than ``age`` from every JSON Lines store."""
     cutoff = (now or _now()) - age
+    project.refresh()
     report = PrivacyReport("purge", dry_run, compressed=list(project.stores.compressed))
 
     def rule(outcome: FileOutcome, line: jsonl.Line) -> bytes | None:

@@ -115,6 +115,7 @@ class DocumentCheck:
     """Whether one results or case file holds a user id: where (JSON paths), or why it could not be read."""
 
     path: Path
+    kind: str  # "results" or "cases"
     places: list[str] = field(default_factory=list)
     unreadable: str | None = None
 
@@ -155,13 +156,13 @@ def any_user_id_places(document: Any) -> list[str]:
     return [where for where, _ in _walk(document) if where.rsplit(".", 1)[-1] == "user_id"]
 
 
-def check_document(path: Path, identities: set[str]) -> DocumentCheck:
+def check_document(path: Path, identities: set[str], kind: str) -> DocumentCheck:
     """Look for any ``user_id`` field and for ``identities`` (values or word mentions) in a JSON or YAML file."""
     try:
         text = path.read_text(encoding="utf-8")
         document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        return DocumentCheck(path, unreadable=f"{type(exc).__name__}: cannot parse")
+        return DocumentCheck(path, kind, unreadable=f"{type(exc).__name__}: cannot parse")
     places = any_user_id_places(document)
     places += [where for where in user_id_places(document, identities) if where not in places]
-    return DocumentCheck(path, places)
+    return DocumentCheck(path, kind, places)

@@ -376,6 +376,14 @@ def test_unknown_privacy_setting_is_a_clear_error(tmp_path: Path):
     assert proc.returncode == 2 and "unknown key 'retention'" in proc.stderr
 
 
+@pytest.mark.parametrize("action", ["export", "erase"])
+def test_empty_user_id_is_refused(project: Path, action: str):
+    before = (project / "feedback.jsonl").read_bytes()
+    proc = llmops(project, "privacy", action, "--user-id", " ")
+    assert proc.returncode == 2 and "--user-id must not be empty" in proc.stderr
+    assert (project / "feedback.jsonl").read_bytes() == before
+
+
 def test_no_stores_yet_is_fine(tmp_path: Path):
     proc = llmops(make_project(tmp_path), "privacy", "erase", "--user-id", "cust-1")
     assert proc.returncode == 0 and "no JSON Lines store exists yet" in proc.stdout

@@ -96,10 +96,8 @@ def _print_report(project: PrivacyProject, report: PrivacyReport, out: TextIO) -
 
 
 def _print_documents(project: PrivacyProject, report: PrivacyReport, out: TextIO) -> None:
-    groups = (("results", project.stores.result_files), ("cases", project.stores.case_files))
-    by_path = {doc.path: doc for doc in report.documents}
-    for name, paths in groups:
-        docs = [by_path[path] for path in paths]
+    for name in ("results", "cases"):
+        docs = [doc for doc in report.documents if doc.kind == name]
         dirty = [doc for doc in docs if not doc.clean]
         state = "no user ids" if not dirty else f"{len(dirty)} need review"
         print(f"{name:<12} {len(docs)} file(s) checked: {state}", file=out)
