@@ -96,8 +96,12 @@ def _tag_name(git: Git, branch: str, commit: str, today: date) -> str:
     return name
 
 
-def _fetch_remote_state(git: Git, remote: str, branch: str) -> str | None:
-    """Bring the remote's ``branch`` (as a remote-tracking ref) and results notes here; the remote's branch tip."""
+def fetch_remote_state(git: Git, remote: str, branch: str) -> str | None:
+    """Bring the remote's ``branch`` (as ``REMOTE/BRANCH``) and stored results here; return the remote's tip.
+
+    Call it before resolving the baseline and before :func:`promote` with ``remote``, so a
+    fresh CI clone compares with, and fast-forwards from, what the remote really has.
+    """
     tracking = f"refs/remotes/{remote}/{branch}"
     remote_tip = None
     if git.remote_has(remote, f"refs/heads/{branch}"):
@@ -123,9 +127,13 @@ def _check_tested_commit(git: Git, results: RunResults) -> str:
 
 def promote(git: Git, results: RunResults, gate: GateSettings, *, source: str = "results",
             baseline: RunResults | None = None, baseline_label: str | None = None, branch: str = "stable",
-            remote: str | None = None, baseline_file: Path | None = None,
+            remote: str | None = None, remote_tip: str | None = None, baseline_file: Path | None = None,
             today: date | None = None) -> Promotion:
-    """Fast-forward ``branch`` to the commit ``results`` tested, if the gate passes; see the module docstring."""
+    """Fast-forward ``branch`` to the commit ``results`` tested, if the gate passes; see the module docstring.
+
+    With ``remote``, also push; ``remote_tip`` is the remote's branch tip from
+    :func:`fetch_remote_state` (the push itself is never forced either way).
+    """
     commit = _check_tested_commit(git, results)
     verdict = evaluate(results, gate, baseline, baseline_label)
     if not verdict.passed:
@@ -139,7 +147,6 @@ def promote(git: Git, results: RunResults, gate: GateSettings, *, source: str = 
         raise ReleaseRefused(f"{branch} is checked out here; check out another branch (e.g. main) first, "
                              f"so moving {branch} does not leave this work tree behind")
 
-    remote_tip = _fetch_remote_state(git, remote, branch) if remote else None
     local_tip = git.commit_of(f"refs/heads/{branch}")
     for label, tip in ((branch, local_tip), (f"{remote}/{branch}", remote_tip)):
         if tip is not None and tip != commit and not git.is_ancestor(tip, commit):
