@@ -17,6 +17,7 @@ import pytest
 from pytest_html import extras as html_extras
 
 from .collector import ResultsCollector
+from .repeat import repeat_html
 from .results import RunResults
 from .summary import describe_git, describe_target
 
@@ -81,6 +82,8 @@ def _checks_table(checks: list[dict[str, Any]]) -> str:
 def _turn(turn: dict[str, Any]) -> str:
     state = "passed" if turn["passed"] else "failed"
     timing = _ms(turn.get("latency_ms"))
+    if turn.get("latency_recorded"):
+        timing += " (recorded, replayed from a cassette)"
     if turn.get("ttft_ms") is not None:
         timing += f", first token {_ms(turn['ttft_ms'])}"
     if turn.get("retries"):
@@ -106,14 +109,14 @@ def render_transcript(record: dict[str, Any]) -> str:
     meta = (f'<div class="llmops-meta"><b>{_text(record.get("case_id"))}</b>'
             f'{" &mdash; " + _text(record["description"]) if record.get("description") else ""}'
             f'<br>target {_text(target.get("name"))} ({_text(target.get("kind"))}) &middot; tags {_text(tags)}'
-            f' &middot; {_text(record.get("file"))}:{_text(record.get("line"))}</div>')
+            f' &middot; {_text(str(record.get("nodeid", "")).split("::")[0])}:{_text(record.get("line"))}</div>')
     turns = "".join(_turn(turn) for turn in record.get("turns", []))
     if not record.get("turns"):
         turns = '<div class="llmops-note">No turn was sent (the case was skipped or failed before replay).</div>'
     skipped = record.get("skipped_turns") or 0
     tail = (f'<div class="llmops-fault">{int(skipped)} later turn(s) not sent: the conversation broke off at a '
             f'fault.</div>' if skipped else "")
-    return f'<div class="llmops-case">{meta}{turns}{tail}</div>'
+    return f'<div class="llmops-case">{meta}{repeat_html(record)}{turns}{tail}</div>'
 
 
 def _counts(counts: dict[str, int]) -> str:
