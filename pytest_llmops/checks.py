@@ -65,7 +65,8 @@ class Checker:
         reply = exchange.reply
         results: list[CheckResult] = []
         if rule.no_error:
-            phrase = next((p for p in self.error_phrases if p.lower() in reply.lower()), None)
+            lowered = reply.lower()
+            phrase = next((p for p in self.error_phrases if p.lower() in lowered), None)
             results.append(CheckResult("no_error", phrase is None, "no error in the reply",
                                        f"error phrase {phrase!r} in reply" if phrase else "no error"))
         if rule.max_latency_ms is not None and exchange.latency_ms is not None:

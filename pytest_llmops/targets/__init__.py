@@ -10,10 +10,16 @@ from ..config import Settings
 from ..errors import ConfigError
 from .base import Message, Target
 from .stub import StubTarget
+from .http import HttpTarget
+from .openai import OpenAITarget
+from .python import PythonTarget
 
 #: kind name -> factory(name, options, settings) -> Target
 KINDS: dict[str, Callable[[str, dict[str, Any], Settings], Target]] = {
     "stub": lambda name, options, settings: StubTarget.from_options(name, options),
+    "openai": OpenAITarget.from_options,
+    "http": HttpTarget.from_options,
+    "python": PythonTarget.from_options,
 }
 
 
@@ -42,4 +48,4 @@ def build_target(name: str, settings: Settings) -> Target:
         raise ConfigError(f"target {name!r}: {problems}") from None
 
 
-__all__ = ["Target", "Message", "StubTarget", "build_target", "KINDS"]
+__all__ = ["Target", "Message", "StubTarget", "OpenAITarget", "HttpTarget", "PythonTarget", "build_target", "KINDS"]

@@ -9,6 +9,7 @@ let tests and demos prove that every check fails when it should.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 import zlib
@@ -42,6 +43,8 @@ class StubBehaviour(BaseModel):
     error_mode: Literal["reply", "raise"] = "reply"
     leak: Literal["email", "phone", "both"] | None = None
     leak_on: str | None = Field(default=None, description="regex: only these replies leak (default: all)")
+    leak_every: int | None = Field(default=None, ge=1, description="only every Nth reply leaks (counted per "
+                                   "target, across threads): a deterministic flaky bot")
 
     def applies(self, pattern: str | None, message: str, default: bool) -> bool:
         if pattern is None:
@@ -162,6 +165,7 @@ class StubTarget(Target):
     def __init__(self, name: str = "stub", behaviour: StubBehaviour | None = None):
         super().__init__(name)
         self.behaviour = behaviour or StubBehaviour()
+        self._replies = itertools.count(1)  # next() is atomic under the GIL: safe across replay threads
 
     @classmethod
     def from_options(cls, name: str, options: dict[str, Any]) -> "StubTarget":
@@ -180,7 +184,9 @@ class StubTarget(Target):
                 raise TargetError("stub bot failed on purpose (error_on)")
             return Reply(ERROR_REPLY)
         text = answer(messages)
-        if behaviour.leak and behaviour.applies(behaviour.leak_on, message, default=True):
+        nth = next(self._replies)
+        leaks_now = not behaviour.leak_every or nth % behaviour.leak_every == 0
+        if behaviour.leak and leaks_now and behaviour.applies(behaviour.leak_on, message, default=True):
             leaked = {"email": f"Contact {LEAKED_EMAIL} for details.",
                       "phone": f"Call {LEAKED_PHONE} for details.",
                       "both": f"Contact {LEAKED_EMAIL} or call {LEAKED_PHONE}."}[behaviour.leak]

@@ -1,0 +1,348 @@
+"""The stub bot over real HTTP on 127.0.0.1: an OpenAI-compatible API and a plain JSON one.
+
+``llmops serve-stub`` runs it; the tests and ``benchmarks/replay.py`` use it to drive
+the ``openai`` and ``http`` targets over real sockets. Besides the stub's own
+misbehaviour (:class:`~pytest_llmops.targets.stub.StubBehaviour`: latency, error
+replies, PII leaks) it can fail the way real servers do (:class:`ServerFaults`):
+HTTP error statuses, flaky 503s that succeed on retry, non-JSON bodies, empty
+replies, connections closed without an answer, and responses that never finish.
+
+Endpoints:
+
+* ``POST /v1/chat/completions`` (also ``/chat/completions``): OpenAI chat completions,
+  with ``"stream": true`` as server-sent events.
+* ``POST /chat``: ``{"message": ..., "history": [...], "session_id": ...}`` ->
+  ``{"reply": ..., "session_id": ...}`` (also in the ``X-Session-Id`` header). Without
+  ``history`` the server remembers the conversation under its session id.
+* ``GET /health``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import TargetError
+from .targets.base import Message
+from .targets.stub import StubBehaviour, StubTarget
+
+HOST = "127.0.0.1"
+HANG_LIMIT_S = 600.0
+SESSION_HEADER = "X-Session-Id"
+
+
+class ServerFaults(BaseModel):
+    """HTTP-level misbehaviour. Regexes are matched against the last user message, case-insensitively."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    http_error_on: str | None = Field(default=None, description="answer these with http_error_status")
+    http_error_status: int = Field(default=500, ge=400, le=599)
+    flaky_on: str | None = Field(default=None, description="fail these flaky_times times, then answer")
+    flaky_times: int = Field(default=1, ge=1)
+    flaky_status: int = Field(default=503, ge=400, le=599)
+    malformed_on: str | None = Field(default=None, description="answer these with a body that is not JSON")
+    empty_on: str | None = Field(default=None, description="answer these with an empty reply text")
+    close_on: str | None = Field(default=None, description="close the connection without answering")
+    hang_on: str | None = Field(default=None, description="start the response, then never finish it")
+    token_ms: float = Field(default=0, ge=0, description="pause between streamed chunks")
+    api_key_env: str | None = Field(default=None, description="require 'Bearer <key>' with the key in this env var")
+
+    def hits(self, pattern: str | None, message: str) -> bool:
+        return pattern is not None and re.search(pattern, message, re.I) is not None
+
+
+class _Hang(Exception):
+    """Raised inside a handler to leave the response unfinished."""
+
+
+class StubServer:
+    """The stub bot behind a threaded HTTP server on 127.0.0.1 (port 0 picks a free port)."""
+
+    def __init__(self, behaviour: StubBehaviour | None = None, faults: ServerFaults | None = None,
+                 port: int = 0, model: str = "llmops-stub"):
+        self.bot = StubTarget("serve-stub", behaviour or StubBehaviour())
+        self.faults = faults or ServerFaults()
+        self.model = model
+        self.api_key = self.api_key_from_env(self.faults.api_key_env) if self.faults.api_key_env else None
+        self.stopping = threading.Event()
+        self.sessions: dict[str, list[Message]] = {}
+        self.flaky_seen: Counter[str] = Counter()
+        self.requests = 0
+        self.received: list[str] = []
+        self.lock = threading.Lock()
+        self.httpd = _Server((HOST, port), _Handler)
+        self.httpd.stub = self
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def api_key_from_env(name: str) -> str:
+        return os.environ.get(name, "")
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> "StubServer":
+        """Serve on a daemon thread; returns self."""
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="llmops-serve-stub", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> "StubServer":
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def count(self, message: str) -> None:
+        """Note one request and its last user message (tests check what was sent, and how often)."""
+        with self.lock:
+            self.requests += 1
+            self.received.append(message)
+
+    def should_flake(self, message: str) -> bool:
+        if not self.faults.hits(self.faults.flaky_on, message):
+            return False
+        with self.lock:
+            self.flaky_seen[message] += 1
+            return self.flaky_seen[message] <= self.faults.flaky_times
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    stub: StubServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        """Quiet: a benchmark sends thousands of requests."""
+
+    # -- plumbing ---------------------------------------------------------------------
+    @property
+    def stub(self) -> StubServer:
+        return self.server.stub
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json",
+              headers: dict[str, str] | None = None) -> None:
+        head = [f"{self.protocol_version} {status} {self.responses.get(status, ('',))[0]}",
+                f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
+        head += [f"{key}: {value}" for key, value in (headers or {}).items()]
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        self.wfile.flush()
+
+    def _json(self, status: int, document: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(document).encode(), headers=headers)
+
+    def _error(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
+        self._json(status, {"error": {"message": message, "type": kind, "code": status}})
+
+    def _read_json(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        return json.loads(raw or b"null")
+
+    def _hang(self, started_body: bytes) -> None:
+        """Send headers and the start of a body that promises more, then wait for the server to stop."""
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                         + started_body)
+        self.wfile.flush()
+        self.stub.stopping.wait(HANG_LIMIT_S)
+        raise _Hang()
+
+    def _authorised(self) -> bool:
+        if self.stub.api_key is None:
+            return True
+        if self.headers.get("Authorization", "") == f"Bearer {self.stub.api_key}":
+            return True
+        self._error(401, "Incorrect API key provided.", "authentication_error")
+        return False
+
+    def _faulted(self, message: str) -> bool:
+        """Apply the HTTP-level faults for ``message``; True if the response was already sent."""
+        faults = self.stub.faults
+        if faults.hits(faults.close_on, message):
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return True
+        if faults.hits(faults.hang_on, message):
+            self._hang(b'{"partial": "')
+        if faults.hits(faults.http_error_on, message):
+            self._error(faults.http_error_status, "The stub server failed on purpose (http_error_on).", "server_error")
+            return True
+        if self.stub.should_flake(message):
+            self._send(faults.flaky_status, b'{"error": {"message": "try again"}}', headers={"Retry-After": "0"})
+            return True
+        if faults.hits(faults.malformed_on, message):
+            self._send(200, b"<html><body>502 Bad Gateway (not JSON)</body></html>", content_type="text/html")
+            return True
+        return False
+
+    def _reply(self, messages: list[Message]) -> tuple[int, str]:
+        """(HTTP status, reply text) from the stub bot; a raised TargetError is an HTTP 500."""
+        message = messages[-1]["content"] if messages else ""
+        try:
+            text = self.stub.bot.send(messages, {}).text
+        except TargetError as exc:
+            return 500, str(exc)
+        if self.stub.faults.hits(self.stub.faults.empty_on, message):
+            text = ""
+        return 200, text
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except _Hang:
+            self.close_connection = True
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    # -- endpoints --------------------------------------------------------------------
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if self.path.split("?")[0] == "/health":
+            self._json(200, {"status": "ok", "requests": self.stub.requests})
+        else:
+            self._error(404, f"no such endpoint: GET {self.path}")
+
+    def do_POST(self) -> None:  # noqa: N802
+        path = self.path.split("?")[0]
+        try:
+            body = self._read_json()
+        except ValueError:
+            self._error(400, "request body is not JSON")
+            return
+        if path in ("/v1/chat/completions", "/chat/completions"):
+            self._chat_completions(body)
+        elif path == "/chat":
+            self._plain_chat(body)
+        else:
+            self._error(404, f"no such endpoint: POST {self.path}")
+
+    def _chat_completions(self, body: Any) -> None:
+        if not self._authorised():
+            return
+        problem = _completion_request_problem(body)
+        if problem:
+            self._error(400, problem)
+            return
+        messages = body["messages"]
+        self.stub.count(_last_user(messages))
+        if self._faulted(_last_user(messages)):
+            return
+        status, text = self._reply(messages)
+        if status != 200:
+            self._error(status, text, "server_error")
+            return
+        if body.get("stream"):
+            self._stream(text)
+            return
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        prompt_tokens = sum(len(m["content"].split()) for m in messages)
+        self._json(200, {
+            "id": completion_id, "object": "chat.completion", "created": int(time.time()), "model": self.stub.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
+                         "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),
+                      "total_tokens": prompt_tokens + len(text.split())},
+        })
+
+    def _stream(self, text: str) -> None:
+        """The reply as chat.completion.chunk events, one word a chunk, ending with [DONE]."""
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n")
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        created = int(time.time())
+
+        def event(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            chunk = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
+                     "model": self.stub.model,
+                     "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+            return f"data: {json.dumps(chunk)}\n\n".encode()
+
+        words = re.findall(r"\S+\s*", text) or [text]
+        self._chunk(event({"role": "assistant", "content": ""}))
+        for index, word in enumerate(words):
+            if index and self.stub.faults.token_ms:
+                time.sleep(self.stub.faults.token_ms / 1000)
+            self._chunk(event({"content": word}))
+        self._chunk(event({}, "stop") + b"data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _plain_chat(self, body: Any) -> None:
+        if not isinstance(body, dict) or not isinstance(body.get("message"), str) or not body["message"]:
+            self._error(400, "expected a JSON object with a non-empty 'message'")
+            return
+        self.stub.count(body["message"])
+        session_id = str(body.get("session_id") or self.headers.get(SESSION_HEADER) or uuid.uuid4().hex)
+        history = body.get("history")
+        if history is None:
+            with self.stub.lock:
+                history = list(self.stub.sessions.get(session_id, []))
+        messages: list[Message] = [*history, {"role": "user", "content": body["message"]}]
+        if isinstance(body.get("system"), str):
+            messages.insert(0, {"role": "system", "content": body["system"]})
+        if self._faulted(body["message"]):
+            return
+        status, text = self._reply(messages)
+        if status != 200:
+            self._json(status, {"error": text}, headers={SESSION_HEADER: session_id})
+            return
+        with self.stub.lock:
+            self.stub.sessions[session_id] = [m for m in messages if m["role"] != "system"] + [
+                {"role": "assistant", "content": text}]
+        self._json(200, {"reply": text, "session_id": session_id}, headers={SESSION_HEADER: session_id})
+
+
+def _last_user(messages: list[Message]) -> str:
+    return next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+
+
+def _completion_request_problem(body: Any) -> str | None:
+    """What is wrong with a chat completions request, as a real server would say; None if fine."""
+    if not isinstance(body, dict):
+        return "the request body must be a JSON object"
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "you must provide a model parameter"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "'messages' must be a non-empty array"
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ("system", "developer", "user", "assistant"):
+            return f"messages[{index}]: invalid role"
+        if not isinstance(message.get("content"), str):
+            return f"messages[{index}].content must be a string"
+    if "stream" in body and not isinstance(body["stream"], bool):
+        return "'stream' must be a boolean"
+    return None

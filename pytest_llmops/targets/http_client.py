@@ -1,0 +1,313 @@
+"""What the HTTP targets (openai, http) share: one httpx client, deadlines, retries, fault mapping.
+
+Every way a request can go wrong ends as a :class:`~pytest_llmops.errors.TargetError`
+subclass with a one-line reason, never as a traceback, and always within the
+configured timeout: the timeout is a deadline for the whole reply (a server that
+trickles bytes forever is cut off too), not only for each read. Secrets (API keys)
+are scrubbed from every message this module produces.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import httpcore  # noqa: F401 - imported with httpx, not lazily: see below
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .base import Target
+
+from ..config import Settings
+from ..errors import (ConfigError, TargetConnectionError, TargetError, TargetHTTPError, TargetResponseError,
+                      TargetTimeout)
+
+# httpx imports httpcore lazily and caches httpcore's exception classes on first use. A
+# process that forgets and re-imports modules (pytester's in-process runs do) would then
+# get httpcore exceptions that httpx no longer maps; importing httpcore up front avoids it.
+
+BODY_EXCERPT_CHARS = 200
+RETRY_AFTER_CAP_S = 30.0
+
+
+def check_http_url(url: str) -> str:
+    """``url`` if it is an absolute http(s) URL with a host; ValueError (a config error) otherwise."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ValueError(f"not a valid URL: {url!r} ({exc})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"not an http(s) URL with a host: {url!r}")
+    return url
+
+
+def public_url(url: str) -> str:
+    """``url`` without user info or query string, which may carry credentials: safe for reports."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(userinfo=b"", query=None, fragment=None))
+
+
+class HttpOptions(BaseModel):
+    """Connection settings every HTTP target accepts in ``[tool.llmops.targets.NAME]``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout_s: float | None = Field(default=None, gt=0, description="deadline for a whole reply (default: timeout_s)")
+    connect_timeout_s: float | None = Field(default=None, gt=0, description="deadline for connecting (default 10 s)")
+    retries: int = Field(default=0, ge=0, le=10, description="extra attempts after a retryable status")
+    retry_backoff_s: float = Field(default=0.5, ge=0, le=60, description="first wait; doubles each retry")
+    retry_statuses: list[int] = Field(default_factory=lambda: [429, 503])
+    headers: dict[str, str] = Field(default_factory=dict)
+    api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
+
+    @field_validator("retry_statuses")
+    @classmethod
+    def _statuses(cls, statuses: list[int]) -> list[int]:
+        for status in statuses:
+            if not 400 <= status <= 599:
+                raise ValueError(f"retry status {status} is not an HTTP error status (400-599)")
+        return statuses
+
+
+@dataclass
+class HttpResult:
+    """A complete HTTP response, read to the end within the deadline."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    retries: int = 0
+    first_byte_ms: float | None = None
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+@dataclass
+class HttpClient:
+    """A thread-safe httpx client plus the deadline, retry and fault-mapping rules around it."""
+
+    timeout_s: float
+    connect_timeout_s: float = 10.0
+    retries: int = 0
+    retry_backoff_s: float = 0.5
+    retry_statuses: tuple[int, ...] = (429, 503)
+    max_connections: int = 8
+    secrets: tuple[str, ...] = ()
+    client: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        # trust_env=False: proxies from the environment must never re-route a test run.
+        connections = max(self.max_connections, 1)
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(self.timeout_s, connect=min(self.connect_timeout_s, self.timeout_s)),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            trust_env=False,
+        )
+
+    @classmethod
+    def from_options(cls, options: HttpOptions, default_timeout_s: float, max_connections: int,
+                     secrets: tuple[str, ...] = ()) -> "HttpClient":
+        return cls(timeout_s=options.timeout_s or default_timeout_s,
+                   connect_timeout_s=options.connect_timeout_s or 10.0,
+                   retries=options.retries, retry_backoff_s=options.retry_backoff_s,
+                   retry_statuses=tuple(options.retry_statuses), max_connections=max_connections,
+                   secrets=tuple(s for s in secrets if s))
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret replaced, so a key echoed by a server never leaks."""
+        for secret in self.secrets:
+            text = text.replace(secret, "[REDACTED]")
+        return text
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- one request, with retries ----------------------------------------------------
+    def request(self, method: str, url: str, *, json: Any = None, params: dict[str, Any] | None = None,
+                headers: dict[str, str] | None = None,
+                on_line: Callable[[str, float], None] | None = None) -> HttpResult:
+        """Send a request and read the whole response within the deadline.
+
+        Retries statuses in ``retry_statuses`` up to ``retries`` times with doubling
+        backoff (or the server's Retry-After). Raises TargetHTTPError for any status
+        >= 400 that is left, and the other TargetError kinds for transport faults.
+        ``on_line`` gets each line of the body as it arrives (for server-sent events)
+        with the milliseconds since the request was sent.
+        """
+        attempt = 0
+        while True:
+            result = self._attempt(method, url, json=json, params=params, headers=headers, on_line=on_line)
+            result.retries = attempt
+            if result.status in self.retry_statuses and attempt < self.retries:
+                time.sleep(self._backoff(attempt, result.headers))
+                attempt += 1
+                continue
+            if result.status >= 400:
+                raise self._status_error(result)
+            return result
+
+    def _backoff(self, attempt: int, headers: httpx.Headers) -> float:
+        retry_after = headers.get("retry-after", "")
+        try:
+            return min(float(retry_after), RETRY_AFTER_CAP_S)
+        except ValueError:
+            return self.retry_backoff_s * (2 ** attempt)
+
+    def _status_error(self, result: HttpResult) -> TargetHTTPError:
+        phrase = httpx.codes.get_reason_phrase(result.status)
+        body = " ".join(result.text().split())[:BODY_EXCERPT_CHARS]
+        retried = f" after {result.retries} retr{'y' if result.retries == 1 else 'ies'}" if result.retries else ""
+        message = f"HTTP {result.status} {phrase}{retried}" + (f": {body}" if body else "")
+        error = TargetHTTPError(self.scrub(message), result.status)
+        error.retries = result.retries  # type: ignore[attr-defined]
+        return error
+
+    def _attempt(self, method: str, url: str, *, json: Any, params: dict[str, Any] | None,
+                 headers: dict[str, str] | None, on_line: Callable[[str, float], None] | None) -> HttpResult:
+        started = time.perf_counter()
+        deadline = started + self.timeout_s
+        try:
+            with self.client.stream(method, url, json=json, params=params, headers=headers) as response:
+                first_byte_ms = (time.perf_counter() - started) * 1000
+                body = b"".join(self._read_until(response, deadline, started, on_line))
+                return HttpResult(response.status_code, response.headers, body, first_byte_ms=first_byte_ms)
+        except TargetError:
+            raise
+        except httpx.TimeoutException as exc:
+            raise TargetTimeout(self.scrub(self._timeout_message(exc, started))) from None
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, url) from None
+
+    def _read_until(self, response: httpx.Response, deadline: float, started: float,
+                    on_line: Callable[[str, float], None] | None) -> Iterator[bytes]:
+        """The body's chunks; stops with TargetTimeout once the deadline passes."""
+        timeouts = response.request.extensions.get("timeout")
+        pending = b""
+        chunks = response.iter_bytes()
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise TargetTimeout(f"no complete reply within {self.timeout_s:g} s (the response never finished)")
+            if isinstance(timeouts, dict):
+                timeouts["read"] = remaining  # httpcore reads this before every socket read
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                break
+            except httpx.ReadTimeout:
+                raise TargetTimeout(f"no complete reply within {self.timeout_s:g} s "
+                                    "(the response never finished)") from None
+            if on_line is not None:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    on_line(line.decode("utf-8", errors="replace").rstrip("\r"),
+                            (time.perf_counter() - started) * 1000)
+            yield chunk
+        if on_line is not None and pending:
+            on_line(pending.decode("utf-8", errors="replace").rstrip("\r"), (time.perf_counter() - started) * 1000)
+
+    def _timeout_message(self, exc: httpx.TimeoutException, started: float) -> str:
+        waited = time.perf_counter() - started
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"connect timeout: no connection within {waited:.1f} s"
+        if isinstance(exc, httpx.PoolTimeout):
+            return f"timeout waiting for a free connection ({waited:.1f} s)"
+        return f"read timeout: no reply within {self.timeout_s:g} s"
+
+    def _transport_error(self, exc: httpx.HTTPError, url: str) -> TargetError:
+        return transport_error(exc, url, self.scrub)
+
+
+def transport_error(exc: httpx.HTTPError, url: str, scrub: Callable[[str], str] = lambda text: text) -> TargetError:
+    """Map an httpx transport failure onto the TargetError hierarchy, with a one-line reason."""
+    where = httpx.URL(url)
+    address = f"{where.host}:{where.port or (443 if where.scheme == 'https' else 80)}"
+    cause = " ".join(str(exc).split()) or exc.__class__.__name__
+    if isinstance(exc, httpx.ConnectError):
+        lowered = cause.lower()
+        if "name or service not known" in lowered or "nodename nor servname" in lowered \
+                or "temporary failure in name resolution" in lowered or "no address associated" in lowered:
+            return TargetConnectionError(scrub(f"DNS failure: cannot resolve host {where.host!r} ({cause})"))
+        if "refused" in lowered:
+            return TargetConnectionError(scrub(f"connection refused by {address}"))
+        return TargetConnectionError(scrub(f"cannot connect to {address}: {cause}"))
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return TargetConnectionError(scrub(f"{address} closed the connection without a complete response ({cause})"))
+    if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.NetworkError)):
+        return TargetConnectionError(scrub(f"connection to {address} failed: {cause}"))
+    return TargetError(scrub(f"request to {address} failed: {exc.__class__.__name__}: {cause}"))
+
+
+def parse_json_body(result: HttpResult, scrub: Callable[[str], str]) -> Any:
+    """The response body as JSON, or TargetResponseError quoting the start of what came back."""
+    text = result.text()
+    if not text.strip():
+        raise TargetResponseError("empty response body (expected JSON)")
+    try:
+        return json.loads(text)
+    except ValueError:
+        shown = " ".join(text.split())[:BODY_EXCERPT_CHARS]
+        content_type = result.headers.get("content-type", "no content-type")
+        raise TargetResponseError(scrub(f"response is not JSON ({content_type}): {shown!r}")) from None
+
+
+MISSING = object()
+
+
+def dig(document: Any, path: str) -> Any:
+    """The value at a dotted ``path`` (``choices.0.message.content``); TargetResponseError naming what is missing."""
+    value = document
+    walked: list[str] = []
+    for part in path.split("."):
+        walked.append(part)
+        if isinstance(value, list) and part.lstrip("-").isdigit():
+            index = int(part)
+            value = value[index] if -len(value) <= index < len(value) else MISSING
+        elif isinstance(value, dict):
+            value = value.get(part, MISSING)
+        else:
+            value = MISSING
+        if value is MISSING:
+            raise TargetResponseError(f"no {'.'.join(walked)!r} in the response JSON (reply path {path!r})")
+    return value
+
+
+def reply_text(value: Any, path: str) -> str:
+    """The reply found at ``path`` as text; empty or non-text replies are faults."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise TargetResponseError(f"empty reply at {path!r}")
+    if isinstance(value, (dict, list, bool)):
+        raise TargetResponseError(f"reply at {path!r} is a {type(value).__name__}, not text")
+    return str(value)
+
+
+def read_api_key(target: str, env_name: str | None) -> str | None:
+    """The key held in ``env_name``; ConfigError (naming the variable, never a value) when it is unset."""
+    if env_name is None:
+        return None
+    key = os.environ.get(env_name, "")
+    if not key:
+        raise ConfigError(f"target {target!r}: environment variable {env_name} (api_key_env) is not set or empty")
+    return key
+
+
+class HttpTargetBase(Target):
+    """A target speaking HTTP through one :class:`HttpClient`, with the API key (if any) in a header."""
+
+    def __init__(self, name: str, options: HttpOptions, settings: Settings, key_header: str = "Authorization",
+                 key_prefix: str = "Bearer "):
+        super().__init__(name)
+        api_key = read_api_key(name, options.api_key_env)
+        self.client = HttpClient.from_options(options, settings.timeout_s, settings.concurrency,
+                                              secrets=(api_key,) if api_key else ())
+        self.headers = dict(options.headers)
+        if api_key:
+            self.headers[key_header] = f"{key_prefix}{api_key}"
+
+    def close(self) -> None:
+        self.client.close()
