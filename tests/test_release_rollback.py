@@ -170,3 +170,23 @@ def test_rejected_push_undoes_the_local_rollback(repo: Path, tmp_path: Path) -> 
 def test_not_a_repository_is_a_usage_error(tmp_path: Path) -> None:
     completed = llmops("rollback", "--dry-run", cwd=tmp_path)
     assert completed.returncode == 2 and "not inside a git work tree" in completed.stderr
+
+
+def test_when_the_bad_change_reached_stable_roll_back_to_the_previous_promotion_tag(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    good = commit_file(repo, "bot.py", "reply = 'good'\n", "good bot")
+    assert llmops("promote", write_results(tmp_path / "r1.json", results_doc(commit=good)), cwd=repo).returncode == 0
+    bad = commit_file(repo, "bot.py", "reply = 'bad, but the suite missed it'\n", "bad: passed the gate")
+    assert llmops("promote", write_results(tmp_path / "r2.json", results_doc(commit=bad)), cwd=repo).returncode == 0
+    good_tag = git(repo, "tag", "--points-at", good)
+    assert good_tag.startswith("stable-")
+
+    completed = llmops("rollback", "--stable", good_tag, "--reason", "INC-7", cwd=repo)
+    assert completed.returncode == 0, completed.stderr
+    assert tree(repo, "main") == tree(repo, good)
+    assert "bad: passed the gate" in git(repo, "log", "-1", "--format=%B", "main")
+    # the rollback commit is then tested and promoted like any other: stable moves forward, never back
+    rolled = git(repo, "rev-parse", "main")
+    promoted = llmops("promote", write_results(tmp_path / "r3.json", results_doc(commit=rolled)), cwd=repo)
+    assert promoted.returncode == 0, promoted.stderr
+    assert git(repo, "rev-parse", "stable") == rolled and tree(repo, "stable") == tree(repo, good)

@@ -1,0 +1,86 @@
+"""The release docs: the lifecycle diagram is valid Mermaid (real parser), every command shown parses."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pytest_llmops.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOL = ROOT / "tools" / "mermaid"
+DOCS = [ROOT / "docs" / "lifecycle_map.md", ROOT / "docs" / "release.md"]
+
+
+@pytest.fixture(scope="module")
+def mermaid_check() -> list[str]:
+    """``node tools/mermaid/check.mjs``, with its npm packages installed (.ci/run does it; else once here)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    assert node and npm, "Node.js and npm are needed to check the Mermaid diagrams"
+    if not (TOOL / "node_modules" / "mermaid").is_dir():
+        subprocess.run([npm, "ci", "--prefix", str(TOOL), "--no-audit", "--no-fund", "--loglevel=error"],
+                       check=True, timeout=300)
+    return [node, str(TOOL / "check.mjs")]
+
+
+def test_the_lifecycle_diagram_is_valid_mermaid(mermaid_check: list[str]) -> None:
+    completed = subprocess.run([*mermaid_check, str(DOCS[0])], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "ok (flowchart" in completed.stdout
+
+
+def test_the_checker_rejects_a_broken_diagram_and_a_file_without_one(mermaid_check: list[str], tmp_path: Path) -> None:
+    text = DOCS[0].read_text()
+    broken = tmp_path / "broken.md"
+    broken.write_text(text.replace('gate{"3. Gate<br/>llmops gate"}', 'gate{"3. Gate<br/>llmops gate"'))
+    completed = subprocess.run([*mermaid_check, str(broken)], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 1 and "invalid mermaid" in completed.stderr
+    assert f"{broken}:8:" in completed.stderr  # the line the diagram starts on
+    plain = tmp_path / "plain.md"
+    plain.write_text("# no diagram\n")
+    none = subprocess.run([*mermaid_check, str(plain)], capture_output=True, text=True, timeout=60)
+    assert none.returncode == 2 and "no ```mermaid block" in none.stderr
+
+
+def _diagram() -> str:
+    return DOCS[0].read_text().split("```mermaid\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_diagram_is_the_whole_loop_each_phase_with_its_command() -> None:
+    diagram = _diagram()
+    nodes = dict(re.findall(r'^\s*(\w+)[\[{(]+"([^"]+)"', diagram, re.M))
+    edges = set(re.findall(r"^\s*(\w+)\s+-[-.]+>(?:\|[^|]*\|)?\s*(\w+)", diagram, re.M))
+    loop = ["dev", "test", "gate", "promote", "deploy", "monitor", "feedback", "regress", "dev"]
+    assert {(a, b) for a, b in zip(loop, loop[1:])} <= edges
+    for node, command in [("test", "pytest --llmops"), ("gate", "llmops gate"), ("promote", "llmops promote"),
+                          ("monitor", "llmops monitor"), ("feedback", "llmops feedback"),
+                          ("regress", "llmops cases from-feedback"), ("rollback", "llmops rollback")]:
+        assert command in nodes[node]
+
+
+def _shell_commands(path: Path) -> list[str]:
+    """Every ``llmops ...`` line of the bash blocks in ``path`` (comments and continuations handled)."""
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", path.read_text(), re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            for part in re.split(r"&&|\|", line.split("  #")[0]):
+                part = part.strip()
+                if part.startswith("llmops "):
+                    commands.append(part.split(">")[0].strip())
+    return commands
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
+def test_every_llmops_command_in_the_docs_parses(path: Path) -> None:
+    commands = _shell_commands(path)
+    assert len(commands) >= 5
+    for command in commands:
+        try:
+            build_parser().parse_args(shlex.split(command)[1:])
+        except SystemExit:
+            pytest.fail(f"{path.name}: {command!r} does not parse")
