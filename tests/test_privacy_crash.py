@@ -98,6 +98,7 @@ def test_sigkill_at_random_points_leaves_old_or_new_file_never_a_mix(tmp_path: P
         rng = random.Random(8)
         outcomes = {"old": 0, "new": 0}
         killed_mid_erase = 0
+        temp_files_seen = 0
         for _ in range(KILLS):
             pid = server.start_erase()
             time.sleep(rng.uniform(0, erase_s * 1.15))
@@ -107,11 +108,23 @@ def test_sigkill_at_random_points_leaves_old_or_new_file_never_a_mix(tmp_path: P
             content = store.read_bytes()
             assert content in (old, new), f"after a kill the file is neither old nor new ({len(content)} bytes)"
             outcomes["old" if content == old else "new"] += 1
+            temp_files_seen += bool(list(tmp_path.glob(".feedback.jsonl.*.tmp")))  # beside the store
             if content == new:
                 store.write_bytes(old)
 
         assert killed_mid_erase >= KILLS // 2, (killed_mid_erase, erase_s)
         assert outcomes["old"] >= 1 and outcomes["new"] >= 1, outcomes
+        assert temp_files_seen >= 1  # some kills landed while the new file was being written
+        audit = tmp_path / "privacy_audit.jsonl"
+        assert set(tmp_path.iterdir()) <= {store, audit, tmp_path / "pyproject.toml", tmp_path / "feedback.jsonl.lock",
+                                           *tmp_path.glob(".feedback.jsonl.*.tmp"), tmp_path / "privacy_audit.jsonl.lock"}
+        # The audit log tells the truth: every erase says "started"; only those that finished say "done".
+        lines, bad = jsonl.read_records(audit)
+        assert not bad  # a kill never tears an audit line
+        started = {line["request"] for line in lines if line["status"] == "started"}
+        done = {line["request"] for line in lines if line["status"] == "done"}
+        assert done <= started and len(started) <= KILLS + 1  # a kill during start-up writes nothing at all
+        assert len(done) >= KILLS + 1 - killed_mid_erase and len(started) > len(done)
 
         # A later erase finishes the job, removes temp files the killed ones left, and needs no cleanup by hand.
         server.start_erase()
@@ -161,3 +174,22 @@ def test_appends_made_while_an_erase_runs_are_never_lost(tmp_path: Path):
     during = [r for r in appended
               if any(start <= float(r["message"].split(" at ")[1]) <= end for start, end in windows)]
     assert during, "no append overlapped an erase: the test proved nothing"
+
+
+def test_erase_waits_for_the_appenders_lock(tmp_path: Path):
+    old, new = _make_store(tmp_path, lines=200)
+    store = tmp_path / "feedback.jsonl"
+    with jsonl.lock_for(store):  # as an appender in the middle of its write would hold it
+        proc = subprocess.Popen([sys.executable, "-m", "pytest_llmops.cli", "privacy", "erase", "--user-id", VICTIM],
+                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            proc.wait(timeout=1.5)
+        except subprocess.TimeoutExpired:
+            pass
+        assert proc.poll() is None, "erase ran without the store's lock"
+        assert store.read_bytes() == old
+        with store.open("ab") as handle:  # the appender's line, written under the lock
+            handle.write(jsonl.dumps(_feedback_line(999_999, "late-appender")).encode() + b"\n")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out + err
+    assert store.read_bytes() == new + jsonl.dumps(_feedback_line(999_999, "late-appender")).encode() + b"\n"
