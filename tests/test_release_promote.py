@@ -30,6 +30,7 @@ def test_first_promotion_creates_stable_at_the_tested_commit_with_tag_note_and_b
     assert git(repo, "rev-parse", "stable") == tested
     tag = f"stable-{date.today().isoformat()}-{tested[:7]}"
     assert f"annotated tag {tag}" in completed.stdout
+    assert f"stable created at {tested[:12]} (first promotion)" in completed.stdout
     assert git(repo, "cat-file", "-t", tag) == "tag"  # annotated, not lightweight
     assert git(repo, "rev-parse", f"{tag}^{{commit}}") == tested
     message = git(repo, "tag", "-l", "--format=%(contents)", tag)

@@ -81,7 +81,10 @@ def run_promote(args: argparse.Namespace) -> int:
     if promotion.already:
         print(f"{args.branch} is already at {short(promotion.commit)}: nothing to do")
         return EXIT_DONE
-    print(f"promoted: {args.branch} {short(promotion.previous)} -> {short(promotion.commit)} (fast-forward)")
+    if promotion.previous is None:
+        print(f"promoted: {args.branch} created at {short(promotion.commit)} (first promotion)")
+    else:
+        print(f"promoted: {args.branch} {short(promotion.previous)} -> {short(promotion.commit)} (fast-forward)")
     print(f"recorded: annotated tag {promotion.tag}; results stored as a note in {NOTES_REF}")
     if promotion.baseline_file:
         print(f"baseline: {promotion.baseline_file}")
