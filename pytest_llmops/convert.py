@@ -22,19 +22,21 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
+from pydantic import ValidationError
 
 from . import jsonl
-from .cases import Expect, parse_case_file
+from .cases import CaseFile, Expect
 from .checks import excerpt
-from .errors import CaseFileError, LlmopsError
+from .errors import LlmopsError
 from .pii import PiiDetector
-from .yaml_lines import load_yaml_with_lines
 
 REVIEW_TAGS = ("needs-review",)
+SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when installed: same output, faster
 KEY_CHARS = 12
 #: the smallest piece of a masked wrong reply still worth forbidding
 MIN_FRAGMENT_CHARS = 12
@@ -76,7 +78,7 @@ class RegressionCandidate:
     id_prefix: str = "regression"
     system: str | None = None
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Identity of what the case asks for: the same conversation and rule give the same key."""
         canonical = json.dumps([self.system, list(self.users), self.rule, self.expect],
@@ -165,7 +167,12 @@ def render_case_file(planned: PlannedCase, detector: PiiDetector) -> str:
               "# Remove the needs-review tag once a person has checked the rule.",
               f"# key: {planned.candidate.key}",
               *(f"# source: {detector.mask(source.describe())}" for source in planned.sources)]
-    body = yaml.safe_dump(case_document(planned, detector), sort_keys=False, allow_unicode=True, width=100)
+    document = case_document(planned, detector)
+    try:
+        CaseFile.model_validate(document)  # an invalid case never lands in the suite
+    except ValidationError as exc:  # a bug in a converter, never the user's input
+        raise ConvertError(f"generated case {planned.case_id} is invalid: {exc}") from None
+    body = yaml.dump(document, Dumper=SafeDumper, sort_keys=False, allow_unicode=True, width=100)
     return "\n".join(header) + "\n" + body
 
 
@@ -186,12 +193,7 @@ def write_cases(planned: list[PlannedCase], out_dir: Path | str, detector: PiiDe
             result.existing.append((path, case))
             continue
         if not dry_run:
-            try:
-                text = render_case_file(case, detector)
-                parse_case_file(path, load_yaml_with_lines(text))  # an invalid case never lands in the suite
-                jsonl.write_file_atomic(path, text.encode("utf-8"), mode=0o644)
-            except CaseFileError as exc:  # a bug in a converter, never the user's input
-                raise ConvertError(f"generated case {case.case_id} is invalid: {exc}") from None
+            jsonl.write_file_atomic(path, render_case_file(case, detector).encode("utf-8"), mode=0o644)
         (result.overwritten if exists else result.written).append((path, case))
     return result
 
@@ -202,9 +204,12 @@ def forbidden_fragment(text: str, min_chars: int = MIN_FRAGMENT_CHARS) -> str | 
     A masked label (``[EMAIL]``) never appears in a real reply, so a string holding one
     would be a check that cannot fail; the longest stretch between labels is used instead.
     """
+    text = text.strip()
+    if not MASK_LABEL_RE.search(text):
+        return text or None
     pieces = [piece.strip(" \t\n.,;:") for piece in MASK_LABEL_RE.split(text)]
-    best = max(pieces, key=len, default="")
-    return best if len(best) >= min_chars or (best and best == text.strip()) else None
+    best = max(pieces, key=len)
+    return best if len(best) >= min_chars else None
 
 
 # --- feedback -> candidates -------------------------------------------------------------
@@ -220,8 +225,9 @@ def candidates_from_feedback(records: Iterable[Any], detector: PiiDetector, max_
     """Candidates from feedback records (:class:`pytest_llmops.feedback.FeedbackRecord`), and skips with reasons."""
     candidates: list[RegressionCandidate] = []
     skipped: list[Skipped] = []
+    mask = lru_cache(maxsize=65536)(detector.mask)  # the same turns come back in many reports
     for record in records:
-        note = record.type + (f": {excerpt(detector.mask(record.message), NOTE_CHARS)}" if record.message else "")
+        note = record.type + (f": {excerpt(mask(record.message), NOTE_CHARS)}" if record.message else "")
         source = Provenance("feedback", record.id, record.timestamp, " ".join(note.split()))
         rule = FEEDBACK_RULES.get(record.type)
         if rule is None:
@@ -236,7 +242,7 @@ def candidates_from_feedback(records: Iterable[Any], detector: PiiDetector, max_
         if problem:
             skipped.append(Skipped(source, problem))
             continue
-        users = tuple(detector.mask(t.user) for t in record.conversation[:turn])
+        users = tuple(mask(t.user) for t in record.conversation[:turn])
         candidates.append(RegressionCandidate(users=users, rule=rule, expect=expect, source=source,
                                               tags=(*FEEDBACK_TAGS, record.type), id_prefix="fb"))
     return candidates, skipped

@@ -8,12 +8,14 @@ fails at once, naming the missing flags, rather than waiting on input that never
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from ..config import load_settings
-from ..feedback import FEEDBACK_TYPES, TYPE_HELP, FeedbackError, FeedbackStore, check_user_id
+from ..feedback import (FEEDBACK_TYPES, TYPE_HELP, FeedbackError, FeedbackStore, check_user_id,
+                        feedback_json_schema)
 from ..feedback_conversation import case_names, conversation_choices, load_conversation, parse_pasted
 
 T = TypeVar("T")
@@ -40,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="store personal data in the text unmasked, for this reason (recorded in the record)")
     parser.add_argument("--file", type=Path, metavar="PATH",
                         help="feedback file (default: [tool.llmops.privacy] feedback, i.e. feedback.jsonl)")
+    parser.add_argument("--schema", action="store_true", help="print the JSON Schema of a feedback record and exit")
     parser.set_defaults(handler=run)
 
 
@@ -170,6 +173,9 @@ def _interactive(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.schema:
+        print(json.dumps(feedback_json_schema(), indent=2))
+        return 0
     settings = load_settings()
     store = FeedbackStore.from_settings(settings, args.file)
     args.turns, args.source = None, None

@@ -1,0 +1,201 @@
+"""``llmops cases from-feedback``: rules per type, provenance, no PII, dedup, idempotence, --force,
+--dry-run, malformed lines and --strict, all through the real command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pytest_llmops.cases import load_case_file
+from pytest_llmops.config import load_settings
+from pytest_llmops.convert import Provenance, RegressionCandidate, forbidden_fragment, plan_cases
+from pytest_llmops.feedback import FeedbackStore
+
+from feedback_support import llmops
+
+LEAKY = "Order 12345 shipped. Contact jane.doe@example.com for details."
+
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[tool.llmops]\nmax_latency_ms = 1500\n")
+    return tmp_path
+
+
+@pytest.fixture
+def store(project: Path) -> FeedbackStore:
+    return FeedbackStore.from_settings(load_settings(project))
+
+
+def conversation(last_reply: str = LEAKY) -> list[dict]:
+    return [{"user": "Hi, I'm bob@example.org", "reply": "Hello! How can I help?"},
+            {"user": "Where is order 12345? Call me on 415-555-0142", "reply": last_reply, "latency_ms": 9000}]
+
+
+def generated(folder: Path) -> dict[str, dict]:
+    """Every generated case by id, loaded through the case model (so each is valid)."""
+    cases = {}
+    for path in sorted(folder.glob("*.yaml")):
+        for case in load_case_file(path):
+            cases[case.id] = {"case": case, "path": path, "text": path.read_text()}
+    return cases
+
+
+def test_each_type_gives_its_rule_on_the_reported_turn(project: Path, store: FeedbackStore) -> None:
+    store.record("pii_leak", "it leaked an email", user_id="u-1", conversation=conversation())
+    store.record("slow", "took ages", user_id="u-2", conversation=conversation())
+    store.record("error", "it failed", user_id="u-3", conversation=conversation(), turn=1)
+    store.record("wrong_answer", "wrong", user_id="u-4", conversation=conversation("Returns take 14 days."),
+                 expected="30 days")
+    result = llmops(project, "cases", "from-feedback", "feedback.jsonl", "--out", "eval_cases/regressions")
+    assert result.returncode == 0, result.stderr
+    cases = {c["case"].case.tags[-1]: c for c in generated(project / "eval_cases" / "regressions").values()}
+    assert set(cases) == {"pii_leak", "slow", "error", "wrong_answer"}
+
+    leak = cases["pii_leak"]["case"]
+    assert len(leak.case.turns) == 2 and leak.case.turns[1].expect.no_pii is True
+    assert cases["slow"]["case"].case.turns[1].expect.max_latency_ms == 1500  # the project's limit
+    error = cases["error"]["case"]
+    assert len(error.case.turns) == 1 and error.case.turns[0].expect.no_error is True
+    wrong = cases["wrong_answer"]["case"].case.turns[1].expect
+    assert wrong.not_contains == ["Returns take 14 days."] and wrong.contains == ["30 days"]
+    for entry in cases.values():
+        assert {"from-feedback", "needs-review"} <= set(entry["case"].tags)
+    assert "4 case file(s) written" in result.stdout
+
+
+def test_generated_cases_name_their_source_and_hold_no_personal_data(project: Path, store: FeedbackStore) -> None:
+    record = store.record("pii_leak", "leaked jane.doe@example.com", user_id="u-secret-42",
+                          conversation=conversation())
+    assert llmops(project, "cases", "from-feedback", "--out", "out").returncode == 0
+    [entry] = generated(project / "out").values()
+    text = entry["text"]
+    assert record.id in text and record.timestamp in text and record.id in entry["case"].case.description
+    for personal in ("u-secret-42", "bob@example.org", "jane.doe@example.com", "415-555-0142"):
+        assert personal not in text
+    assert "Hi, I'm [EMAIL]" in text and "Call me on [PHONE]" in text
+
+
+def test_other_types_and_records_without_conversation_are_skipped_with_reasons(project: Path,
+                                                                              store: FeedbackStore) -> None:
+    praise = store.record("praise", "lovely", user_id="u-1", conversation=conversation())
+    bare = store.record("pii_leak", "no conversation given", user_id="u-1")
+    unhelpful = store.record("unhelpful", "meh", user_id="u-1", conversation=conversation())
+    result = llmops(project, "cases", "from-feedback", "--out", "out")
+    assert result.returncode == 0
+    assert f"skipped feedback {praise.id}: type 'praise' implies no rule" in result.stdout
+    assert f"skipped feedback {unhelpful.id}: type 'unhelpful' implies no rule" in result.stdout
+    assert f"skipped feedback {bare.id}: no conversation attached" in result.stdout
+    assert not (project / "out").exists() or not list((project / "out").iterdir())
+
+
+def test_same_conversation_and_rule_give_one_case_with_both_sources(project: Path, store: FeedbackStore) -> None:
+    first = store.record("pii_leak", "leak", user_id="u-1", conversation=conversation())
+    second = store.record("pii_leak", "same leak again", user_id="u-2", conversation=conversation())
+    store.record("slow", "and slow", user_id="u-2", conversation=conversation())  # same conversation, other rule
+    result = llmops(project, "cases", "from-feedback", "--out", "out")
+    assert "2 case file(s) written" in result.stdout and "1 duplicate(s) merged" in result.stdout
+    cases = generated(project / "out")
+    [leak] = [c for c in cases.values() if "pii_leak" in c["case"].tags]
+    assert first.id in leak["text"] and second.id in leak["text"]
+
+
+def test_running_twice_writes_nothing_new_and_keeps_edited_files(project: Path, store: FeedbackStore) -> None:
+    store.record("error", "failed", user_id="u-1", conversation=conversation())
+    assert llmops(project, "cases", "from-feedback", "--out", "out").returncode == 0
+    [path] = (project / "out").glob("*.yaml")
+    reviewed = path.read_text().replace("  - needs-review\n", "")
+    path.write_text(reviewed)  # a reviewer accepted it
+    before = {p.name: p.stat().st_mtime_ns for p in (project / "out").iterdir()}
+    again = llmops(project, "cases", "from-feedback", "--out", "out")
+    assert again.returncode == 0 and "0 case file(s) written, 1 already present" in again.stdout
+    assert f"exists {Path('out') / path.name}: kept as it is (--force to regenerate)" in again.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in (project / "out").iterdir()} == before
+    assert path.read_text() == reviewed
+
+    forced = llmops(project, "cases", "from-feedback", "--out", "out", "--force")
+    assert forced.returncode == 0 and "(--force)" in forced.stdout
+    assert "needs-review" in path.read_text()
+
+
+def test_dry_run_shows_the_files_and_writes_nothing(project: Path, store: FeedbackStore) -> None:
+    store.record("pii_leak", "leak", user_id="u-1", conversation=conversation())
+    result = llmops(project, "cases", "from-feedback", "--out", "out", "--dry-run")
+    assert result.returncode == 0
+    assert "would write out/fb-no-pii-" in result.stdout and "no_pii: true" in result.stdout
+    assert "1 case file(s) would be written" in result.stdout
+    assert not (project / "out").exists()
+
+
+def test_malformed_lines_are_reported_by_number_and_skipped(project: Path, store: FeedbackStore) -> None:
+    store.record("error", "failed", user_id="u-1", conversation=conversation())
+    with (project / "feedback.jsonl").open("a") as handle:
+        handle.write('{"oops"\n')
+        handle.write(json.dumps({"id": "x", "type": "error"}) + "\n")
+    store.record("pii_leak", "leak", user_id="u-1", conversation=conversation())
+    result = llmops(project, "cases", "from-feedback", "--out", "out")
+    assert result.returncode == 0
+    assert "feedback.jsonl:2: skipped: not valid JSON" in result.stderr
+    assert "feedback.jsonl:3: skipped: not a feedback record" in result.stderr
+    assert "2 case file(s) written" in result.stdout and "2 malformed line(s)" in result.stdout
+
+
+def test_strict_fails_and_writes_nothing(project: Path, store: FeedbackStore) -> None:
+    store.record("error", "failed", user_id="u-1", conversation=conversation())
+    with (project / "feedback.jsonl").open("a") as handle:
+        handle.write("garbage\n")
+    result = llmops(project, "cases", "from-feedback", "--out", "out", "--strict")
+    assert result.returncode == 1
+    assert "feedback.jsonl:2: error: not valid JSON" in result.stderr and "nothing written (--strict)" in result.stderr
+    assert not (project / "out").exists()
+
+
+def test_missing_input_file_is_a_clear_error(project: Path) -> None:
+    result = llmops(project, "cases", "from-feedback", "nope.jsonl", "--out", "out")
+    assert result.returncode == 2 and "nope.jsonl: no such feedback file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_no_temporary_files_are_left_behind(project: Path, store: FeedbackStore) -> None:
+    for n in range(3):
+        store.record("error", f"failed {n}", user_id="u-1", conversation=[{"user": f"question {n}"}])
+    assert llmops(project, "cases", "from-feedback", "--out", "out").returncode == 0
+    assert sorted(p.suffix for p in (project / "out").iterdir()) == [".yaml"] * 3
+
+
+def test_wrong_answer_never_forbids_a_masked_label() -> None:
+    # "[EMAIL]" never appears in a real reply, so forbidding it would be a check that cannot fail
+    assert forbidden_fragment("Write to [EMAIL] and we reply within 3 business days.") == \
+        "and we reply within 3 business days"
+    assert forbidden_fragment("[EMAIL]") is None
+    assert forbidden_fragment("No.") == "No."
+
+
+def test_wrong_answer_with_only_a_masked_reply_is_skipped(project: Path, store: FeedbackStore) -> None:
+    record = store.record("wrong_answer", "wrong address", user_id="u-1",
+                          conversation=[{"user": "Your email?", "reply": "jane.doe@example.com"}])
+    result = llmops(project, "cases", "from-feedback", "--out", "out")
+    assert f"skipped feedback {record.id}: wrong_answer without a usable wrong text" in result.stdout
+
+
+def test_candidates_from_any_source_plan_and_dedup_the_same_way() -> None:
+    source = Provenance("monitor", "m-1", "2026-11-25T10:00:00Z")
+    one = RegressionCandidate(("hi",), "no_pii", {"no_pii": True}, source, id_prefix="mon")
+    two = RegressionCandidate(("hi",), "no_pii", {"no_pii": True}, Provenance("monitor", "m-2", "2026-11-25"),
+                              id_prefix="mon")
+    other = RegressionCandidate(("hi",), "no_error", {"no_error": True}, source, id_prefix="mon")
+    planned = plan_cases([one, two, other])
+    assert [len(p.sources) for p in planned] == [2, 1]
+    assert planned[0].case_id == f"mon-no-pii-{one.key}" and one.key == two.key != other.key
+
+
+def test_generated_file_is_plain_yaml_with_the_case_contract(project: Path, store: FeedbackStore) -> None:
+    store.record("slow", "slow", user_id="u-1", conversation=conversation())
+    llmops(project, "cases", "from-feedback", "--out", "out")
+    [path] = (project / "out").glob("*.yaml")
+    data = yaml.safe_load(path.read_text())
+    assert set(data) == {"cases"} and set(data["cases"][0]) == {"id", "description", "tags", "turns"}
