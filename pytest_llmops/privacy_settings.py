@@ -27,7 +27,7 @@ class PrivacySettings(BaseModel):
     retention_days: int | None = Field(default=None, ge=1)
     feedback: list[str] = Field(default_factory=lambda: ["feedback.jsonl"])
     monitor_logs: list[str] | None = None  # default: [tool.llmops.monitor] log_file, else chatbot_monitoring.log
-    results: list[str] = Field(default_factory=lambda: ["*results*.json"])
+    results: list[str] = Field(default_factory=lambda: ["*results*.json", "reports/**/*.json"])
     cases: list[str] | None = None  # default: every YAML file under cases_dir
     audit_log: str = "privacy_audit.jsonl"
     pseudonymize: bool = False
