@@ -79,6 +79,8 @@ class StubServer:
         self.flaky_seen: Counter[str] = Counter()
         self.requests = 0
         self.received: list[str] = []
+        self.in_flight = 0
+        self.peak_in_flight = 0  # most requests handled at once: shows how concurrent a client was
         self.lock = threading.Lock()
         self.httpd = _Server((HOST, port), _Handler)
         self.httpd.stub = self
@@ -232,6 +234,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, f"no such endpoint: GET {self.path}")
 
     def do_POST(self) -> None:  # noqa: N802
+        with self.stub.lock:
+            self.stub.in_flight += 1
+            self.stub.peak_in_flight = max(self.stub.peak_in_flight, self.stub.in_flight)
+        try:
+            self._post()
+        finally:
+            with self.stub.lock:
+                self.stub.in_flight -= 1
+
+    def _post(self) -> None:
         path = self.path.split("?")[0]
         try:
             body = self._read_json()
