@@ -113,10 +113,14 @@ class PiiDetector:
         return kept
 
     def mask(self, text: str, findings: list[PiiFinding] | None = None) -> str:
-        """``text`` with each finding replaced by its kind, e.g. ``[EMAIL]``: the one masking function."""
+        """``text`` with each finding replaced by its kind, e.g. ``[EMAIL]``: the one masking function.
+
+        Every other copy of a found value goes too, even where its context alone would
+        not have made it a finding ("order 4155550142 ... call 4155550142").
+        """
         findings = self.find(text) if findings is None else findings
         parts, last = [], 0
-        for finding in sorted(findings, key=lambda f: f.start):
+        for finding in sorted(_with_copies(text, findings), key=lambda f: (f.start, -f.end)):
             if finding.start < last:
                 continue
             parts.append(text[last:finding.start])
@@ -124,3 +128,18 @@ class PiiDetector:
             last = finding.end
         parts.append(text[last:])
         return "".join(parts)
+
+
+def _with_copies(text: str, findings: list[PiiFinding]) -> list[PiiFinding]:
+    """``findings`` plus every other place their values occur in ``text``."""
+    if not findings:
+        return findings
+    taken = {(f.start, f.end) for f in findings}
+    extra = []
+    for value, kind in {f.value: f.kind for f in findings if f.value}.items():
+        start = text.find(value)
+        while start != -1:
+            if (start, start + len(value)) not in taken:
+                extra.append(PiiFinding(kind, start, start + len(value), value))
+            start = text.find(value, start + len(value))
+    return [*findings, *extra]
