@@ -149,7 +149,7 @@ class RunResults(_Open):
 
     def to_json(self) -> str:
         """The document as written to disk: ``schema`` first, UTF-8 kept readable."""
-        return json.dumps(self.model_dump(mode="json", by_alias=True), ensure_ascii=False, indent=1) + "\n"
+        return self.model_dump_json(by_alias=True, indent=1) + "\n"
 
 
 def write_results(path: Path | str, results: RunResults) -> Path:
