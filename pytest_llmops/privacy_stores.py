@@ -8,7 +8,9 @@ generated case files), which are only checked.
 
 from __future__ import annotations
 
+import glob
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,9 +54,10 @@ class StoreLayout:
 
 
 def _resolve(root: Path, pattern: str) -> list[Path]:
-    """Files matching ``pattern`` (a path or a glob relative to ``root``), sorted."""
+    """Files matching ``pattern`` (a path or a glob, relative to ``root`` or absolute), sorted."""
     if any(char in pattern for char in "*?["):
-        return sorted(p for p in root.glob(pattern) if p.is_file())
+        matches = glob.glob(os.path.join(glob.escape(str(root)), pattern), recursive=True)
+        return sorted(Path(p) for p in matches if os.path.isfile(p))
     path = root / pattern
     return [path] if path.is_file() else []
 
@@ -65,17 +68,13 @@ def rotated_siblings(path: Path) -> tuple[list[Path], list[Path]]:
         return [], []
     plain: list[Path] = []
     compressed: list[Path] = []
-    for candidate in path.parent.glob(glob_escape(path.name) + ".*"):
+    for candidate in path.parent.glob(glob.escape(path.name) + ".*"):
         suffix = candidate.name[len(path.name):]
         if ROTATED_SUFFIX_RE.match(suffix):
             plain.append(candidate)
         elif suffix.endswith(COMPRESSED_SUFFIXES) and ROTATED_SUFFIX_RE.match(suffix.rsplit(".", 1)[0] or "."):
             compressed.append(candidate)
     return sorted(plain, key=_rotation_order), sorted(compressed)
-
-
-def glob_escape(name: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def _rotation_order(path: Path) -> tuple[int, str]:

@@ -386,6 +386,17 @@ def test_empty_user_id_is_refused(project: Path, action: str):
     assert (project / "feedback.jsonl").read_bytes() == before
 
 
+def test_absolute_store_paths_and_globs_work(tmp_path: Path):
+    elsewhere = tmp_path / "elsewhere"
+    (tmp_path / "project").mkdir()
+    root = make_project(tmp_path / "project", f'feedback = ["{elsewhere}/*.jsonl"]\nmonitor_logs = ["{elsewhere}/bot.log"]\n')
+    jsonl.append_record(elsewhere / "fb.jsonl", {"id": "a", "user_id": "cust-4"})
+    jsonl.append_record(elsewhere / "bot.log.1", monitor_line("cust-4", datetime.now(timezone.utc)))
+    proc = llmops(root, "privacy", "erase", "--user-id", "cust-4")
+    assert proc.returncode == 0, proc.stderr
+    assert f"{elsewhere}/fb.jsonl: 1 erased" in proc.stdout and f"{elsewhere}/bot.log.1: 1 erased" in proc.stdout
+
+
 def test_no_stores_yet_is_fine(tmp_path: Path):
     proc = llmops(make_project(tmp_path), "privacy", "erase", "--user-id", "cust-1")
     assert proc.returncode == 0 and "no JSON Lines store exists yet" in proc.stdout
