@@ -10,7 +10,6 @@ installed as a package; it is never downloaded at run time.
 from __future__ import annotations
 
 import functools
-import importlib.util
 from typing import Any
 
 from ..errors import ConfigError
@@ -58,9 +57,11 @@ def entities_for(kinds: frozenset[str] | None) -> list[str]:
 
 
 def _require_presidio() -> None:
-    if importlib.util.find_spec("presidio_analyzer") is None:
+    try:
+        import presidio_analyzer  # noqa: F401
+    except ImportError:
         raise ConfigError("[tool.llmops.pii] backend = \"presidio\" needs Microsoft Presidio, which is not "
-                          "installed: pip install 'pytest-llmops[presidio]' (or set backend = \"builtin\")")
+                          "installed: pip install 'pytest-llmops[presidio]' (or set backend = \"builtin\")") from None
 
 
 def installed_model(model: str | None) -> str:
