@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
 from pydantic import ValidationError
@@ -50,12 +50,12 @@ class ConvertError(LlmopsError):
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where a candidate came from: the kind of source, its record id and date. Never personal data."""
+    """Where a candidate came from: the kind of source, its record id and date, and a short note."""
 
     kind: str  # "feedback", "monitor", ...
     id: str
     date: str  # ISO 8601
-    note: str = ""  # short, already masked (e.g. the feedback type and description)
+    note: str = ""  # short (e.g. the feedback type and description); masked wherever it is written
 
     def describe(self) -> str:
         text = f"{self.kind} {self.id} ({self.date})"
@@ -227,7 +227,7 @@ def candidates_from_feedback(records: Iterable[Any], detector: PiiDetector, max_
     skipped: list[Skipped] = []
     mask = lru_cache(maxsize=65536)(detector.mask)  # the same turns come back in many reports
     for record in records:
-        note = record.type + (f": {excerpt(mask(record.message), NOTE_CHARS)}" if record.message else "")
+        note = record.type + (f": {excerpt(record.message, NOTE_CHARS)}" if record.message else "")
         source = Provenance("feedback", record.id, record.timestamp, " ".join(note.split()))
         rule = FEEDBACK_RULES.get(record.type)
         if rule is None:
@@ -238,7 +238,7 @@ def candidates_from_feedback(records: Iterable[Any], detector: PiiDetector, max_
             continue
         turn = record.reported_turn()
         reported = record.conversation[turn - 1]
-        expect, problem = _feedback_expect(rule, record, reported.reply, max_latency_ms)
+        expect, problem = _feedback_expect(rule, record, reported.reply, max_latency_ms, mask)
         if problem:
             skipped.append(Skipped(source, problem))
             continue
@@ -248,8 +248,8 @@ def candidates_from_feedback(records: Iterable[Any], detector: PiiDetector, max_
     return candidates, skipped
 
 
-def _feedback_expect(rule: str, record: Any, reply: str | None, max_latency_ms: float
-                     ) -> tuple[dict[str, Any], str | None]:
+def _feedback_expect(rule: str, record: Any, reply: str | None, max_latency_ms: float,
+                     mask: Callable[[str], str]) -> tuple[dict[str, Any], str | None]:
     if rule == "no_pii":
         return {"no_pii": True}, None
     if rule == "no_error":
@@ -257,12 +257,12 @@ def _feedback_expect(rule: str, record: Any, reply: str | None, max_latency_ms: 
     if rule == "max_latency_ms":
         return {"max_latency_ms": max_latency_ms}, None
     bad = record.bad_text or reply
-    fragment = forbidden_fragment(bad) if bad else None
+    fragment = forbidden_fragment(mask(bad)) if bad else None  # masked first: kept PII never reaches a case
     expect: dict[str, Any] = {}
     if fragment:
         expect["not_contains"] = [fragment]
     if record.expected:
-        expected = forbidden_fragment(record.expected)  # same rule: a masked label can never match
+        expected = forbidden_fragment(mask(record.expected))  # same rule: a masked label can never match
         if expected:
             expect["contains"] = [expected]
     if not expect:

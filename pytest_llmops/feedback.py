@@ -13,6 +13,7 @@ pseudonymised when ``[tool.llmops.privacy] pseudonymize = true``.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,7 +27,7 @@ from .config import Settings, load_settings
 from .errors import LlmopsError
 from .pii import PiiDetector
 from .privacy_settings import privacy_settings
-from .pseudonym import Pseudonymizer
+from .pseudonym import Pseudonymizer, is_pseudonym
 
 SCHEMA_VERSION = 1
 FeedbackType = Literal["wrong_answer", "pii_leak", "slow", "error", "unhelpful", "praise", "other"]
@@ -43,7 +44,7 @@ TYPE_HELP = {
 MAX_TEXT_CHARS = 20_000
 #: the kinds whose presence makes a user id identifying (data minimisation)
 IDENTIFYING_KINDS = ("email", "phone")
-MIN_PHONE_DIGITS = 7  # no phone number format we detect has fewer digits
+_ENOUGH_DIGITS_FOR_A_PHONE = re.compile(r"(?:\D*\d){7}")  # no phone number format we detect has fewer digits
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"
 
 
@@ -152,7 +153,7 @@ def check_user_id(user_id: str) -> None:
     """Refuse a user id that identifies a person. The message never repeats the id."""
     if not user_id.strip():
         raise ValueError("user id is empty")
-    if "@" not in user_id and sum(ch.isdigit() for ch in user_id) < MIN_PHONE_DIGITS:
+    if is_pseudonym(user_id) or ("@" not in user_id and not _ENOUGH_DIGITS_FOR_A_PHONE.match(user_id)):
         return  # cannot be an email address or a phone number: skip the regexes (read path speed)
     found = _IDENTIFYING.find(user_id)
     if found:

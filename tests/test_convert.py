@@ -199,3 +199,17 @@ def test_generated_file_is_plain_yaml_with_the_case_contract(project: Path, stor
     [path] = (project / "out").glob("*.yaml")
     data = yaml.safe_load(path.read_text())
     assert set(data) == {"cases"} and set(data["cases"][0]) == {"id", "description", "tags", "turns"}
+
+
+def test_personal_data_kept_on_purpose_in_feedback_never_reaches_a_case(project: Path, store: FeedbackStore) -> None:
+    store.record("wrong_answer", "wrong, and mail me at bob@example.org", user_id="u-1", keep_pii_reason="reply",
+                 conversation=[{"user": "I'm bob@example.org, what's my refund?",
+                                "reply": "Refund sent to jane.doe@example.com within 3 business days"}],
+                 expected="Refunds go to your original payment method")
+    assert "bob@example.org" in (project / "feedback.jsonl").read_text()  # kept, with a reason
+    assert llmops(project, "cases", "from-feedback", "--out", "out").returncode == 0
+    [entry] = generated(project / "out").values()
+    assert "@example" not in entry["text"]
+    expect = entry["case"].turn_expects[0]
+    assert expect.not_contains == ["within 3 business days"]
+    assert expect.contains == ["Refunds go to your original payment method"]

@@ -9,6 +9,7 @@ import pexpect
 import pytest
 
 from pytest_llmops.feedback import FEEDBACK_TYPES, feedback_json_schema
+from pytest_llmops.pseudonym import pseudonymize
 
 from feedback_support import converse, llmops, spawn_llmops
 
@@ -193,3 +194,15 @@ def test_prompts_ended_by_end_of_input_record_nothing(project: Path) -> None:
     child.close()
     assert child.exitstatus == 2 and "nothing recorded" in child.before
     assert not (project / "feedback.jsonl").exists()
+
+
+def test_user_id_is_pseudonymised_when_the_project_says_so(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / "pyproject.toml").write_text("[tool.llmops.privacy]\npseudonymize = true\n")
+    monkeypatch.delenv("LLMOPS_PSEUDONYM_KEY", raising=False)
+    missing = llmops(project, "feedback", "--user-id", "u-1042", "--type", "praise", "--message", "nice")
+    assert missing.returncode == 2 and "LLMOPS_PSEUDONYM_KEY" in missing.stderr
+    monkeypatch.setenv("LLMOPS_PSEUDONYM_KEY", "a-key-of-at-least-16-bytes")
+    assert llmops(project, "feedback", "--user-id", "u-1042", "--type", "praise", "--message", "nice").returncode == 0
+    [record] = stored(project)
+    assert record["user_id"] == pseudonymize("u-1042", "a-key-of-at-least-16-bytes")
+    assert "u-1042" not in (project / "feedback.jsonl").read_text()
