@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -65,6 +67,29 @@ def llmops(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> s
     full_env.update({**GIT_ENV, **(env or {})})
     return subprocess.run([sys.executable, "-m", "pytest_llmops.cli", *map(str, args)], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=60)
+
+
+def run_cli(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The same ``llmops`` entry point called in this process (no interpreter start-up), for the many
+    variations of one behaviour; each test file also runs the real command as a subprocess."""
+    from pytest_llmops.cli import main
+
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.pop("GITHUB_STEP_SUMMARY", None)
+    os.environ.update({**GIT_ENV, **(env or {})})
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(arg) for arg in args])
+            except SystemExit as exc:  # argparse's usage errors
+                code = int(exc.code or 0)
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(["llmops", *map(str, args)], code, out.getvalue(), err.getvalue())
 
 
 def git(repo: Path, *args: str, input: str | None = None) -> str:

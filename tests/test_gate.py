@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from release_support import case, llmops, results_doc, write_results
+from release_support import case, llmops, results_doc, run_cli, write_results
 
 
 @pytest.fixture
@@ -17,11 +17,11 @@ def project(tmp_path: Path) -> Path:
 
 def gate(project: Path, document: dict, *args: str, env: dict[str, str] | None = None):
     path = write_results(project / "results.json", document)
-    return llmops("gate", path, *args, cwd=project, env=env)
+    return run_cli("gate", path, *args, cwd=project, env=env)
 
 
 def test_a_clean_run_passes_with_exit_0_and_a_table(project: Path) -> None:
-    completed = gate(project, results_doc())
+    completed = llmops("gate", write_results(project / "results.json", results_doc()), cwd=project)
     assert completed.returncode == 0, completed.stderr
     out = completed.stdout
     assert "VERDICT: PASS" in out
@@ -31,7 +31,8 @@ def test_a_clean_run_passes_with_exit_0_and_a_table(project: Path) -> None:
 
 
 def test_a_failing_case_fails_the_default_gate_and_is_named(project: Path) -> None:
-    completed = gate(project, results_doc([case("greeting"), case("refund-policy", "failed")]))
+    path = write_results(project / "results.json", results_doc([case("greeting"), case("refund-policy", "failed")]))
+    completed = llmops("gate", path, cwd=project)
     assert completed.returncode == 1
     assert "VERDICT: FAIL" in completed.stdout
     assert "pass rate" in completed.stdout.split("VERDICT")[1]

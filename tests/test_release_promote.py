@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from release_support import case, commit_file, git, llmops, make_repo, refs, results_doc, write_results
+from release_support import case, commit_file, git, llmops, make_repo, refs, results_doc, run_cli, write_results
 
 NOTES = "refs/notes/llmops-results"
 
@@ -17,15 +17,15 @@ def repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path / "repo")
 
 
-def promote(repo: Path, document: dict, *args: str):
+def promote(repo: Path, document: dict, *args: str, real_process: bool = False):
     path = write_results(repo.parent / "results.json", document)
-    return llmops("promote", path, *args, cwd=repo)
+    return (llmops if real_process else run_cli)("promote", path, *args, cwd=repo)
 
 
 def test_first_promotion_creates_stable_at_the_tested_commit_with_tag_note_and_baseline(repo: Path) -> None:
     tested = git(repo, "rev-parse", "HEAD")
     baseline = repo.parent / "baseline" / "stable-results.json"
-    completed = promote(repo, results_doc(commit=tested), "--baseline-out", str(baseline))
+    completed = promote(repo, results_doc(commit=tested), "--baseline-out", str(baseline), real_process=True)
     assert completed.returncode == 0, completed.stderr
     assert git(repo, "rev-parse", "stable") == tested
     tag = f"stable-{date.today().isoformat()}-{tested[:7]}"
@@ -77,7 +77,7 @@ def test_refusals_say_why_and_change_nothing(repo: Path, name: str) -> None:
     head = git(repo, "rev-parse", "HEAD")
     make_document, reason = _refusal_cases()[name]
     before = refs(repo)
-    completed = promote(repo, make_document(repo, head))
+    completed = promote(repo, make_document(repo, head), real_process=name == "gate fails")
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert "llmops promote: refused:" in completed.stderr and reason in completed.stderr
     assert refs(repo) == before
@@ -159,7 +159,7 @@ def test_baseline_is_the_stored_results_of_stable(repo: Path) -> None:
     assert git(repo, "rev-parse", "stable") == first
     # and llmops gate reads the same stored results with --baseline-ref
     write_results(repo.parent / "now.json", results_doc([case("greeting"), case("returns", "failed")], commit=second))
-    gate = llmops("gate", repo.parent / "now.json", "--baseline-ref", "stable", "--min-pass-rate", "0.5", cwd=repo)
+    gate = run_cli("gate", repo.parent / "now.json", "--baseline-ref", "stable", "--min-pass-rate", "0.5", cwd=repo)
     assert gate.returncode == 1 and "passed on baseline, failed now" in gate.stdout
 
 
@@ -174,7 +174,7 @@ def remote(tmp_path: Path, repo: Path) -> Path:
 
 def test_push_sends_stable_tag_and_notes_and_a_fresh_clone_uses_them(repo: Path, remote: Path, tmp_path: Path) -> None:
     first = git(repo, "rev-parse", "HEAD")
-    completed = promote(repo, results_doc(commit=first), "--push")
+    completed = promote(repo, results_doc(commit=first), "--push", real_process=True)
     assert completed.returncode == 0, completed.stderr
     assert git(remote, "rev-parse", "refs/heads/stable") == first
     tag = f"stable-{date.today().isoformat()}-{first[:7]}"

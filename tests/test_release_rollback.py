@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from release_support import GIT_ENV, commit_file, git, llmops, make_repo, refs, results_doc, write_results
+from release_support import GIT_ENV, commit_file, git, llmops, make_repo, refs, results_doc, run_cli, write_results
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_diverged_branches_roll_back_and_the_next_promotion_is_a_fast_forward(re
     bad_main = git(repo, "rev-parse", "main")
     assert subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", stable, bad_main]).returncode == 1
 
-    completed = llmops("rollback", cwd=repo)
+    completed = run_cli("rollback", cwd=repo)
     assert completed.returncode == 0, completed.stderr
     assert "diverged" in completed.stdout
     assert tree(repo, "main") == tree(repo, "stable")
@@ -71,14 +71,14 @@ def test_diverged_branches_roll_back_and_the_next_promotion_is_a_fast_forward(re
 
     # after the rollback, a tested main can be promoted again: stable is an ancestor of main
     fixed = commit_file(repo, "bot.py", "reply = 'good, v2'\n", "fix forward")
-    promoted = llmops("promote", write_results(tmp_path / "r.json", results_doc(commit=fixed)), cwd=repo)
+    promoted = run_cli("promote", write_results(tmp_path / "r.json", results_doc(commit=fixed)), cwd=repo)
     assert promoted.returncode == 0, promoted.stderr
     assert git(repo, "rev-parse", "stable") == fixed
 
 
 def test_dry_run_shows_the_plan_and_changes_nothing(repo: Path) -> None:
     before = refs(repo)
-    completed = llmops("rollback", "--dry-run", cwd=repo)
+    completed = run_cli("rollback", "--dry-run", cwd=repo)
     assert completed.returncode == 0, completed.stderr
     out = completed.stdout
     assert "stable is an ancestor of main" in out
@@ -92,7 +92,7 @@ def test_dry_run_shows_the_plan_and_changes_nothing(repo: Path) -> None:
 def test_refuses_a_dirty_work_tree_and_keeps_the_edit(repo: Path) -> None:
     (repo / "bot.py").write_text("work in progress\n")
     before = refs(repo)
-    completed = llmops("rollback", cwd=repo)
+    completed = run_cli("rollback", cwd=repo)
     assert completed.returncode == 1
     assert "llmops rollback: refused: the work tree has uncommitted changes" in completed.stderr
     assert "bot.py" in completed.stderr
@@ -101,22 +101,22 @@ def test_refuses_a_dirty_work_tree_and_keeps_the_edit(repo: Path) -> None:
 
 
 def test_nothing_to_do_when_main_already_has_stables_content(repo: Path) -> None:
-    assert llmops("rollback", cwd=repo).returncode == 0
+    assert run_cli("rollback", cwd=repo).returncode == 0
     before = refs(repo)
-    again = llmops("rollback", cwd=repo)
+    again = run_cli("rollback", cwd=repo)
     assert again.returncode == 0 and "nothing to do" in again.stdout
     assert refs(repo) == before
 
 
 def test_no_stable_yet_is_refused(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "fresh")
-    completed = llmops("rollback", cwd=repo)
+    completed = run_cli("rollback", cwd=repo)
     assert completed.returncode == 1 and "nothing has been promoted yet" in completed.stderr
 
 
 def test_main_not_checked_out_moves_only_the_branch(repo: Path) -> None:
     git(repo, "checkout", "-q", "-b", "feature")
-    completed = llmops("rollback", cwd=repo)
+    completed = run_cli("rollback", cwd=repo)
     assert completed.returncode == 0, completed.stderr
     assert tree(repo, "main") == tree(repo, "stable")
     assert (repo / "extra.py").exists()  # the checked-out feature branch is untouched
@@ -129,7 +129,7 @@ def test_an_untracked_file_in_the_way_stops_it_before_any_change(repo: Path) -> 
     git(repo, "checkout", "-q", "main")
     (repo / "notes.txt").write_text("my untracked notes\n")
     before = refs(repo)
-    completed = llmops("rollback", cwd=repo)
+    completed = run_cli("rollback", cwd=repo)
     assert completed.returncode == 2
     assert "cannot update the work tree" in completed.stderr and "notes.txt" in completed.stderr
     assert refs(repo) == before
@@ -144,7 +144,7 @@ def test_push_updates_the_remote_without_force_and_rollback_to_origin_stable(rep
     old_remote_main = git(bare, "rev-parse", "main")
     clone = tmp_path / "ci"
     git(tmp_path, "clone", "-q", "--branch", "main", str(bare), str(clone))  # like CI: no local stable
-    completed = llmops("rollback", "--stable", "origin/stable", "--push", cwd=clone)
+    completed = run_cli("rollback", "--stable", "origin/stable", "--push", cwd=clone)
     assert completed.returncode == 0, completed.stderr
     new_remote_main = git(bare, "rev-parse", "main")
     assert git(bare, "merge-base", "--is-ancestor", old_remote_main, new_remote_main) == ""  # fast-forward
@@ -161,7 +161,7 @@ def test_rejected_push_undoes_the_local_rollback(repo: Path, tmp_path: Path) -> 
     hook.write_text("#!/bin/sh\necho 'main is protected' >&2\nexit 1\n")
     hook.chmod(0o755)
     before = refs(repo)
-    completed = llmops("rollback", "--push", cwd=repo)
+    completed = run_cli("rollback", "--push", cwd=repo)
     assert completed.returncode == 2 and "local rollback undone" in completed.stderr
     assert refs(repo) == before
     assert (repo / "extra.py").exists() and git(repo, "status", "--porcelain") == ""
@@ -175,18 +175,18 @@ def test_not_a_repository_is_a_usage_error(tmp_path: Path) -> None:
 def test_when_the_bad_change_reached_stable_roll_back_to_the_previous_promotion_tag(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     good = commit_file(repo, "bot.py", "reply = 'good'\n", "good bot")
-    assert llmops("promote", write_results(tmp_path / "r1.json", results_doc(commit=good)), cwd=repo).returncode == 0
+    assert run_cli("promote", write_results(tmp_path / "r1.json", results_doc(commit=good)), cwd=repo).returncode == 0
     bad = commit_file(repo, "bot.py", "reply = 'bad, but the suite missed it'\n", "bad: passed the gate")
-    assert llmops("promote", write_results(tmp_path / "r2.json", results_doc(commit=bad)), cwd=repo).returncode == 0
+    assert run_cli("promote", write_results(tmp_path / "r2.json", results_doc(commit=bad)), cwd=repo).returncode == 0
     good_tag = git(repo, "tag", "--points-at", good)
     assert good_tag.startswith("stable-")
 
-    completed = llmops("rollback", "--stable", good_tag, "--reason", "INC-7", cwd=repo)
+    completed = run_cli("rollback", "--stable", good_tag, "--reason", "INC-7", cwd=repo)
     assert completed.returncode == 0, completed.stderr
     assert tree(repo, "main") == tree(repo, good)
     assert "bad: passed the gate" in git(repo, "log", "-1", "--format=%B", "main")
     # the rollback commit is then tested and promoted like any other: stable moves forward, never back
     rolled = git(repo, "rev-parse", "main")
-    promoted = llmops("promote", write_results(tmp_path / "r3.json", results_doc(commit=rolled)), cwd=repo)
+    promoted = run_cli("promote", write_results(tmp_path / "r3.json", results_doc(commit=rolled)), cwd=repo)
     assert promoted.returncode == 0, promoted.stderr
     assert git(repo, "rev-parse", "stable") == rolled and tree(repo, "stable") == tree(repo, good)
