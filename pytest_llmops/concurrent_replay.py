@@ -19,6 +19,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from . import cassette
 from .replay import replay_case
 from .scheduler import JobCancelled, ReplayScheduler
 from .transcript import Transcript
@@ -54,7 +55,22 @@ def _replays_ahead(item: pytest.Item | None) -> bool:
 
 def _submit(scheduler: ReplayScheduler, item: pytest.Item | None) -> None:
     if _replays_ahead(item):
-        scheduler.submit(item.nodeid, item.replay)  # type: ignore[union-attr]
+        for key, job in item.replay_jobs():  # type: ignore[union-attr]  # one per run of a repeated case
+            scheduler.submit(key, job)
+
+
+def results_for(item: Any) -> list[Any]:
+    """Every run's transcript, in run order; runs not sent ahead are queued now, so they go concurrently."""
+    scheduler = item.config.stash.get(SCHEDULER_KEY, None)
+    jobs = item.replay_jobs()
+    if scheduler is None:
+        return [job() for _, job in jobs]
+    for key, job in jobs:
+        scheduler.submit(key, job)
+    try:
+        return [scheduler.result(key) for key, _ in jobs]
+    except JobCancelled:
+        pytest.skip("llmops: replay cancelled (the run is stopping)")
 
 
 def transcript_for(item: Any) -> Transcript:
@@ -74,9 +90,10 @@ def should_stop(config: pytest.Config) -> bool:
     return scheduler is not None and scheduler.stopping.is_set()
 
 
-def replay_item(item: Any) -> Transcript:
-    """Replay one case item against its own target (runs on a pool thread)."""
-    return replay_case(item.case, item.target, should_stop=lambda: should_stop(item.config))
+def replay_item(item: Any, run: int = 1) -> Transcript:
+    """Replay one run of a case item against its own target (runs on a pool thread)."""
+    target = cassette.bind(item.target, item.cassette_key, run)
+    return replay_case(item.case, target, should_stop=lambda: should_stop(item.config))
 
 
 @pytest.hookimpl(trylast=True)

@@ -17,6 +17,7 @@ import pytest
 from pytest_html import extras as html_extras
 
 from .collector import ResultsCollector
+from .repeat import repeat_html
 from .results import RunResults
 from .summary import describe_git, describe_target
 
@@ -81,6 +82,8 @@ def _checks_table(checks: list[dict[str, Any]]) -> str:
 def _turn(turn: dict[str, Any]) -> str:
     state = "passed" if turn["passed"] else "failed"
     timing = _ms(turn.get("latency_ms"))
+    if turn.get("latency_recorded"):
+        timing += " (recorded, replayed from a cassette)"
     if turn.get("ttft_ms") is not None:
         timing += f", first token {_ms(turn['ttft_ms'])}"
     if turn.get("retries"):
@@ -113,7 +116,7 @@ def render_transcript(record: dict[str, Any]) -> str:
     skipped = record.get("skipped_turns") or 0
     tail = (f'<div class="llmops-fault">{int(skipped)} later turn(s) not sent: the conversation broke off at a '
             f'fault.</div>' if skipped else "")
-    return f'<div class="llmops-case">{meta}{turns}{tail}</div>'
+    return f'<div class="llmops-case">{meta}{repeat_html(record)}{turns}{tail}</div>'
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from . import collector, concurrent_replay
+from . import cassette, collector, concurrent_replay, repeat
 from .cases import LoadedCase, load_case_file
 from .checks import Checker, excerpt
 from .config import Settings, load_settings
@@ -33,6 +33,14 @@ class LlmopsRun:
     checker: Checker
     registered_tags: set[str]
     targets: dict[str, Target] = field(default_factory=dict)  # built once per name, on first use
+    cassettes: cassette.CassetteMode | None = None  # --llmops-record / --llmops-replay
+    repeat: int | None = None  # --llmops-repeat: runs of every case
+
+    def build(self, name: str) -> Target:
+        """Build target ``name``, wrapped for recording or replaying when cassettes are on."""
+        if self.cassettes is None:
+            return build_target(name, self.settings)
+        return cassette.build_cassette_target(name, self.settings, self.cassettes, self.checker.detector, build_target)
 
     def target_named(self, name: str | None) -> Target:
         """The target called ``name`` (None: the run's own), built and cached on first use.
@@ -42,7 +50,7 @@ class LlmopsRun:
         if name is None or name == self.settings.target:
             return self.target
         if name not in self.targets:
-            self.targets[name] = build_target(name, self.settings)
+            self.targets[name] = self.build(name)
         return self.targets[name]
 
 
@@ -67,6 +75,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--llmops-results", metavar="PATH", default=None,
                     help="write the run (every case, turn and check, plus the summary) as JSON to PATH; "
                          "see docs/results.md.")
+    group.addoption("--llmops-repeat", metavar="N", type=int, default=None,
+                    help="replay every case N times (overrides each case's repeat; a case's min_pass keeps its "
+                         "share of runs); see docs/cases.md.")
+    group.addoption("--llmops-record", metavar="DIR", default=None,
+                    help="record every exchange into cassettes under DIR (secrets removed, personal data masked).")
+    group.addoption("--llmops-replay", metavar="DIR", default=None,
+                    help="replay offline from the cassettes under DIR; latency is judged on recorded latencies.")
+    group.addoption("--llmops-record-missing", action="store_true", default=False,
+                    help="with --llmops-replay: send cases or turns with no recording live and add them to DIR.")
+    group.addoption("--llmops-record-pii", action="store_true", default=False,
+                    help="keep personal data in recorded cassettes as the bot said it (default: masked).")
 
 
 def _overrides(config: pytest.Config) -> dict[str, Any]:
@@ -88,17 +107,29 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         settings = load_settings(config.rootpath, _overrides(config))
-        target = build_target(settings.target, settings)
         checker = Checker.from_settings(settings)
+        run = LlmopsRun(settings, None, checker, set(), repeat=_repeat_option(config),  # type: ignore[arg-type]
+                        cassettes=cassette.mode_from_options(
+                            config.getoption("llmops_record"), config.getoption("llmops_replay"),
+                            config.getoption("llmops_record_missing"), config.getoption("llmops_record_pii"),
+                            config.invocation_params.dir))
+        target = run.target = run.build(settings.target)
     except (ConfigError, ValueError) as exc:
         raise pytest.UsageError(f"pytest-llmops: {exc}") from None
-    config.stash[RUN_KEY] = LlmopsRun(settings, target, checker, set())
+    config.stash[RUN_KEY] = run
     concurrent_replay.install(config, settings.concurrency)
     collector.install(config, cases_dir=settings.cases_dir, concurrency=settings.concurrency,
                       target=target.describe(), detector=checker.detector)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --llmops` with no paths means "the case suite", not the project's unit tests.
         config.args = [str(settings.cases_path)]
+
+
+def _repeat_option(config: pytest.Config) -> int | None:
+    value = config.getoption("llmops_repeat")
+    if value is not None and not 1 <= value <= 1000:
+        raise ConfigError(f"--llmops-repeat {value}: give a number of runs from 1 to 1000")
+    return value
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -116,7 +147,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     settings = run.settings
     return [f"llmops: target {settings.target} ({run.target.kind}), cases {settings.cases_dir}/, "
             f"concurrency {settings.concurrency}, max latency {settings.max_latency_ms:g} ms",
-            f"llmops: reproduce with: pytest --llmops --llmops-target {settings.target}"]
+            f"llmops: reproduce with: pytest --llmops --llmops-target {settings.target}"] + (
+            [f"llmops: cassettes: {run.cassettes.describe()}"] if run.cassettes else [])
 
 
 def _is_case_file(run: LlmopsRun, file_path: Path, config: pytest.Config) -> bool:
@@ -180,16 +212,28 @@ class CaseItem(pytest.Item):
         super().__init__(**kwargs)
         self.case = case
         self.target = target
+        self.repeat_plan = repeat.plan_for(case, self.config.stash[RUN_KEY].repeat)
+        self.cassette_key = cassette.case_key(case.path, case.id, self.config.stash[RUN_KEY].settings.cases_path,
+                                              self.config.rootpath)
 
-    def replay(self) -> Transcript:
-        """Send this case's conversation to its target; may run on a replay pool thread."""
-        return concurrent_replay.replay_item(self)
+    def replay(self, run: int = 1) -> Transcript:
+        """Send one run of this case's conversation to its target; may run on a replay pool thread."""
+        return concurrent_replay.replay_item(self, run)
+
+    def replay_jobs(self) -> list[tuple[Any, Any]]:
+        """One replay pool job per run: the runs of a repeated case go concurrently."""
+        return repeat.replay_jobs(self.nodeid, self.repeat_plan, self.replay)
 
     def runtest(self) -> None:
         run = self.config.stash[RUN_KEY]
-        transcript = concurrent_replay.transcript_for(self)
-        turns = run.checker.check_transcript(transcript, self.case.turn_expects)
-        record = case_record(self.case, self.nodeid, self.target.describe(), transcript, turns, run.checker.detector)
+        transcripts = concurrent_replay.results_for(self)
+        cassette.finish(self.target, self.cassette_key)
+        records = []
+        for transcript in transcripts:
+            turns = run.checker.check_transcript(transcript, self.case.turn_expects)
+            records.append(case_record(self.case, self.nodeid, self.target.describe(), transcript, turns,
+                                       run.checker.detector))
+        record = repeat.combine(records, self.repeat_plan)
         self.stash[RECORD_KEY] = record
         self._record_properties(record)
         if not record["passed"]:
@@ -202,6 +246,7 @@ class CaseItem(pytest.Item):
             self.user_properties.append((f"{prefix}_latency_ms", turn["latency_ms"]))
             failed = [check["check"] for check in turn["checks"] if not check["passed"]]
             self.user_properties.append((f"{prefix}_failed_checks", ",".join(failed)))
+        self.user_properties.extend(repeat.junit_properties(record))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CaseFailed):
@@ -216,6 +261,7 @@ def format_failure(record: dict[str, Any]) -> str:
     """The terminal failure text: every failed check of every turn, PII already masked."""
     failed = [(turn, check) for turn in record["turns"] for check in turn["checks"] if not check["passed"]]
     lines = [f"{record['nodeid']}: {len(failed)} check(s) failed (target: {record['target']['name']})"]
+    lines += repeat.distribution_lines(record)
     for turn in record["turns"]:
         if turn["passed"]:
             continue

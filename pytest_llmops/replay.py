@@ -33,12 +33,15 @@ def send_turn(target: Target, messages: list[Message], session: dict[str, Any], 
         reply = target.send(messages, session)
     except TargetError as exc:
         elapsed = (time.perf_counter() - started) * 1000
-        return Exchange(turn=turn, user=user, reply=None, latency_ms=round(elapsed, 3),
+        recorded = getattr(exc, "recorded_latency_ms", None)  # a fault replayed from a cassette
+        return Exchange(turn=turn, user=user, reply=None, latency_ms=round(elapsed if recorded is None else recorded, 3),
                         error=str(exc) or exc.__class__.__name__, error_kind=exc.kind,
-                        status=getattr(exc, "status", None))
+                        status=getattr(exc, "status", None), latency_recorded=recorded is not None)
     elapsed = (time.perf_counter() - started) * 1000
-    return Exchange(turn=turn, user=user, reply=reply.text, latency_ms=round(elapsed, 3),
-                    status=reply.status, ttft_ms=reply.ttft_ms, retries=int(reply.meta.get("retries", 0)))
+    recorded = reply.meta.get("recorded_latency_ms")  # a reply replayed from a cassette: judge its recorded time
+    return Exchange(turn=turn, user=user, reply=reply.text, latency_ms=round(elapsed if recorded is None else recorded, 3),
+                    status=reply.status, ttft_ms=reply.ttft_ms, retries=int(reply.meta.get("retries", 0)),
+                    latency_recorded=recorded is not None)
 
 
 def replay_case(case: LoadedCase, target: Target, should_stop: Callable[[], bool] | None = None) -> Transcript:

@@ -28,6 +28,8 @@ def case_record(case: LoadedCase, nodeid: str, target: dict[str, Any], transcrip
             "error": None if exchange.error is None else detector.mask(exchange.error),
             "error_kind": exchange.error_kind,
             "retries": exchange.retries,
+            "latency_recorded": exchange.latency_recorded,  # replayed from a cassette, not measured now
+            "saved": {name: detector.mask(value) for name, value in exchange.saved.items()},
             "checks": [check.to_dict() for check in result.checks],
             "passed": not result.failed,
         })

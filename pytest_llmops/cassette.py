@@ -1,0 +1,445 @@
+"""Conversation cassettes: record every exchange of a run, replay the suite offline from them.
+
+``--llmops-record DIR`` wraps the run's target in a :class:`CassetteTarget` that passes
+each turn to the real chatbot and keeps what happened (request, reply or fault, status,
+latency, time to first token). ``--llmops-replay DIR`` answers every turn from those
+files instead: no network, the same replies every time, and the latency checks judged
+on the recorded latencies (marked ``(recorded)``). A case, run or turn with no matching
+recording fails clearly, or with ``--llmops-record-missing`` is sent live and added.
+
+One YAML file per case (``DIR/<file>/<case id>.yaml``), written in a fixed key order
+with long replies as text blocks, so a re-recording diffs well in review. API keys and
+auth headers never reach the file; personal data is masked unless ``--llmops-record-pii``
+asked to keep it. A masked value is replayed as a stand-in of the same kind (e.g.
+``redacted@example.com``), so the ``no_pii`` check gives the verdict it gave when recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from .config import Settings
+from .errors import ConfigError, LlmopsError, TargetError
+from .pii import PiiDetector
+from .targets.base import Message, Target
+from .transcript import Reply
+
+CASSETTE_VERSION = 1
+REDACTED = "[REDACTED]"
+SECRET_NAME_RE = re.compile(r"auth|api[-_]?key|token|secret|password|passwd|cookie|credential|signature", re.I)
+SECRET_VALUE_RES = (
+    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),  # Authorization header values
+    re.compile(r"\bsk-[A-Za-z0-9_-]{12,}"),  # OpenAI-style keys
+)
+#: Values replayed in place of a masked ``[KIND]``: each is found by the PII detector as that kind.
+STAND_INS = {
+    "email": "redacted@example.com",
+    "phone": "(415) 555-0100",
+    "card": "4111 1111 1111 1111",
+    "ssn": "123-45-6788",
+    "iban": "GB82 WEST 1234 5698 7654 32",
+    "ipv4": "192.0.2.1",
+    "ipv6": "2001:db8::1",
+}
+HEADER = ("# pytest-llmops cassette: one case's recorded conversation (see docs/cassettes.md).\n"
+          "# Replay offline with: pytest --llmops --llmops-replay DIR\n")
+
+
+class CassetteError(LlmopsError):
+    """A cassette file is unreadable or not a cassette."""
+
+
+class NoRecording(TargetError):
+    """Replaying, and the cassette holds nothing for this case, run or turn."""
+
+    kind = "no_recording"
+
+
+class RecordedFault(TargetError):
+    """A fault (timeout, HTTP 500, ...) replayed as it was recorded."""
+
+    def __init__(self, message: str, kind: str, status: int | None, latency_ms: float | None):
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.recorded_latency_ms = latency_ms
+
+
+@dataclass(frozen=True)
+class CassetteMode:
+    """What the cassette options asked for."""
+
+    folder: Path
+    replaying: bool
+    record_missing: bool = False
+    keep_pii: bool = False
+
+    @property
+    def live(self) -> bool:
+        """Whether a real target is needed: recording, or filling in missing recordings."""
+        return not self.replaying or self.record_missing
+
+    def describe(self) -> str:
+        if not self.replaying:
+            return f"recording to {self.folder}" + (" (personal data kept)" if self.keep_pii else "")
+        extra = ", recording what is missing" if self.record_missing else ", offline"
+        return f"replaying from {self.folder}{extra}"
+
+
+def mode_from_options(record: str | None, replay: str | None, record_missing: bool, record_pii: bool,
+                      root: Path) -> CassetteMode | None:
+    """The cassette mode for the command-line options, or None; ConfigError for contradictions."""
+    if record and replay:
+        raise ConfigError("--llmops-record and --llmops-replay cannot be combined; to add missing recordings "
+                          "to a cassette folder use --llmops-replay DIR --llmops-record-missing")
+    if record_missing and not replay:
+        raise ConfigError("--llmops-record-missing needs --llmops-replay DIR (the cassettes to complete)")
+    if record_pii and not (record or record_missing):
+        raise ConfigError("--llmops-record-pii only applies when recording (--llmops-record DIR or "
+                          "--llmops-replay DIR --llmops-record-missing)")
+    if not (record or replay):
+        return None
+    folder = (root / (record or replay)).resolve()  # type: ignore[operator]
+    if replay and not folder.is_dir():
+        raise ConfigError(f"--llmops-replay {replay}: no such folder of cassettes ({folder})")
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"--llmops-record {record}: {folder} exists and is not a folder")
+    return CassetteMode(folder, replaying=bool(replay), record_missing=record_missing, keep_pii=record_pii)
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Values of the environment variables the targets name (``api_key_env`` and any ``*_env``)."""
+    values = []
+    for spec in settings.targets.values():
+        for key, name in spec.items():
+            if key.endswith("_env") and isinstance(name, str) and len(os.environ.get(name, "")) >= 4:
+                values.append(os.environ[name])
+    return values
+
+
+class Scrubber:
+    """Removes secrets from what is written: secret-looking header names, known key values, bearer tokens."""
+
+    def __init__(self, secrets: list[str]):
+        self.secrets = sorted(set(secrets), key=len, reverse=True)
+
+    def headers(self, headers: dict[str, Any]) -> dict[str, str]:
+        return {name: (REDACTED if SECRET_NAME_RE.search(name) else self.text(str(value)))
+                for name, value in sorted(headers.items())}
+
+    def text(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        for pattern in SECRET_VALUE_RES:
+            text = pattern.sub(lambda m: (m.group(1) + " " if m.lastindex else "") + REDACTED, text)
+        return text
+
+
+def case_key(path: Path, case_id: str, cases_root: Path, rootpath: Path) -> str:
+    """A case's name in a cassette folder: its file relative to the case folder (else the project), and id."""
+    resolved = Path(path).resolve()
+    for base in (cases_root, rootpath):
+        if resolved.is_relative_to(base):
+            return f"{resolved.relative_to(base).as_posix()}::{case_id}"
+    return f"{resolved.name}::{case_id}"
+
+
+def cassette_path(folder: Path, case_key: str) -> Path:
+    """``support/orders.yaml::status[48212]`` -> ``folder/support/orders/status[48212].yaml``."""
+    file_part, _, case_id = case_key.partition("::")
+    stem = Path(file_part).with_suffix("")
+    safe_id = re.sub(r"[^A-Za-z0-9_.\[\]-]+", "_", case_id) or "case"
+    return folder / stem / f"{safe_id}.yaml"
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings as ``|`` blocks, so a changed reply diffs line by line."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _represent_str)
+
+
+def dump_cassette(document: dict[str, Any]) -> str:
+    return HEADER + yaml.dump(document, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def load_cassette(path: Path) -> dict[int, dict[int, dict[str, Any]]]:
+    """{run: {turn: interaction}} from a cassette file; CassetteError naming the file for bad ones."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise CassetteError(f"{path}: cannot read cassette: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("runs"), list):
+        raise CassetteError(f"{path}: not a pytest-llmops cassette (expected a mapping with a 'runs' list)")
+    if document.get("version") != CASSETTE_VERSION:
+        raise CassetteError(f"{path}: cassette version {document.get('version')!r} is not {CASSETTE_VERSION}; "
+                            "re-record it with --llmops-record")
+    runs: dict[int, dict[int, dict[str, Any]]] = {}
+    try:
+        for run in document["runs"]:
+            runs[int(run["run"])] = {int(turn["turn"]): turn for turn in run["turns"]}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CassetteError(f"{path}: malformed run or turn entry ({exc.__class__.__name__}: {exc})") from None
+    return runs
+
+
+@dataclass
+class _CaseTape:
+    """One case's interactions: those loaded from its file and those recorded in this run."""
+
+    loaded: dict[int, dict[int, dict[str, Any]]] | None = None
+    recorded: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class CassetteTarget(Target):
+    """Wraps a live target (or none, offline) and records or replays per case, run and turn.
+
+    Bind it to one conversation with :meth:`conversation`; :func:`bind` does this for any target.
+    """
+
+    kind = "cassette"
+
+    def __init__(self, name: str, mode: CassetteMode, live: Target | None, detector: PiiDetector,
+                 scrubber: Scrubber, live_description: dict[str, Any] | None = None):
+        super().__init__(name)
+        self.mode = mode
+        self.live = live
+        self.detector = detector
+        self.scrubber = scrubber
+        self._live_description = live.describe() if live is not None else (live_description or {"name": name})
+        self._tapes: dict[str, _CaseTape] = {}
+        self._lock = threading.Lock()
+
+    # -- binding and bookkeeping -------------------------------------------------------
+    def conversation(self, case_key: str, run: int) -> "CassetteConversation":
+        return CassetteConversation(self, case_key, run)
+
+    def send(self, messages: list[Message], session: dict[str, Any]) -> Reply:
+        raise TargetError("a cassette target must be bound to a case (cassette.bind) before sending")
+
+    def tape(self, case_key: str) -> _CaseTape:
+        with self._lock:
+            return self._tapes.setdefault(case_key, _CaseTape())
+
+    def loaded(self, case_key: str, tape: _CaseTape) -> dict[int, dict[int, dict[str, Any]]]:
+        """The case's recordings on disk (read once); an unreadable file is a clear NoRecording."""
+        if tape.loaded is None:
+            path = cassette_path(self.mode.folder, case_key)
+            tape.loaded = load_cassette(path) if path.exists() else {}
+        return tape.loaded
+
+    def describe(self) -> dict[str, Any]:
+        return {**self._live_description, "cassette": {"mode": "replay" if self.mode.replaying else "record",
+                                                       "folder": str(self.mode.folder),
+                                                       "record_missing": self.mode.record_missing}}
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.close()
+
+    # -- saving ------------------------------------------------------------------------
+    def finish(self, case_key: str) -> Path | None:
+        """Write the case's cassette if this run recorded anything for it; returns its path."""
+        tape = self.tape(case_key)
+        with tape.lock:
+            if not tape.recorded:
+                return None
+            runs = {run: dict(turns) for run, turns in (tape.loaded or {}).items()} if self.mode.replaying else {}
+            for run, turns in tape.recorded.items():
+                first_new = min(turns)
+                kept = {t: i for t, i in runs.get(run, {}).items() if t < first_new}  # later ones are stale
+                runs[run] = {**kept, **turns}
+            tape.loaded, tape.recorded = runs, {}
+        document = {
+            "version": CASSETTE_VERSION,
+            "case": case_key,
+            "target": self._live_description,
+            "personal_data": "kept as the bot said it" if self.mode.keep_pii else "masked",
+            "runs": [{"run": run, "turns": [runs[run][turn] for turn in sorted(runs[run])]} for run in sorted(runs)],
+        }
+        path = cassette_path(self.mode.folder, case_key)
+        write_atomically(path, self.scrubber.text(dump_cassette(document)))
+        return path
+
+
+class CassetteConversation(Target):
+    """The cassette target bound to one run of one case: what the replay engine talks to."""
+
+    kind = "cassette"
+
+    def __init__(self, owner: CassetteTarget, case_key: str, run: int):
+        super().__init__(owner.name)
+        self.owner = owner
+        self.case_key = case_key
+        self.run = run
+
+    def send(self, messages: list[Message], session: dict[str, Any]) -> Reply:
+        owner = self.owner
+        turn = sum(1 for message in messages if message["role"] == "user")
+        request = self._request(messages)
+        if owner.mode.replaying:
+            tape = owner.tape(self.case_key)
+            try:
+                recorded = owner.loaded(self.case_key, tape).get(self.run, {})
+            except CassetteError as exc:
+                raise NoRecording(str(exc)) from None
+            interaction = recorded.get(turn)
+            problem = self._mismatch(recorded, interaction, request, turn)
+            if problem is None:
+                return self._replayed(interaction)  # type: ignore[arg-type]
+            if not owner.mode.record_missing:
+                raise NoRecording(f"{problem}; record it with --llmops-record DIR, or add what is missing with "
+                                  "--llmops-replay DIR --llmops-record-missing")
+        return self._live(messages, session, turn, request)
+
+    # -- replaying ---------------------------------------------------------------------
+    def _mismatch(self, recorded: dict[int, Any], interaction: dict[str, Any] | None,
+                  request: dict[str, Any], turn: int) -> str | None:
+        where = f"cassette {cassette_path(self.owner.mode.folder, self.case_key).name} for {self.case_key}"
+        if not recorded:
+            runs = self.owner.loaded(self.case_key, self.owner.tape(self.case_key))
+            if not runs:
+                return f"no recording of {self.case_key} (no {where.split(' for ')[0]})"
+            return f"{where} holds run(s) {', '.join(map(str, sorted(runs)))}, not run {self.run}"
+        if interaction is None:
+            return f"{where} has no turn {turn} in run {self.run}"
+        recorded_messages = interaction.get("request", {}).get("messages")
+        if self._comparable(recorded_messages) != self._comparable(request["messages"]):
+            return f"{where}: turn {turn} was recorded for another conversation ({_first_difference(recorded_messages, request['messages'], self.owner.detector)})"
+        return None
+
+    def _replayed(self, interaction: dict[str, Any]) -> Reply:
+        response = interaction.get("response", {})
+        latency = response.get("latency_ms")
+        error = response.get("error")
+        if error:
+            raise RecordedFault(error.get("message", "recorded fault"), error.get("kind", "target_error"),
+                                response.get("status"), latency)
+        text = _with_stand_ins(response.get("reply", ""), response.get("pii", []))
+        return Reply(text, status=response.get("status"), ttft_ms=response.get("ttft_ms"),
+                     meta={"retries": response.get("retries", 0), "recorded_latency_ms": latency})
+
+    def _comparable(self, messages: Any) -> list[tuple[str, str]] | None:
+        """Messages as compared on replay: masked on both sides, whether or not PII was kept."""
+        if not isinstance(messages, list):
+            return None
+        mask = self.owner.detector.mask
+        return [(str(m.get("role")), mask(str(m.get("content")))) if isinstance(m, dict) else ("?", str(m))
+                for m in messages]
+
+    # -- recording ---------------------------------------------------------------------
+    def _request(self, messages: list[Message]) -> dict[str, Any]:
+        owner = self.owner
+        request: dict[str, Any] = {"messages": [{"role": m["role"], "content": self._clean(m["content"])}
+                                                for m in messages]}
+        headers = getattr(owner.live, "headers", None)
+        if isinstance(headers, dict) and headers:
+            request["headers"] = owner.scrubber.headers(headers)
+        return request
+
+    def _clean(self, text: str) -> str:
+        text = self.owner.scrubber.text(text)
+        return text if self.owner.mode.keep_pii else self.owner.detector.mask(text)
+
+    def _live(self, messages: list[Message], session: dict[str, Any], turn: int, request: dict[str, Any]) -> Reply:
+        owner = self.owner
+        if owner.live is None:  # cannot happen: offline replay never gets here
+            raise NoRecording(f"no recording and no live target for {self.case_key}")
+        started = time.perf_counter()
+        try:
+            reply = owner.live.send(messages, session)
+        except TargetError as exc:
+            latency = round((time.perf_counter() - started) * 1000, 3)
+            self._keep(turn, request, {"status": getattr(exc, "status", None), "latency_ms": latency,
+                                       "error": {"kind": exc.kind, "message": self._clean(str(exc))}})
+            raise
+        latency = round((time.perf_counter() - started) * 1000, 3)
+        kinds = sorted({finding.kind for finding in owner.detector.find(reply.text)})
+        response: dict[str, Any] = {"status": reply.status, "reply": self._clean(reply.text), "latency_ms": latency,
+                                    "ttft_ms": reply.ttft_ms, "retries": int(reply.meta.get("retries", 0))}
+        if kinds and not owner.mode.keep_pii:
+            response["pii"] = kinds
+        self._keep(turn, request, response)
+        return reply
+
+    def _keep(self, turn: int, request: dict[str, Any], response: dict[str, Any]) -> None:
+        tape = self.owner.tape(self.case_key)
+        with tape.lock:
+            tape.recorded.setdefault(self.run, {})[turn] = {"turn": turn, "request": request, "response": response}
+
+
+def _with_stand_ins(text: str, kinds: list[str]) -> str:
+    for kind in kinds:
+        if kind in STAND_INS:
+            text = text.replace(f"[{kind.upper()}]", STAND_INS[kind])
+    return text
+
+
+def _first_difference(recorded: Any, current: list[dict[str, str]], detector: PiiDetector) -> str:
+    recorded = recorded if isinstance(recorded, list) else []
+    for index, message in enumerate(current):
+        before = recorded[index] if index < len(recorded) else None
+        if before != message:
+            was = detector.mask(str(before["content"]))[:80] if isinstance(before, dict) else "nothing"
+            return f"message {index + 1} ({message['role']}) was {was!r}, now {detector.mask(message['content'])[:80]!r}"
+    return f"the recording has {len(recorded)} message(s), this request {len(current)}"
+
+
+def bind(target: Target, case_key: str, run: int) -> Target:
+    """The target one run of one case talks to: a bound conversation for cassettes, else ``target``."""
+    return target.conversation(case_key, run) if isinstance(target, CassetteTarget) else target
+
+
+def finish(target: Target, case_key: str) -> None:
+    """After every run of a case: write its cassette (does nothing for other targets)."""
+    if isinstance(target, CassetteTarget):
+        target.finish(case_key)
+
+
+def build_cassette_target(name: str, settings: Settings, mode: CassetteMode, detector: PiiDetector,
+                          build_live: Callable[[str, Settings], Target]) -> CassetteTarget:
+    """The run's target ``name`` wrapped for recording or replaying; offline replay builds no live target."""
+    if mode.live:
+        live: Target | None = build_live(name, settings)
+        description = None
+    else:
+        if name != "stub" and name not in settings.targets:
+            known = ", ".join(sorted({"stub", *settings.targets}))
+            raise ConfigError(f"unknown target {name!r}; known targets: {known}")
+        live = None
+        spec = settings.targets.get(name, {"type": "stub"})
+        description = {"name": name, "kind": spec.get("type", "stub")}
+    return CassetteTarget(name, mode, live, detector, Scrubber(secrets_of(settings)), description)
+
+
+__all__ = ["CassetteMode", "CassetteTarget", "CassetteConversation", "CassetteError", "NoRecording",
+           "RecordedFault", "Scrubber", "mode_from_options", "build_cassette_target", "bind", "finish",
+           "cassette_path", "load_cassette", "STAND_INS"]
