@@ -96,7 +96,7 @@ class ResultsCollector:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        self.results = self.build()
+        self.results = self.build(int(exitstatus))
         if self.results_path is None:
             return
         try:
@@ -106,7 +106,7 @@ class ResultsCollector:
                   file=sys.stderr)
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
-    def build(self) -> RunResults:
+    def build(self, exit_status: int | None = None) -> RunResults:
         """The results of the run so far (all of it, once the session has finished)."""
         cases = [self._case_result(nodeid, entry) for nodeid, entry in self._cases.items()]
         cases.sort(key=lambda case: (case.file, case.line or 0, case.nodeid))
@@ -118,7 +118,7 @@ class ResultsCollector:
             git=git_info(self.config.rootpath), target=TargetInfo.model_validate(self.target),
             concurrency=self.concurrency, cases_dir=self.cases_dir,
             argv=[str(arg) for arg in self.config.invocation_params.args],
-            workers=workers if isinstance(workers, int) and workers > 0 else None,
+            workers=workers if isinstance(workers, int) and workers > 0 else None, exit_status=exit_status,
         )
         errors = [CollectionErrorRecord(nodeid=nodeid, message=message)
                   for nodeid, message in sorted(self._collection_errors.items())]

@@ -130,6 +130,7 @@ class RunInfo(_Open):
     cases_dir: str
     argv: list[str] = Field(default_factory=list)
     workers: int | None = None  # pytest-xdist worker processes (None: no xdist); concurrency is per worker
+    exit_status: int | None = None  # pytest's exit code (0 all passed, 1 failures, 2 interrupted, ...)
 
 
 class ToolInfo(_Open):

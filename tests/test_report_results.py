@@ -81,6 +81,7 @@ def test_results_file_holds_every_case_turn_and_check_with_a_summary(make_projec
     assert "--llmops-results=out/results.json" in run["argv"]
     assert run["git"] == {"commit": None, "branch": None, "dirty": None}  # pytester's folder is no git checkout
     assert run["started_at"].endswith("Z") and run["duration_s"] >= 0
+    assert run["exit_status"] == 1
 
 
 def test_a_real_run_validates_against_the_published_schema(make_project, schema) -> None:
