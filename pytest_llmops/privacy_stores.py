@@ -24,6 +24,7 @@ from .privacy_settings import PrivacySettings, monitor_log_patterns
 # Python's RotatingFileHandler (log.1, log.2, ...) and TimedRotatingFileHandler (log.2026-11-25, ...).
 ROTATED_SUFFIX_RE = re.compile(r"^\.(\d+|\d{4}-\d{2}-\d{2}(?:[_T]\d{2}(?:-\d{2}){0,2})?)$")
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip", ".zst")
+COMMENT_RE = re.compile(r"(?:^|\s)#(.*)$")
 MIN_MENTION_CHARS = 4  # shorter ids ("42") would "occur" in any text; only exact values count for them
 
 
@@ -164,4 +165,18 @@ def check_document(path: Path, identities: set[str], kind: str) -> DocumentCheck
         return DocumentCheck(path, kind, unreadable=f"{type(exc).__name__}: cannot parse")
     places = any_user_id_places(document)
     places += [where for where in user_id_places(document, identities) if where not in places]
+    if path.suffix != ".json":
+        places += comment_places(text, identities)  # generated cases name their source in comments
     return DocumentCheck(path, kind, places)
+
+
+def comment_places(text: str, identities: set[str]) -> list[str]:
+    """``line N (comment)`` for each YAML comment that mentions one of ``identities``."""
+    mention = _mention_pattern(identities)
+    places = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        comment = COMMENT_RE.search(line)
+        if comment and (mention is not None and mention.search(comment.group(1))
+                        or comment.group(1).strip() in identities):
+            places.append(f"line {number} (comment)")
+    return places

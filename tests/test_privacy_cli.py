@@ -171,14 +171,18 @@ def test_results_and_case_files_holding_a_user_id_are_flagged(project: Path):
     (project / "eval_cases" / "regressions").mkdir()
     (project / "eval_cases" / "regressions" / "fb.yaml").write_text(
         "cases:\n  - id: r1\n    description: reported by cust-1\n    turns:\n      - user: hi\n")
+    (project / "eval_cases" / "regressions" / "fb2.yaml").write_text(
+        "# source: feedback fb-1 (2026-11-20): cust-1 says hi\ncases:\n  - id: r2\n    turns:\n      - user: hi\n")
     proc = llmops(project, "privacy", "erase", "--user-id", "cust-1")
     assert proc.returncode == 1
     assert "results      1 file(s) checked: 1 need review" in proc.stdout
     assert "results.json: holds a user id at $.cases[0].user_id" in proc.stdout
-    assert "cases        2 file(s) checked: 1 need review" in proc.stdout
+    assert "cases        3 file(s) checked: 2 need review" in proc.stdout
     assert "eval_cases/regressions/fb.yaml: holds a user id at $.cases[0].description" in proc.stdout
+    assert "eval_cases/regressions/fb2.yaml: holds a user id at line 1 (comment)" in proc.stdout
     audit = jsonl.read_records(project / "privacy_audit.jsonl")[0][-1]
-    assert sorted(audit["left_for_review"]) == ["eval_cases/regressions/fb.yaml", "results.json"]
+    assert sorted(audit["left_for_review"]) == ["eval_cases/regressions/fb.yaml", "eval_cases/regressions/fb2.yaml",
+                                                "results.json"]
 
 
 def test_a_real_results_file_from_a_run_holds_no_user_id(project: Path):
@@ -189,6 +193,27 @@ def test_a_real_results_file_from_a_run_holds_no_user_id(project: Path):
     assert (project / "results.json").is_file(), run.stdout + run.stderr
     proc = llmops(project, "privacy", "erase", "--user-id", "cust-1", "--dry-run")
     assert "results      1 file(s) checked: no user ids" in proc.stdout
+
+
+@pytest.mark.parametrize("user_turn, clean", [
+    ("What is my email address?", True),
+    ("What is my email? My customer id is cust-1042", False),  # the user typed the id: it reaches the case
+])
+def test_cases_generated_from_feedback_are_checked_for_user_ids(tmp_path: Path, user_turn: str, clean: bool):
+    root = make_project(tmp_path)
+    record_feedback("pii_leak", "it showed me an address", user_id="cust-1042", path=root / "feedback.jsonl",
+                    conversation=[{"user": user_turn, "reply": "It is ann@mail.example"}])
+    proc = llmops(root, "cases", "from-feedback")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    generated = sorted((root / "eval_cases" / "regressions").glob("*.yaml"))
+    assert len(generated) == 1
+    proc = llmops(root, "privacy", "erase", "--user-id", "cust-1042", "--dry-run")
+    if clean:
+        assert proc.returncode == 0, proc.stdout
+        assert "cases        2 file(s) checked: no user ids" in proc.stdout
+    else:
+        assert proc.returncode == 1, proc.stdout
+        assert f"{generated[0].relative_to(root)}: holds a user id at $.cases[0].turns[0].user" in proc.stdout
 
 
 def test_compressed_rotated_log_is_reported_as_not_searched(project: Path):
