@@ -26,6 +26,7 @@ VARIANTS = {
     "results JSON": ["--llmops-results=results.json"],
     "HTML report": ["--html=report.html", "--self-contained-html"],
     "both": ["--llmops-results=results.json", "--html=report.html", "--self-contained-html"],
+    "plain, -n 2": ["-n", "2"],
     "both, -n 2": ["--llmops-results=results.json", "--html=report.html", "--self-contained-html", "-n", "2"],
 }
 
