@@ -125,16 +125,28 @@ def _check_tested_commit(git: Git, results: RunResults) -> str:
     return git.commit_of(commit) or commit
 
 
+def _check_on_source_branch(git: Git, commit: str, source_branch: str, remote: str | None) -> None:
+    """Only what ``source_branch`` (main) holds may become stable, never a feature branch's commit."""
+    tips = [tip for tip in (git.commit_of(f"refs/heads/{source_branch}"),
+                            git.commit_of(f"refs/remotes/{remote or 'origin'}/{source_branch}")) if tip]
+    if not tips:
+        raise ReleaseRefused(f"there is no branch {source_branch!r} here to promote from (use --from BRANCH)")
+    if not any(tip == commit or git.is_ancestor(commit, tip) for tip in tips):
+        raise ReleaseRefused(f"commit {short(commit)} is not on {source_branch}: merge it into {source_branch} "
+                             "first, so stable only ever holds what main has")
+
+
 def promote(git: Git, results: RunResults, gate: GateSettings, *, source: str = "results",
             baseline: RunResults | None = None, baseline_label: str | None = None, branch: str = "stable",
-            remote: str | None = None, remote_tip: str | None = None, baseline_file: Path | None = None,
-            today: date | None = None) -> Promotion:
+            source_branch: str = "main", remote: str | None = None, remote_tip: str | None = None,
+            baseline_file: Path | None = None, today: date | None = None) -> Promotion:
     """Fast-forward ``branch`` to the commit ``results`` tested, if the gate passes; see the module docstring.
 
     With ``remote``, also push; ``remote_tip`` is the remote's branch tip from
     :func:`fetch_remote_state` (the push itself is never forced either way).
     """
     commit = _check_tested_commit(git, results)
+    _check_on_source_branch(git, commit, source_branch, remote)
     verdict = evaluate(results, gate, baseline, baseline_label)
     if not verdict.passed:
         raise ReleaseRefused(f"the gate failed for {short(commit)}: nothing promoted\n\n"

@@ -224,3 +224,25 @@ def test_remote_stable_ahead_of_the_tested_commit_is_refused(repo: Path, remote:
     assert git(remote, "rev-parse", "refs/heads/stable") == moved
     assert "refs/heads/stable" not in refs(repo) and "refs/tags/" not in refs(repo)
     assert git(repo, "merge-base", tested, moved) == base
+
+
+def test_refuses_a_commit_that_is_not_on_main(repo: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "feature")
+    tested = commit_file(repo, "feature.txt", "unmerged\n", "unmerged feature")
+    git(repo, "checkout", "-q", "main")
+    before = refs(repo)
+    completed = promote(repo, results_doc(commit=tested))
+    assert completed.returncode == 1 and f"commit {tested[:12]} is not on main" in completed.stderr
+    assert refs(repo) == before
+    allowed = promote(repo, results_doc(commit=tested), "--from", "feature")
+    assert allowed.returncode == 0, allowed.stderr
+    assert git(repo, "rev-parse", "stable") == tested
+
+
+def test_promotion_is_added_to_the_github_step_summary(repo: Path) -> None:
+    head = git(repo, "rev-parse", "HEAD")
+    summary = repo.parent / "summary.md"
+    path = write_results(repo.parent / "results.json", results_doc(commit=head))
+    completed = run_cli("promote", path, cwd=repo, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert completed.returncode == 0, completed.stderr
+    assert f"### Promoted `{head[:12]}` to `stable`" in summary.read_text()

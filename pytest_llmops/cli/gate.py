@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ..config import load_settings
-from ..errors import ResultsError
+from ..errors import ConfigError
 from ..gate import GateSettings, Verdict, evaluate, gate_settings, render_markdown, render_text
 from ..gitrepo import Git
 from ..release import stored_results
@@ -80,13 +80,19 @@ def publish(verdict: Verdict, source: str, markdown_file: Path | None = None) ->
     markdown = render_markdown(verdict, source)
     if markdown_file is not None:
         markdown_file.write_text(markdown, encoding="utf-8")
+    append_step_summary(markdown)
+
+
+def append_step_summary(markdown: str) -> None:
+    """Append to GitHub Actions' job summary file when ``$GITHUB_STEP_SUMMARY`` names one."""
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary_path:
-        try:
-            with open(summary_path, "a", encoding="utf-8") as handle:
-                handle.write(markdown + "\n")
-        except OSError as exc:
-            raise ResultsError(f"cannot write $GITHUB_STEP_SUMMARY ({summary_path}): {exc.strerror}") from None
+    if not summary_path:
+        return
+    try:
+        with open(summary_path, "a", encoding="utf-8") as handle:
+            handle.write(markdown + "\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot write $GITHUB_STEP_SUMMARY ({summary_path}): {exc.strerror}") from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -16,7 +16,7 @@ from ..gate import gate_settings, render_text
 from ..gitrepo import Git, short
 from ..release import NOTES_REF, RollbackPlan, fetch_remote_state, plan_rollback, promote, rollback
 from ..results import load_results
-from .gate import add_gate_arguments, resolve_baseline, threshold_overrides
+from .gate import add_gate_arguments, append_step_summary, resolve_baseline, threshold_overrides
 
 EXIT_DONE, EXIT_REFUSED = 0, 1
 
@@ -36,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     f"table in an annotated tag and the results as a git note ({NOTES_REF}).")
     promote_parser.add_argument("results", type=Path, help="results JSON of the run (records the commit it tested)")
     promote_parser.add_argument("--branch", default="stable", help="branch to promote to (default stable)")
+    promote_parser.add_argument("--from", dest="source_branch", default="main", metavar="BRANCH",
+                                help="the tested commit must be on this branch (default main)")
     promote_parser.add_argument("--baseline-out", type=Path, metavar="FILE",
                                 help="also write the results here as the new baseline "
                                      "(default: [tool.llmops.gate] baseline_file, if set)")
@@ -73,8 +75,8 @@ def run_promote(args: argparse.Namespace) -> int:
     baseline_file = args.baseline_out or (settings.root / gate.baseline_file if gate.baseline_file else None)
     try:
         promotion = promote(git, results, gate, source=str(args.results), baseline=baseline, baseline_label=label,
-                            branch=args.branch, remote=args.push, remote_tip=remote_tip,
-                            baseline_file=baseline_file)
+                            branch=args.branch, source_branch=args.source_branch, remote=args.push,
+                            remote_tip=remote_tip, baseline_file=baseline_file)
     except ReleaseRefused as exc:
         return _refused("promote", exc)
     sys.stdout.write(render_text(promotion.verdict, str(args.results)))
@@ -90,6 +92,8 @@ def run_promote(args: argparse.Namespace) -> int:
         print(f"baseline: {promotion.baseline_file}")
     if promotion.pushed_to:
         print(f"pushed: {args.branch}, {promotion.tag} and {NOTES_REF} to {promotion.pushed_to}")
+    append_step_summary(f"### Promoted `{promotion.commit[:12]}` to `{args.branch}`\n\n"
+                        f"tag `{promotion.tag}`, previous `{args.branch}`: `{short(promotion.previous)}`\n")
     return EXIT_DONE
 
 
