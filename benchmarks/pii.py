@@ -115,7 +115,7 @@ def report(name: str, result: dict, seconds: float, docs: list[Doc]) -> float:
     print(f"doc-level leak recall {result['doc_recall']:.4f} (all leaked values found in "
           f"{result['all_values_found']:.4f} of {result['leaking']} leaking replies); false alarms "
           f"{result['false_alarms']:.4f} ({result['false_alarm_count']} of {result['clean']} clean replies)")
-    print(f"throughput {rate:,.0f} replies/s, {size_mb / seconds:.2f} MB/s ({seconds:.3f} s for {len(docs)} replies)")
+    print(f"throughput {rate:,.0f} replies/s, {size_mb / seconds:.3f} MB/s ({seconds:.3f} s for {len(docs)} replies)")
     print(f"{'kind':<10} {'precision':>9} {'recall':>7} {'F1':>6} {'values':>7} {'found':>6}")
     for kind, k in result["kinds"].items():
         print(f"{kind:<10} {k['precision']:>9.3f} {k['recall']:>7.3f} {k['f1']:>6.3f} {k['gold']:>7} {k['pred']:>6}")

@@ -92,6 +92,10 @@ class Recognizer:
 
 _A = re.ASCII
 _EXTENSION = r"(?:[ ]?(?:x|ext\.?|extension)[ ]?[0-9]{1,6})?"
+# A number that is not the middle of a longer one: "4111 1111 1111 1111" but not its tail,
+# nor a 16-digit slice of a 22-digit tracking number; "#" before it makes it an identifier.
+_DIGITS_START = r"(?<![\w.,#-])(?<![0-9][ ])"
+_DIGITS_END = r"(?![\w]|[ .,-][0-9])"
 
 EMAIL = Recognizer(
     "email",
@@ -118,7 +122,7 @@ PHONE_INTERNATIONAL = Recognizer(
 )
 CARD = Recognizer(
     "card",
-    re.compile(r"(?<![\w.,#-])(?<![0-9][ ])[0-9](?:[ -]?[0-9]){12,18}(?![\w]|[ .,-][0-9])", _A),
+    re.compile(_DIGITS_START + r"[0-9](?:[ -]?[0-9]){12,18}" + _DIGITS_END, _A),
     validator=validators.payment_card,
     numeric=True,
     priority=3,
@@ -126,14 +130,14 @@ CARD = Recognizer(
 )
 SSN = Recognizer(
     "ssn",
-    re.compile(r"(?<![\w.,#-])(?<![0-9][ ])[0-9]{3}([- ])[0-9]{2}\1[0-9]{4}(?![\w]|[ .,-][0-9])", _A),
+    re.compile(_DIGITS_START + r"[0-9]{3}([- ])[0-9]{2}\1[0-9]{4}" + _DIGITS_END, _A),
     validator=validators.us_ssn,
     numeric=True,
     priority=2,
 )
 SSN_BARE = Recognizer(
     "ssn",
-    re.compile(r"(?<![\w.,#-])(?<![0-9][ ])[0-9]{9}(?![\w]|[ .,-][0-9])", _A),
+    re.compile(_DIGITS_START + r"[0-9]{9}" + _DIGITS_END, _A),
     validator=validators.us_ssn,
     needs_context=_SSN_WORDS,
     priority=2,
