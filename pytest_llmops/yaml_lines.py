@@ -38,7 +38,12 @@ class DuplicateKeyError(yaml.MarkedYAMLError):
     """The same key twice in one mapping: YAML would silently keep the last one."""
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it (several times faster on large suites); its marks
+# carry the same line numbers, and the constructors below are the same safe ones.
+_SafeBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeBase):  # type: ignore[misc, valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
         self.flatten_mapping(node)
         result = LineDict()
