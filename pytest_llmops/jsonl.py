@@ -29,9 +29,12 @@ def lock_for(path: Path | str, timeout: float = 60) -> FileLock:
     return FileLock(str(path) + LOCK_SUFFIX, timeout=timeout)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: the monitor's hot path
+
+
 def dumps(record: dict[str, Any]) -> str:
     """One record as one line of JSON (no raw newlines inside, UTF-8 kept readable)."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+    return _ENCODER.encode(record)
 
 
 def append_records(path: Path | str, records: list[dict[str, Any]]) -> None:

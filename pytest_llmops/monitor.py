@@ -131,12 +131,11 @@ class FieldMap:
     def __init__(self, mapping: dict[str, str] | None = None):
         mapping = validate_field_map(dict(mapping or {}))
         self.paths = {name: tuple(mapping.get(name, name).split(".")) for name in RECORD_FIELDS}
-        self._flat = {name: path[0] for name, path in self.paths.items() if len(path) == 1}
 
     def get(self, record: dict[str, Any], name: str) -> Any:
-        flat = self._flat.get(name)
-        if flat is not None:
-            return record.get(flat)
+        path = self.paths[name]
+        if len(path) == 1:
+            return record.get(path[0])
         value: Any = record
         for part in self.paths[name]:
             if not isinstance(value, dict):
@@ -246,7 +245,7 @@ class Monitor:
         self.expect = self.options.expect
         self.detector = self.checker.detector
         self.pseudonymizer = Pseudonymizer.from_settings(self.settings)
-        self._pseudonym = functools.lru_cache(maxsize=65536)(self._storable_user_id)
+        self._pseudonym = functools.lru_cache(maxsize=4096)(self._storable_user_id)
         self.fields = FieldMap(self.options.fields)
         self.listeners = list(listeners or [])
         self.stats = Stats()  # since start
@@ -291,9 +290,9 @@ class Monitor:
         failed = [result for result in results if not result.passed]
         mask = self.detector.mask
         reply = interaction.reply
-        # the reply was searched for PII already: mask only when something (or the check) says so
-        if reply is not None and (any(r.check == "no_pii" and not r.passed for r in failed)
-                                  or not any(r.check == "no_pii" for r in results)):
+        # the check searched the reply for PII already: mask again only if it found some or did not look
+        pii_check = next((result for result in results if result.check == "no_pii"), None)
+        if reply is not None and (pii_check is None or not pii_check.passed):
             reply = mask(reply)
         findings = []
         pii_kinds: list[str] = []

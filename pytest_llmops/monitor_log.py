@@ -52,7 +52,6 @@ class JsonLinesFileHandler(logging.Handler):
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
         self._pending: list[dict[str, Any]] = []
-        self._write_lock = threading.Lock()  # keeps batches in order
         self._stopping = threading.Event()
         self._flusher = threading.Thread(target=self._flush_periodically, name="llmops-monitor-log", daemon=True)
         self._flusher.start()
@@ -65,23 +64,18 @@ class JsonLinesFileHandler(logging.Handler):
         if len(self._pending) >= self.batch_size:
             self._write_pending()
 
-    def _take_pending(self) -> list[dict[str, Any]]:
+    def _write_pending(self) -> None:
+        """Write what waits, under the handler's own lock: one lock, so batches stay in order."""
         self.acquire()
         try:
             batch, self._pending = self._pending, []
+            if batch:
+                try:
+                    append_records(self.path, batch)
+                except Exception:  # disk full, permissions: report, never crash the monitor
+                    _report_write_failure(self.path, len(batch))
         finally:
             self.release()
-        return batch
-
-    def _write_pending(self) -> None:
-        with self._write_lock:
-            batch = self._take_pending()
-            if not batch:
-                return
-            try:
-                append_records(self.path, batch)
-            except Exception:  # disk full, permissions: report, never crash the monitor
-                _report_write_failure(self.path, len(batch))
 
     def flush(self) -> None:
         self._write_pending()

@@ -1,0 +1,206 @@
+"""Monitor throughput and memory: `python benchmarks/monitor.py [--records N] [--small M]`.
+
+Prints, for a generated file of N interaction records (default 1,000,000):
+  - the floor: a plain `for line in file: json.loads(line)` loop over the same file;
+  - `llmops monitor`'s real path (read, parse, check with the suite's Checker, mask,
+    log a JSON line to a file), in records/s and as a multiple of the floor;
+  - peak RSS of the monitor over M records (default 100,000) and over N records,
+    each in a fresh process, to show memory does not grow with the file;
+  - the cost of one `Monitor.record()` call, as a service would make in its request path.
+Every run is pinned to one CPU core and timed in CPU seconds (process time, the
+log writer's thread included), so a busy shared machine skews the figures less.
+Files go to a temporary folder that is removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+USERS = [
+    "Where is my order #{order}?", "How long do I have to return an item?", "Can I get store credit instead?",
+    "My blender arrived broken, what now?", "I want to cancel order {order}", "How do I reset my password?",
+    "What data do you store about me?", "I'd like to speak to a human please", "How much is shipping to Denver?",
+    "Hi, my email is {email} and I never got my refund",
+]
+REPLIES = [
+    "Order {order} shipped on 18 November and should arrive within 2 business days. Tracking: 1Z999AA1{order}.",
+    "You can return any item within 30 days of delivery for a full refund. Start a return from the Orders page.",
+    "Yes, you can choose store credit instead of a refund. It is added to your account when we receive the item.",
+    "I'm sorry it arrived damaged. We'll send you a free return label and ship a replacement at no cost.",
+    "Order {order} can be cancelled until it ships: open Orders, choose the order and press Cancel.",
+    "To reset your password, choose 'Forgot password' on the sign-in page and we'll email you a reset link.",
+    "We store your name, contact details, order history and support conversations, and keep chat logs 30 days.",
+    "I'm connecting you with a human agent now. Your ticket number is T-{ticket}. The wait is under 5 minutes.",
+]
+LEAK = " You can also reach {name} directly at {email} or (415) 555-{phone:04d}."
+ERROR = "Sorry, an error occurred while processing your request. Please try again later."
+
+
+def generate(path: Path, count: int, seed: int = 1) -> None:
+    """Realistic traffic: ~3% leaks, ~2% error replies, ~1% faults, ~3% slow replies."""
+    rng = random.Random(seed)
+    with open(path, "w") as out:
+        for n in range(count):
+            order = rng.randint(100000, 999999)
+            fill = {"order": order, "ticket": rng.randint(10000, 99999), "email": f"cust{n}@example.com"}
+            roll = rng.random()
+            record = {
+                "timestamp": f"2026-11-25T{n // 3600 % 24:02d}:{n // 60 % 60:02d}:{n % 60:02d}.{n % 1000:03d}Z",
+                "conversation_id": f"conv-{n // 3:08d}",
+                "user_id": f"u_{rng.getrandbits(64):016x}",
+                "user": rng.choice(USERS).format(**fill),
+                "reply": rng.choice(REPLIES).format(**fill),
+                "latency_ms": round(rng.lognormvariate(6.5, 0.5), 1),
+                "status": 200,
+            }
+            if roll < 0.03:
+                record["reply"] += LEAK.format(name="Jane", email=f"jane{n}@example.com", phone=n % 10000)
+            elif roll < 0.05:
+                record["reply"] = ERROR
+            elif roll < 0.06:
+                record.update(reply=None, error="upstream timed out", status=504)
+            elif roll < 0.09:
+                record["latency_ms"] = round(rng.uniform(5001, 9000), 1)
+            out.write(json.dumps(record) + "\n")
+
+
+def pin_one_core() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+
+def clock() -> float:
+    """CPU seconds of this process: on a shared, busy machine, wall time measures the neighbours."""
+    return time.process_time()
+
+
+def floor(path: Path) -> float:
+    started = clock()
+    with open(path, "rb") as handle:
+        for line in handle:
+            json.loads(line)
+    return clock() - started
+
+
+def run_monitor(path: Path, log: Path) -> tuple[float, int]:
+    """The CLI's own reading and checking path, timed; returns (seconds, interactions)."""
+    from pytest_llmops.cli.monitor import _check_lines
+    from pytest_llmops.config import load_settings
+    from pytest_llmops.monitor import Monitor, monitor_settings
+    from pytest_llmops.monitor_input import read_file
+
+    settings = load_settings(path.parent)
+    options = monitor_settings(settings, {"log_file": str(log)})
+    monitor = Monitor(settings, options, console=False, logger_name="pytest_llmops.monitor.bench")
+    started = clock()
+    _check_lines(monitor, read_file(path, options.max_line_bytes), options.max_line_bytes)
+    monitor.close()
+    return clock() - started, monitor.stats.interactions
+
+
+def detector_only(path: Path) -> tuple[float, int]:
+    """Just the PII detector over every user message and reply of the file (parsing excluded)."""
+    from pytest_llmops.checks import Checker
+    from pytest_llmops.config import load_settings
+
+    detector = Checker.from_settings(load_settings(path.parent)).detector
+    with open(path, "rb") as handle:
+        texts = [(r["user"], r["reply"] or "") for r in map(json.loads, handle)]
+    started = clock()
+    for user, reply in texts:
+        detector.find(user)
+        detector.find(reply)
+    return clock() - started, len(texts)
+
+
+def child(mode: str, path: Path, log: Path) -> None:
+    """Runs in a fresh process: one measurement, printed as JSON."""
+    pin_one_core()
+    if mode == "floor":
+        seconds, count = floor(path), None
+    elif mode == "detector":
+        seconds, count = detector_only(path)
+    else:
+        seconds, count = run_monitor(path, log)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "count": count, "peak_rss_mb": round(peak_kb / 1024, 1)}))
+
+
+def measure(mode: str, path: Path, log: Path) -> dict:
+    if log.exists():
+        log.unlink()
+    output = subprocess.run([sys.executable, __file__, "--child", mode, str(path), str(log)],
+                            check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def api_cost(calls: int = 50_000) -> float:
+    """CPU microseconds per Monitor.record() call with the log file on (its writes included)."""
+    from pytest_llmops.config import load_settings
+    from pytest_llmops.monitor import Monitor, monitor_settings
+
+    pin_one_core()
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "pyproject.toml").write_text("[tool.llmops]\n")
+        settings = load_settings(Path(folder))
+        with Monitor(settings, monitor_settings(settings), console=False,
+                     logger_name="pytest_llmops.monitor.bench-api") as monitor:
+            user = "Where is my order #482913? It was due yesterday."
+            reply = REPLIES[0].format(order=482913)
+            started = clock()
+            for n in range(calls):
+                monitor.record(user, reply, 812.5, conversation_id="conv-1", user_id="u_1f2e3d4c5b6a7988")
+            per_call = (clock() - started) / calls * 1e6
+    return per_call
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=100_000)
+    parser.add_argument("--pii-kinds", metavar="LIST",
+                        help="set [tool.llmops.pii] kinds, e.g. email,phone (default: the project default)")
+    parser.add_argument("--child", nargs=3, metavar=("MODE", "PATH", "LOG"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]), Path(args.child[2]))
+        return
+    with tempfile.TemporaryDirectory(prefix="llmops-bench-") as folder:
+        root = Path(folder)
+        kinds = f"[tool.llmops.pii]\nkinds = {json.dumps(args.pii_kinds.split(','))}\n" if args.pii_kinds else ""
+        (root / "pyproject.toml").write_text("[tool.llmops]\n" + kinds)
+        big, small, log = root / "big.jsonl", root / "small.jsonl", root / "monitor.log"
+        generate(big, args.records)
+        generate(small, args.small)
+        size_mb = big.stat().st_size / 1e6
+        print(f"input: {args.records:,} records, {size_mb:.0f} MB (and {args.small:,} records for the memory check)")
+        floor_run = measure("floor", big, log)
+        monitor_run = measure("monitor", big, log)
+        small_run = measure("monitor", small, log)
+        detector_run = measure("detector", small, log)
+        per_call = api_cost()
+    floor_rate = args.records / floor_run["seconds"]
+    monitor_rate = monitor_run["count"] / monitor_run["seconds"]
+    print(f"floor, json.loads loop:       {floor_rate:12,.0f} records/s ({floor_run['seconds']:.2f} CPU s)")
+    print(f"llmops monitor (checks+log):  {monitor_rate:12,.0f} records/s ({monitor_run['seconds']:.2f} CPU s)"
+          f" = {floor_rate / monitor_rate:.2f}x the floor's time")
+    detector_us = detector_run["seconds"] / detector_run["count"] * 1e6
+    print(f"  of which PII detection (user + reply): {detector_us:.1f} us of "
+          f"{1e6 / monitor_rate:.1f} us per record; the floor is {1e6 / floor_rate:.1f} us")
+    print(f"peak RSS, {args.small:,} records:  {small_run['peak_rss_mb']:8.1f} MB")
+    print(f"peak RSS, {args.records:,} records: {monitor_run['peak_rss_mb']:8.1f} MB"
+          f" (ratio {monitor_run['peak_rss_mb'] / small_run['peak_rss_mb']:.2f})")
+    print(f"Monitor.record() in a request path: {per_call:.1f} us per call (CPU time; log file on, console off)")
+
+
+if __name__ == "__main__":
+    main()
