@@ -173,6 +173,10 @@ def evaluate(results: RunResults, gate: GateSettings, baseline: RunResults | Non
     ``baseline_label`` says what the baseline is (or, without one, why there is none).
     """
     rows = _threshold_rows(results, gate)
+    tested = results.run.git
+    if not tested.commit or tested.dirty:
+        why = "no git commit recorded" if not tested.commit else f"{tested.commit[:12]} plus uncommitted changes"
+        rows.append(GateRow("tested commit", "(promote needs a clean commit)", why, None))
     if baseline is not None:
         rows.extend(_baseline_rows(results, baseline, gate))
     return Verdict(rows=rows, commit=results.run.git.commit, target=results.run.target.name,

@@ -220,3 +220,9 @@ def test_end_to_end_a_leaking_bot_fails_the_gate_without_showing_the_data(make_p
     results_text = (project.path / "results.json").read_text()
     assert "@" not in completed.stdout.replace("support@acme.example", "") and "@" not in summary.read_text()
     assert "[EMAIL]" in results_text
+
+
+def test_a_run_on_uncommitted_changes_is_noted(project: Path) -> None:
+    completed = gate(project, results_doc(commit="a" * 40, dirty=True))
+    assert completed.returncode == 0
+    assert "tested commit" in completed.stdout and "aaaaaaaaaaaa plus uncommitted changes" in completed.stdout

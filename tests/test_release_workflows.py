@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from pytest_llmops.cli import build_parser
-from release_support import git
+from release_support import GIT_ENV, git
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -120,25 +121,64 @@ def test_every_llmops_command_in_the_workflows_parses(name: str) -> None:
         build_parser().parse_args(argv)  # exits (SystemExit 2) on an unknown command or flag
 
 
-def test_the_gate_workflows_replay_and_gate_commands_work_on_the_shipped_suite(tmp_path: Path) -> None:
-    """Run the workflow's own pytest and gate lines, as written, on a copy of this project's suite."""
-    lines = run_lines(load("llmops-gate.yml"))
-    replay = next(line for line in lines if line.startswith("pytest --llmops"))
-    gate = next(line for line in lines if line.startswith("llmops gate"))
-    shutil.copytree(ROOT / "eval_cases", tmp_path / "eval_cases")
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    (tmp_path / ".gitignore").write_text("reports/\n")
-    git(tmp_path, "init", "-q", "-b", "main")
-    git(tmp_path, "add", ".")
-    git(tmp_path, "commit", "-q", "-m", "suite")
-    ran = subprocess.run([sys.executable, "-m", *shlex.split(replay), "-p", "no:cacheprovider"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
-    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+def _gate_steps() -> dict[str, str]:
+    steps = load("llmops-gate.yml")["jobs"]["gate"]["steps"]
+    return {step["name"]: step["run"] for step in steps if "run" in step}
+
+
+def _run_workflow(clone: Path, summary: Path) -> dict[str, subprocess.CompletedProcess[str]]:
+    """The gate workflow's own scripts, as written, in order, in a fresh clone (the install step aside)."""
+    env = {**os.environ, **GIT_ENV, "GITHUB_STEP_SUMMARY": str(summary),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("GIT_CONFIG_GLOBAL", None)  # the step sets its own identity with git config
+    done = {}
+    for name, script in _gate_steps().items():
+        if name.startswith("Install"):
+            continue
+        done[name] = subprocess.run(["bash", "-eo", "pipefail", "-c", script], cwd=clone, env=env,
+                                    capture_output=True, text=True, timeout=120)
+        if name == "Gate" and done[name].returncode != 0:
+            break  # a failing step stops the job; the replay step is continue-on-error
+    return done
+
+
+def test_the_gate_workflow_scripts_promote_a_good_push_and_stop_a_regression(tmp_path: Path) -> None:
+    """Two pushes to main through the workflow's real scripts, against a bare 'origin'."""
+    work, origin = tmp_path / "work", tmp_path / "origin.git"
+    shutil.copytree(ROOT / "eval_cases", work / "eval_cases")
+    shutil.copy(ROOT / "pyproject.toml", work / "pyproject.toml")
+    (work / ".gitignore").write_text("reports/\n")
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(work, "init", "-q", "-b", "main")
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "suite")
+    git(work, "remote", "add", "origin", str(origin))
+    git(work, "push", "-q", "origin", "main")
+
+    first = tmp_path / "run1"
+    git(tmp_path, "clone", "-q", "--branch", "main", str(origin), str(first))
+    steps = _run_workflow(first, tmp_path / "summary1.md")
+    for name, done in steps.items():
+        assert done.returncode == 0, f"{name}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
+    good = git(work, "rev-parse", "HEAD")
+    assert git(origin, "rev-parse", "refs/heads/stable") == good
+    assert "baseline: none: origin/stable does not exist yet" in steps["Gate"].stdout
+    assert "## llmops gate: ✅ PASS" in (tmp_path / "summary1.md").read_text()
     for report in ("report.html", "junit.xml", "results.json"):
-        assert (tmp_path / "reports" / report).stat().st_size > 0
-    argv = shlex.split(gate)[1:]
-    gated = subprocess.run([sys.executable, "-m", "pytest_llmops.cli", *argv], cwd=tmp_path, capture_output=True,
-                           text=True, timeout=60)
-    assert gated.returncode == 0, gated.stdout + gated.stderr
-    assert "baseline: none: origin/stable does not exist yet" in gated.stdout
-    assert f"commit {git(tmp_path, 'rev-parse', 'HEAD')[:12]}" in gated.stdout
+        assert (first / "reports" / report).stat().st_size > 0
+
+    # a change that makes the bot leak e-mail addresses is pushed to main
+    with (work / "pyproject.toml").open("a") as handle:
+        handle.write('\n[tool.llmops.targets.leaky]\ntype = "stub"\nleak = "email"\n')
+    text = (work / "pyproject.toml").read_text().replace('target = "stub"', 'target = "leaky"', 1)
+    (work / "pyproject.toml").write_text(text)
+    git(work, "commit", "-q", "-am", "new prompt (leaks)")
+    git(work, "push", "-q", "origin", "main")
+    second = tmp_path / "run2"
+    git(tmp_path, "clone", "-q", "--branch", "main", str(origin), str(second))
+    steps = _run_workflow(second, tmp_path / "summary2.md")
+    assert steps["Replay the eval cases"].returncode == 1
+    assert steps["Gate"].returncode == 1 and "Promote to stable" not in steps
+    assert f"baseline: results stored for origin/stable ({good[:12]})" in steps["Gate"].stdout
+    assert "passed on baseline, failed now" in steps["Gate"].stdout
+    assert git(origin, "rev-parse", "refs/heads/stable") == good
