@@ -213,3 +213,19 @@ def test_personal_data_kept_on_purpose_in_feedback_never_reaches_a_case(project:
     expect = entry["case"].turn_expects[0]
     assert expect.not_contains == ["within 3 business days"]
     assert expect.contains == ["Refunds go to your original payment method"]
+
+
+def test_a_source_note_cannot_break_out_of_the_header_comment(tmp_path: Path) -> None:
+    from pytest_llmops.convert import write_cases
+    from pytest_llmops.pii import PiiDetector
+    note = "line one\ncases: []\n# more"
+    sources = [Provenance("monitor", f"m-{n}", "2026-11-25T10:00:00Z", note) for n in range(25)]
+    candidates = [RegressionCandidate(("hi",), "no_error", {"no_error": True}, source, id_prefix="mon")
+                  for source in sources]
+    [planned] = plan_cases(candidates)
+    write_cases([planned], tmp_path, PiiDetector())
+    [path] = tmp_path.glob("*.yaml")
+    [case] = load_case_file(path)
+    text = path.read_text()
+    assert case.id == planned.case_id and "# source: monitor m-0 (2026-11-25T10:00:00Z): line one cases: []" in text
+    assert "# ... and 5 more source(s)" in text and "and 24 more" in case.case.description
