@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pytest_llmops.cli import build_parser
-from release_support import GIT_ENV, git
+from release_support import GIT_ENV, commit_file, git, make_repo
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -182,3 +182,33 @@ def test_the_gate_workflow_scripts_promote_a_good_push_and_stop_a_regression(tmp
     assert f"baseline: results stored for origin/stable ({good[:12]})" in steps["Gate"].stdout
     assert "passed on baseline, failed now" in steps["Gate"].stdout
     assert git(origin, "rev-parse", "refs/heads/stable") == good
+
+
+def test_the_rollback_workflow_script_restores_stable_on_origin(tmp_path: Path) -> None:
+    """On call: the manual rollback workflow's script, dry run first, then for real, in a fresh clone."""
+    work, origin = tmp_path / "work", tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    make_repo(work)
+    git(work, "remote", "add", "origin", str(origin))
+    git(work, "push", "-q", "origin", "main", "main:stable")
+    commit_file(work, "prompt.txt", "leaky prompt\n", "new prompt (leaks)")
+    git(work, "push", "-q", "origin", "main")
+    script = next(step["run"] for step in load("llmops-rollback.yml")["jobs"]["rollback"]["steps"] if "run" in step
+                  and "llmops rollback" in step["run"])
+    third = tmp_path / "run3"
+    git(tmp_path, "clone", "-q", "--branch", "main", str(origin), str(third))
+    env = {**os.environ, **GIT_ENV, "GITHUB_STEP_SUMMARY": str(tmp_path / "summary3.md"), "REASON": "INC-1: leaks",
+           "RESTORE": "origin/stable", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("GIT_CONFIG_GLOBAL", None)
+    bad = git(origin, "rev-parse", "refs/heads/main")
+    for dry_run in ("true", "false"):
+        done = subprocess.run(["bash", "-eo", "pipefail", "-c", script], cwd=third, env={**env, "DRY_RUN": dry_run},
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "new prompt (leaks)" in done.stdout
+        if dry_run == "true":
+            assert git(origin, "rev-parse", "refs/heads/main") == bad
+    assert git(origin, "rev-parse", "main^{tree}") == git(origin, "rev-parse", "stable^{tree}")
+    assert git(origin, "rev-parse", "main^") == bad
+    assert "INC-1: leaks" in git(origin, "log", "-1", "--format=%B", "main")
+    assert "rolled back" in (tmp_path / "summary3.md").read_text()
