@@ -29,6 +29,7 @@ from .cases import Expect
 from .checks import Checker
 from .config import Settings, _format_errors, load_settings
 from .errors import ConfigError
+from .feedback import storage_detector
 from .monitor_log import DIAGNOSTICS_LOGGER_NAME, LOGGER_NAME, JsonLinesFileHandler, JsonMessage, console_handler
 from .monitor_stats import CATEGORIES, Stats, category_of
 from .pseudonym import Pseudonymizer
@@ -243,7 +244,9 @@ class Monitor:
         self.options = options or monitor_settings(self.settings)
         self.checker = Checker.from_settings(self.settings)
         self.expect = self.options.expect
-        self.detector = self.checker.detector
+        # what the log stores is masked for every kind, even kinds the checks leave out (as feedback does)
+        self.detector = storage_detector(self.settings)
+        self._checker_masks_enough = set(self.detector.kinds) <= set(self.checker.detector.kinds)
         self.pseudonymizer = Pseudonymizer.from_settings(self.settings)
         self._pseudonym = functools.lru_cache(maxsize=4096)(self._storable_user_id)
         self.fields = FieldMap(self.options.fields)
@@ -292,7 +295,7 @@ class Monitor:
         reply = interaction.reply
         # the check searched the reply for PII already: mask again only if it found some or did not look
         pii_check = next((result for result in results if result.check == "no_pii"), None)
-        if reply is not None and (pii_check is None or not pii_check.passed):
+        if reply is not None and (pii_check is None or not pii_check.passed or not self._checker_masks_enough):
             reply = mask(reply)
         findings = []
         pii_kinds: list[str] = []

@@ -98,8 +98,14 @@ def register_from_feedback(group: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_from_feedback)
 
 
+def register_from_monitor_log(group: argparse._SubParsersAction) -> None:
+    from .cases_monitor import register as register_monitor  # imported here: it imports this module
+
+    register_monitor(group)
+
+
 #: one register function per ``llmops cases`` subcommand
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [register_from_feedback]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [register_from_feedback, register_from_monitor_log]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

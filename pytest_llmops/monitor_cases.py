@@ -1,0 +1,132 @@
+"""Monitor log lines with findings -> regression candidates for :mod:`pytest_llmops.convert`.
+
+Each finding of a flagged interaction becomes a candidate: the user turns of that
+conversation up to the flagged one (as logged, so already masked), and the rule the
+finding broke (``no_pii``, ``no_error``, ``max_latency_ms``, or the monitor's own
+content rule). Planning, deduplication, idempotent writing and provenance are the
+convert core's, shared with ``from-feedback``.
+
+Logs are read twice, streaming: once to find flagged interactions, once to collect the
+earlier turns of just those conversations, so memory follows the findings, not the log.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from .checks import excerpt
+from .convert import NOTE_CHARS, REVIEW_TAGS, Provenance, RegressionCandidate, Skipped
+from .jsonl import BadLine, iter_lines
+from .monitor import MonitorSettings
+from .monitor_stats import CATEGORIES, category_of
+
+MONITOR_TAGS = ("from-monitor", *REVIEW_TAGS)
+MAX_TURNS = 20  # earlier turns kept per conversation: enough context, bounded size
+
+
+def log_files(log_file: Path) -> list[Path]:
+    """The log and its rotated siblings (``log.1``, ``log.2`` ...), oldest first."""
+    rotated = []
+    for sibling in log_file.parent.glob(log_file.name + ".*"):
+        suffix = sibling.name[len(log_file.name) + 1:]
+        if re.fullmatch(r"\d+", suffix):
+            rotated.append((int(suffix), sibling))
+    return [path for _, path in sorted(rotated, reverse=True)] + ([log_file] if log_file.exists() else [])
+
+
+@dataclass
+class _Flagged:
+    position: tuple[int, int]  # (file index, line number): where the interaction stands in the logs
+    where: str
+    entry: dict[str, Any]
+
+
+def _entries(paths: list[Path], bad: list[tuple[Path, BadLine]] | None) -> Iterable[tuple[tuple[int, int], str, dict]]:
+    for index, path in enumerate(paths):
+        for line in iter_lines(path):
+            if line.record is None:
+                if bad is not None and line.bad is not None:
+                    bad.append((path, line.bad))
+                continue
+            yield (index, line.number), f"{path.name}:{line.number}", line.record
+
+
+def _rule(check: str, options: MonitorSettings, max_latency_ms: float) -> tuple[str, dict[str, Any]] | None:
+    """The rule (name, expect fields) a failed check asks a regression case to enforce."""
+    category = category_of(check)
+    if category == "pii":
+        return "no_pii", {"no_pii": True}
+    if category == "error":
+        return "no_error", {"no_error": True}
+    if category == "latency":
+        return "max_latency_ms", {"max_latency_ms": max_latency_ms}
+    value = getattr(options.expect, check, None) if options.expect is not None else None
+    if value is None:
+        return None
+    return check, {check: value}
+
+
+def candidates_from_monitor_log(paths: list[Path], options: MonitorSettings, max_latency_ms: float,
+                                only: Iterable[str] = CATEGORIES
+                                ) -> tuple[list[RegressionCandidate], list[Skipped], list[tuple[Path, BadLine]]]:
+    """Candidates from the flagged lines of monitor logs (oldest file first), skips, and malformed lines."""
+    wanted = set(only)
+    bad: list[tuple[Path, BadLine]] = []
+    flagged: list[_Flagged] = []
+    for position, where, entry in _entries(paths, bad):
+        findings = entry.get("findings")
+        if isinstance(findings, list) and any(
+                isinstance(f, dict) and category_of(str(f.get("check"))) in wanted for f in findings):
+            flagged.append(_Flagged(position, where, entry))
+    history = _earlier_turns(paths, flagged)
+    candidates: list[RegressionCandidate] = []
+    skipped: list[Skipped] = []
+    for item in flagged:
+        entry = item.entry
+        conversation = entry.get("conversation_id")
+        source_id = f"{conversation} ({item.where})" if conversation else item.where
+        user = entry.get("user")
+        date = str(entry.get("timestamp") or "")
+        for finding in entry["findings"]:
+            if not isinstance(finding, dict) or category_of(str(finding.get("check"))) not in wanted:
+                continue
+            check = str(finding.get("check"))
+            note = " ".join(f"{check}: {excerpt(str(finding.get('actual', '')), NOTE_CHARS)}".split())
+            source = Provenance("monitor", source_id, date, note)
+            if not isinstance(user, str) or not user.strip():
+                skipped.append(Skipped(source, "no user message in the log line"))
+                continue
+            rule = _rule(check, options, max_latency_ms)
+            if rule is None:
+                skipped.append(Skipped(source, f"check {check!r} has no rule in [tool.llmops.monitor] expect"))
+                continue
+            name, expect = rule
+            users = tuple(history.get(id(item), ())) + (user,)
+            candidates.append(RegressionCandidate(users=users, rule=name, expect=expect, source=source,
+                                                  tags=(*MONITOR_TAGS, category_of(check)), id_prefix="mon"))
+    return candidates, skipped, bad
+
+
+def _earlier_turns(paths: list[Path], flagged: list[_Flagged]) -> dict[int, list[str]]:
+    """For each flagged interaction, the user messages of its conversation logged before it."""
+    by_conversation: dict[str, list[_Flagged]] = {}
+    for item in flagged:
+        conversation = item.entry.get("conversation_id")
+        if isinstance(conversation, str) and conversation:
+            by_conversation.setdefault(conversation, []).append(item)
+    if not by_conversation:
+        return {}
+    turns: dict[str, list[tuple[tuple[int, int], str]]] = {key: [] for key in by_conversation}
+    for position, _, entry in _entries(paths, None):
+        conversation = entry.get("conversation_id")
+        if conversation in turns and isinstance(entry.get("user"), str):
+            turns[conversation].append((position, entry["user"]))
+    history: dict[int, list[str]] = {}
+    for conversation, items in by_conversation.items():
+        for item in items:
+            earlier = [text for position, text in turns[conversation] if position < item.position]
+            history[id(item)] = earlier[-(MAX_TURNS - 1):]
+    return history

@@ -1,0 +1,130 @@
+"""``llmops cases from-monitor-log``: flagged interactions become reviewed-to-be regression cases."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from monitor_support import LEAKED_EMAIL, cli, make_project
+from pytest_llmops.config import load_settings
+from pytest_llmops.monitor import Monitor
+
+PROJECT = """max_latency_ms = 200
+
+[tool.llmops.targets.leaky]
+type = "stub"
+leak = "email"
+leak_on = "receipt"
+error_on = "gift card"
+slow_on = "bulk order"
+slow_ms = 400
+"""
+
+
+@pytest.fixture
+def project(tmp_path):
+    root = make_project(tmp_path / "shop", PROJECT)
+    with Monitor(load_settings(root), console=False) as monitor:
+        monitor.record("Hi", "Hello! How can I help?", 20.0, conversation_id="c1", user_id="u1")
+        monitor.record(f"I am {LEAKED_EMAIL}. Can you email me the receipt?", f"Sent to {LEAKED_EMAIL}", 30.0,
+                       conversation_id="c1", user_id="u1")
+        monitor.record("Can I pay with a gift card?", "Sorry, an error occurred while processing your request.",
+                       25.0, conversation_id="c2", user_id="u2")
+        monitor.record("Can I pay with a gift card?", "Sorry, an error occurred while processing your request.",
+                       25.0, conversation_id="c3", user_id="u3")
+        monitor.record("Do you offer a bulk order discount?", "Yes, 10% above 100 items.", 900.0, user_id="u4")
+        monitor.record("Thanks", "You're welcome!", 15.0, conversation_id="c1", user_id="u1")
+    return root
+
+
+def generated(root) -> dict[str, dict]:
+    folder = root / "eval_cases" / "regressions"
+    return {path.name: yaml.safe_load(path.read_text()) for path in sorted(folder.glob("*.yaml"))}
+
+
+def test_each_flagged_interaction_becomes_a_masked_tagged_case(project):
+    result = cli(project, "cases", "from-monitor-log")
+    assert result.returncode == 0, result.stderr.decode()
+    out = result.stdout.decode()
+    assert "3 case file(s) written, 0 already present, 1 duplicate(s) merged" in out
+    files = generated(project)
+    assert len(files) == 3 and all(name.startswith("mon-") for name in files)
+    by_rule = {}
+    for doc in files.values():
+        case = doc["cases"][0]
+        by_rule[tuple(case["tags"])] = case
+    pii = by_rule[("from-monitor", "needs-review", "pii")]
+    assert [turn["user"] for turn in pii["turns"]] == ["Hi", "I am [EMAIL]. Can you email me the receipt?"]
+    assert pii["turns"][-1]["expect"] == {"no_pii": True}
+    error = by_rule[("from-monitor", "needs-review", "error")]
+    assert error["turns"] == [{"user": "Can I pay with a gift card?", "expect": {"no_error": True}}]
+    latency = by_rule[("from-monitor", "needs-review", "latency")]
+    assert latency["turns"][-1]["expect"] == {"max_latency_ms": 200.0}
+    for path in (project / "eval_cases" / "regressions").iterdir():
+        text = path.read_text()
+        assert LEAKED_EMAIL not in text and "u1" not in text.split("cases:")[1]
+        assert "# source: monitor" in text
+    assert cli(project, "validate").returncode == 0
+
+
+def test_a_second_run_writes_nothing_and_force_rewrites(project):
+    assert cli(project, "cases", "from-monitor-log").returncode == 0
+    before = {name: (project / "eval_cases" / "regressions" / name).stat().st_mtime_ns for name in generated(project)}
+    again = cli(project, "cases", "from-monitor-log")
+    assert "0 case file(s) written, 3 already present" in again.stdout.decode()
+    assert before == {name: (project / "eval_cases" / "regressions" / name).stat().st_mtime_ns
+                      for name in generated(project)}
+    forced = cli(project, "cases", "from-monitor-log", "--force")
+    assert "3 case file(s) written" in forced.stdout.decode()
+
+
+def test_dry_run_and_only(project):
+    dry = cli(project, "cases", "from-monitor-log", "--dry-run", "--only", "pii")
+    assert dry.returncode == 0
+    assert "1 case file(s) would be written" in dry.stdout.decode()
+    assert "no_pii: true" in dry.stdout.decode()
+    assert not (project / "eval_cases").exists()
+    bad = cli(project, "cases", "from-monitor-log", "--only", "pii,bad_input")
+    assert bad.returncode == 2 and "not a finding category" in bad.stderr.decode()
+
+
+def test_generated_cases_catch_the_regression_and_pass_on_a_good_bot(project):
+    assert cli(project, "cases", "from-monitor-log").returncode == 0
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    run = [sys.executable, "-m", "pytest", "--llmops", "-p", "no:cacheprovider", "-q", "eval_cases/regressions"]
+    bad = subprocess.run([*run, "--llmops-target", "leaky"], cwd=project, capture_output=True, env=env, timeout=120)
+    assert bad.returncode == 1, bad.stdout.decode()
+    assert "3 failed" in bad.stdout.decode()
+    good = subprocess.run(run, cwd=project, capture_output=True, env=env, timeout=120)
+    assert good.returncode == 0, good.stdout.decode()
+    assert "3 passed" in good.stdout.decode()
+
+
+def test_rotated_logs_are_read_oldest_first_and_bad_lines_reported(project):
+    log = project / "chatbot_monitoring.log"
+    log.rename(project / "chatbot_monitoring.log.1")
+    with Monitor(load_settings(project), console=False) as monitor:
+        monitor.record("And my receipt?", f"Here: {LEAKED_EMAIL}", 10.0, conversation_id="c1")
+    with open(log, "ab") as handle:
+        handle.write(b"{not json\n")
+    result = cli(project, "cases", "from-monitor-log")
+    assert result.returncode == 0
+    assert "chatbot_monitoring.log:2: skipped: not valid JSON" in result.stderr.decode()
+    texts = [turn["user"] for doc in generated(project).values() for turn in doc["cases"][0]["turns"]]
+    assert "And my receipt?" in texts
+    continued = next(doc["cases"][0] for doc in generated(project).values()
+                     if doc["cases"][0]["turns"][-1]["user"] == "And my receipt?")
+    assert [turn["user"] for turn in continued["turns"]][:2] == ["Hi", "I am [EMAIL]. Can you email me the receipt?"]
+    strict = cli(project, "cases", "from-monitor-log", "--strict", "--out", "strict-out")
+    assert strict.returncode == 1 and not (project / "strict-out").exists()
+
+
+def test_no_log_is_a_clear_error(tmp_path):
+    root = make_project(tmp_path / "empty")
+    result = cli(root, "cases", "from-monitor-log")
+    assert result.returncode == 2
+    assert "no monitor log" in result.stderr.decode()
