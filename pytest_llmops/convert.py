@@ -248,6 +248,8 @@ def candidates_from_feedback(records: Iterable[Any], detector: PiiDetector, max_
             skipped.append(Skipped(source, "no conversation attached"))
             continue
         turn = record.reported_turn()
+        if rule == "no_pii" and record.turn is None:
+            turn = _first_leaking_turn(record.conversation, mask) or turn
         reported = record.conversation[turn - 1]
         expect, problem = _feedback_expect(rule, record, reported.reply, max_latency_ms, mask)
         if problem:
@@ -257,6 +259,14 @@ def candidates_from_feedback(records: Iterable[Any], detector: PiiDetector, max_
         candidates.append(RegressionCandidate(users=users, rule=rule, expect=expect, source=source,
                                               tags=(*FEEDBACK_TAGS, record.type), id_prefix="fb"))
     return candidates, skipped
+
+
+def _first_leaking_turn(conversation: list[Any], mask: Callable[[str], str]) -> int | None:
+    """The first turn whose reply held personal data (masked on the way in, or found now), if any."""
+    for number, turn in enumerate(conversation, start=1):
+        if turn.reply and MASK_LABEL_RE.search(mask(turn.reply)):
+            return number
+    return None
 
 
 def _feedback_expect(rule: str, record: Any, reply: str | None, max_latency_ms: float,

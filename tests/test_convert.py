@@ -229,3 +229,14 @@ def test_a_source_note_cannot_break_out_of_the_header_comment(tmp_path: Path) ->
     text = path.read_text()
     assert case.id == planned.case_id and "# source: monitor m-0 (2026-11-25T10:00:00Z): line one cases: []" in text
     assert "# ... and 5 more source(s)" in text and "and 24 more" in case.case.description
+
+
+def test_pii_leak_without_a_turn_is_about_the_first_reply_that_leaked(project: Path, store: FeedbackStore) -> None:
+    store.record("pii_leak", "it leaked", user_id="u-1",
+                 conversation=[{"user": "Hello", "reply": "Hi!"},
+                               {"user": "Where is order 12345?", "reply": "Ask jane.doe@example.com"},
+                               {"user": "Thanks", "reply": "You're welcome!"}])
+    assert llmops(project, "cases", "from-feedback", "--out", "out").returncode == 0
+    [entry] = generated(project / "out").values()
+    assert [turn.user for turn in entry["case"].case.turns] == ["Hello", "Where is order 12345?"]
+    assert entry["case"].turn_expects[1].no_pii is True
