@@ -240,3 +240,16 @@ def test_pii_leak_without_a_turn_is_about_the_first_reply_that_leaked(project: P
     [entry] = generated(project / "out").values()
     assert [turn.user for turn in entry["case"].case.turns] == ["Hello", "Where is order 12345?"]
     assert entry["case"].turn_expects[1].no_pii is True
+
+
+def test_long_runs_list_the_first_skips_and_count_the_rest(project: Path, store: FeedbackStore) -> None:
+    records = [{"schema_version": 1, "id": f"fb-{n}", "timestamp": "2026-11-25T10:00:00Z", "user_id": "u-1",
+                "type": "praise" if n % 2 else "unhelpful", "message": "m"} for n in range(120)]
+    (project / "feedback.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = llmops(project, "cases", "from-feedback", "--out", "out")
+    assert result.returncode == 0
+    assert result.stdout.count("skipped feedback fb-") == 50
+    assert "... and 70 more skipped: " in result.stdout
+    assert "35 x type 'praise' implies no rule" in result.stdout
+    assert "35 x type 'unhelpful' implies no rule" in result.stdout
+    assert "120 record(s) skipped" in result.stdout

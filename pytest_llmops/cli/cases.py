@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -21,6 +22,7 @@ from ..pii import PiiDetector
 from ..privacy_settings import privacy_settings
 
 EXIT_OK, EXIT_STRICT = 0, 1
+LISTED = 50  # skipped records and kept files named one by one; the rest are counted
 REGRESSIONS_DIR = "regressions"
 
 
@@ -54,17 +56,24 @@ def write_and_report(candidates: list[RegressionCandidate], skipped: list[Skippe
     """Plan, write (or dry-run) and print what happened; the exit code."""
     planned = plan_cases(candidates)
     result = write_cases(planned, out_dir(args, settings), detector, dry_run=args.dry_run, force=args.force)
-    for item in skipped:
+    for item in skipped[:LISTED]:
         print(f"skipped {item.source.kind} {item.source.id}: {item.reason}")
+    if len(skipped) > LISTED:
+        reasons = Counter(item.reason for item in skipped[LISTED:])
+        print(f"... and {len(skipped) - LISTED} more skipped: "
+              + "; ".join(f"{count} x {reason}" for reason, count in reasons.most_common()))
     verb, done = ("would write", "would be written") if args.dry_run else ("wrote", "written")
     for label, entries in ((verb, result.written), (f"{verb} (--force)", result.overwritten)):
         for path, case in entries:
-            sources = ", ".join(source.id for source in case.sources)
+            sources = ", ".join(source.id for source in case.sources[:5])
+            sources += f" and {len(case.sources) - 5} more" if len(case.sources) > 5 else ""
             print(f"{label} {path} (from {sources})")
             if args.dry_run:
                 print("    " + render_case_file(case, detector).rstrip("\n").replace("\n", "\n    "))
-    for path, case in result.existing:
+    for path, case in result.existing[:LISTED]:
         print(f"exists {path}: kept as it is (--force to regenerate)")
+    if len(result.existing) > LISTED:
+        print(f"... and {len(result.existing) - LISTED} more already present, kept")
     merged = len(candidates) - len(planned)
     print(f"{len(result.written) + len(result.overwritten)} case file(s) {done}, {len(result.existing)} already "
           f"present, {merged} duplicate(s) merged, {len(skipped)} record(s) skipped, {malformed} malformed line(s)")
