@@ -91,7 +91,7 @@ def _format_errors(source: str, exc: ValidationError) -> str:
         if error["type"] == "extra_forbidden":
             lines.append(f"{source}: unknown key {where!r}")
         else:
-            lines.append(f"{source}: {where}: {error['msg']}")
+            lines.append(f"{source}: {where}: {error['msg'].removeprefix('Value error, ')}")
     return "\n".join(lines)
 
 

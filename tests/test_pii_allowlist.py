@@ -175,3 +175,25 @@ def test_allowlist_unit_normalises_values_and_matches_whole_findings():
     detector = PiiDetector(allowlist=["1-800-555-0199"]).with_allowlist([{"pattern": "jane@.*"}])
     assert detector.mask("1-800-555-0199, jane@example.com, joe@example.com") == "1-800-555-0199, jane@example.com, [EMAIL]"
     assert PiiDetector().with_allowlist([]).mask("jane@example.com") == "[EMAIL]"
+
+
+def test_llmops_validate_reports_bad_pii_settings_and_bad_allow_pii(tmp_path):
+    """The CLI as a subprocess: a settings error exits 2, a case-file error 1, each naming the problem."""
+    import subprocess
+    import sys
+
+    def validate() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pytest_llmops.cli", "validate"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)
+
+    (tmp_path / "pyproject.toml").write_text('[tool.llmops]\n[tool.llmops.pii]\nkinds = ["emial"]\n')
+    (tmp_path / "eval_cases").mkdir()
+    (tmp_path / "eval_cases" / "c.yaml").write_text(
+        'cases:\n  - id: a\n    turns:\n      - user: "hi"\n        expect: {allow_pii: [{pattern: "(("}]}\n')
+    result = validate()
+    assert result.returncode == 2
+    assert "pii: kinds: unknown PII kind(s) ['emial']" in result.stderr and "Traceback" not in result.stderr
+    (tmp_path / "pyproject.toml").write_text('[tool.llmops]\n[tool.llmops.pii]\nallowlist = ["x@acme.example"]\n')
+    result = validate()
+    assert result.returncode == 1
+    assert "c.yaml:5: cases[0].turns[0].expect.allow_pii: invalid allowlist pattern '(('" in result.stdout + result.stderr
