@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -56,6 +57,7 @@ class MonitorSettings(BaseModel):
     summary_every_s: float | None = Field(default=None, gt=0)
     fail_on: list[str] = Field(default_factory=list)
     alert_webhook: str | None = None
+    alert_webhook_env: str | None = None  # name of an environment variable holding the URL (it may hold a token)
     alert_on: list[str] = Field(default_factory=lambda: ["pii", "error"])
     alert_cooldown_s: float = Field(default=60, ge=0)
     alert_retries: int = Field(default=3, ge=0, le=20)
@@ -102,10 +104,17 @@ def monitor_settings(settings: Settings, overrides: dict[str, Any] | None = None
         if value is not None:
             table[key] = value
     try:
-        return MonitorSettings.model_validate(table)
+        options = MonitorSettings.model_validate(table)
     except ValidationError as exc:
         raise ConfigError(_format_errors(f"{Path(settings.root) / 'pyproject.toml'} [tool.llmops.monitor]",
                                          exc)) from None
+    if options.alert_webhook is None and options.alert_webhook_env:
+        url = os.environ.get(options.alert_webhook_env)
+        if not url:
+            raise ConfigError(f"[tool.llmops.monitor] alert_webhook_env: the environment variable "
+                              f"{options.alert_webhook_env} that should hold the webhook URL is not set")
+        options = options.model_copy(update={"alert_webhook": url})
+    return options
 
 
 class RecordError(ValueError):

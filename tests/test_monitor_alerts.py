@@ -99,3 +99,13 @@ def test_bad_input_can_be_alerted_on(tmp_path, webhook):
     result = cli(root, "monitor", "t.jsonl", "-q", "--alert-webhook", webhook.url, "--alert-on", "bad_input")
     assert result.returncode == 0
     assert webhook.bodies[0]["counts"] == {"bad_input": 1}
+
+
+def test_the_webhook_url_can_come_from_an_environment_variable(tmp_path, webhook):
+    root = make_project(tmp_path / "p", '[tool.llmops.monitor]\nalert_webhook_env = "TEST_LLMOPS_HOOK"\n')
+    traffic(root)
+    missing = cli(root, "monitor", "traffic.jsonl", "-q", env={"TEST_LLMOPS_HOOK": ""})
+    assert missing.returncode == 2 and "TEST_LLMOPS_HOOK" in missing.stderr.decode()
+    result = cli(root, "monitor", "traffic.jsonl", "-q", env={"TEST_LLMOPS_HOOK": webhook.url})
+    assert result.returncode == 0 and webhook.bodies
+    assert "secret-token-123" not in result.stdout.decode() + result.stderr.decode()

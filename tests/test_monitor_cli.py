@@ -159,3 +159,12 @@ def test_simulate_generates_traffic_with_leaks_errors_and_slow_replies(tmp_path)
     assert all(line["user_id"].startswith("customer-") for line in logged)
     slow = [line for line in logged if any(f["check"] == "max_latency_ms" for f in line["findings"])]
     assert all(line["latency_ms"] >= 150 for line in slow)  # really slow, not labelled slow
+
+
+def test_reading_its_own_log_is_refused(project):
+    write_jsonl(project / "chatbot_monitoring.log", [interaction(1)])
+    result = cli(project, "monitor", "chatbot_monitoring.log")
+    assert result.returncode == 2
+    assert "is the monitor's own log file" in result.stderr.decode()
+    assert cli(project, "monitor", "chatbot_monitoring.log", "--log-file", "checked.log", "-q").returncode == 0
+    assert len(read_log(project / "checked.log")) == 1

@@ -106,6 +106,16 @@ def _options(args: argparse.Namespace, settings: Any) -> MonitorSettings:
     return options
 
 
+def _check_not_own_log(args: argparse.Namespace, options: MonitorSettings, root: Path) -> None:
+    """Reading the log being written would feed the monitor its own output, forever."""
+    if not options.log_file:
+        return
+    log = (root / options.log_file).resolve()
+    for path in args.paths:
+        if path != "-" and Path(path).resolve() == log:
+            raise ConfigError(f"{path} is the monitor's own log file; choose another --log-file or --no-log-file")
+
+
 def _check_sources(args: argparse.Namespace) -> None:
     if args.simulate is not None:
         if args.paths or args.follow:
@@ -224,6 +234,7 @@ def run(args: argparse.Namespace) -> int:
     _check_sources(args)
     settings = load_settings()
     options = _options(args, settings)
+    _check_not_own_log(args, options, Path(settings.root))
     diagnostics = logging.getLogger(DIAGNOSTICS_LOGGER_NAME)
     handler = diagnostics_handler()
     diagnostics.addHandler(handler)
