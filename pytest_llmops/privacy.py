@@ -4,7 +4,8 @@ Each operation walks the project's stores (see :mod:`privacy_stores`): JSON Line
 files are read tolerantly and rewritten only through :func:`jsonl.rewrite` (temporary
 file, fsync, rename, under the appenders' lock), so a crash leaves the old file or the
 new one and appends made meanwhile wait rather than vanish. Corrupt lines are kept and
-reported. Every change writes one audit line saying what was done, never the content.
+reported. Every change is audited (a ``started`` line, then ``done`` or ``failed``)
+saying what was done, never the content.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .errors import LlmopsError
 from .feedback import FeedbackRecord, check_user_id, minimise, storage_detector, validation_message
 from .pii import PiiDetector
 from .privacy_settings import PrivacySettings, privacy_settings
-from .privacy_stores import DocumentCheck, StoreFile, StoreLayout, check_document, layout
+from .privacy_stores import DocumentCheck, StoreFile, StoreLayout, check_document, display_path, layout
 from .pseudonym import Pseudonymizer, is_pseudonym
 
 EXPORT_SCHEMA = 1
@@ -65,7 +66,7 @@ class PrivacyProject:
         return Pseudonymizer.from_privacy(self.privacy, self.environ)
 
     def display(self, path: Path) -> str:
-        return StoreFile("", path).display(self.stores.root)
+        return display_path(path, self.stores.root)
 
 
 @dataclass

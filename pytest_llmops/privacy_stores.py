@@ -36,10 +36,15 @@ class StoreFile:
     path: Path
 
     def display(self, root: Path) -> str:
-        try:
-            return str(self.path.relative_to(root))
-        except ValueError:
-            return str(self.path)
+        return display_path(self.path, root)
+
+
+def display_path(path: Path, root: Path) -> str:
+    """``path`` relative to the project root when it lies inside, else as it is."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 @dataclass
@@ -98,7 +103,8 @@ def layout(settings: Settings, privacy: PrivacySettings) -> StoreLayout:
             plain, packed = rotated_siblings(base)
             jsonl_files.extend(StoreFile("monitor_log", p) for p in plain)
             compressed.extend(packed)
-    seen: set[Path] = set()
+    audit_log = root / privacy.audit_log
+    seen: set[Path] = {audit_log.resolve()}  # a broad glob must never make the audit log a store to purge
     unique = [f for f in jsonl_files if not (f.path.resolve() in seen or seen.add(f.path.resolve()))]
     result_files = sorted({p for pattern in privacy.results for p in _resolve(root, pattern)})
     if privacy.cases is None:
@@ -107,7 +113,7 @@ def layout(settings: Settings, privacy: PrivacySettings) -> StoreLayout:
             if cases_root.is_dir() else []
     else:
         case_files = sorted({p for pattern in privacy.cases for p in _resolve(root, pattern)})
-    return StoreLayout(root, unique, sorted(set(compressed)), result_files, case_files, root / privacy.audit_log)
+    return StoreLayout(root, unique, sorted(set(compressed)), result_files, case_files, audit_log)
 
 
 @dataclass

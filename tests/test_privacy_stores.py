@@ -67,3 +67,11 @@ def test_short_ids_count_only_as_exact_values(tmp_path: Path):
     case = tmp_path / "case.yaml"
     case.write_text("cases:\n  - id: c\n    description: waited 42 days\n    turns:\n      - user: '42'\n")
     assert check_document(case, {"42"}, "cases").places == ["$.cases[0].turns[0].user"]
+
+
+def test_a_broad_glob_never_turns_the_audit_log_into_a_store(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text('[tool.llmops.privacy]\nfeedback = ["*.jsonl"]\n')
+    jsonl.append_record(tmp_path / "feedback.jsonl", {"id": "a", "timestamp": "2020-01-01T00:00:00Z", "user_id": "c"})
+    project = PrivacyProject.load(tmp_path, environ={})
+    erase_user(project, "c")  # writes audit lines
+    assert [f.path.name for f in project.refresh().jsonl_files] == ["feedback.jsonl"]
