@@ -30,6 +30,7 @@ import yaml
 from pydantic import ValidationError
 
 from . import jsonl
+from .bulk import collector_paused
 from .cases import CaseFile, Expect
 from .checks import excerpt
 from .errors import LlmopsError
@@ -234,6 +235,12 @@ FEEDBACK_TAGS = ("from-feedback", *REVIEW_TAGS)
 def candidates_from_feedback(records: Iterable[Any], detector: PiiDetector, max_latency_ms: float
                              ) -> tuple[list[RegressionCandidate], list[Skipped]]:
     """Candidates from feedback records (:class:`pytest_llmops.feedback.FeedbackRecord`), and skips with reasons."""
+    with collector_paused():  # many small objects, no cycles
+        return _candidates_from_feedback(records, detector, max_latency_ms)
+
+
+def _candidates_from_feedback(records: Iterable[Any], detector: PiiDetector, max_latency_ms: float
+                              ) -> tuple[list[RegressionCandidate], list[Skipped]]:
     candidates: list[RegressionCandidate] = []
     skipped: list[Skipped] = []
     mask = lru_cache(maxsize=65536)(detector.mask)  # the same turns come back in many reports

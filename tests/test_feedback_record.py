@@ -215,3 +215,18 @@ def test_eight_processes_appending_1000_records_each_leave_exactly_8000_valid_li
     for worker in range(8):
         numbers = [int(r.message.split()[3]) for r in records if r.user_id == f"u-{worker}"]
         assert numbers == list(range(1000))  # each writer's records complete and in its order
+
+
+def test_bulk_reading_leaves_the_garbage_collector_as_it_found_it(project: Path) -> None:
+    import gc
+    path = project / "feedback.jsonl"
+    record_feedback("praise", "x", user_id="u-1", path=path, settings=load_settings(project))
+    assert gc.isenabled()
+    read_feedback(path)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        read_feedback(path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
