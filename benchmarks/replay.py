@@ -17,6 +17,7 @@ The machine may be shared and noisy: compare ratios within one run, not across r
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
@@ -50,11 +51,35 @@ def write_cases(folder: Path, count: int) -> None:
         (cases_dir / f"cases_{start // CASES_PER_FILE:04d}.yaml").write_text("\n".join(lines) + "\n")
 
 
+# Times the replay phase alone: from the end of collection to the last item's result.
+PHASE_CONFTEST = """
+import json, pathlib, time
+import pytest
+
+STARTED = {}
+
+def pytest_collection_finish(session):
+    STARTED["at"] = time.perf_counter()
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session):
+    result = yield
+    seconds = time.perf_counter() - STARTED["at"]
+    pathlib.Path(__file__).with_name("phase.json").write_text(json.dumps({"replay_s": seconds}))
+    return result
+"""
+
+
 def write_project(folder: Path, count: int, target_toml: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "pyproject.toml").write_text(f"[tool.llmops]\nmax_latency_ms = 60000\n{target_toml}")
+    (folder / "conftest.py").write_text(PHASE_CONFTEST)
     write_cases(folder, count)
     return folder
+
+
+def replay_phase(folder: Path) -> float:
+    return json.loads((folder / "phase.json").read_text())["replay_s"]
 
 
 def write_floor(folder: Path, count: int) -> Path:
@@ -116,13 +141,15 @@ def throughput(root: Path, count: int, latency_ms: float, concurrency: int, repe
     pytest_cpu = 0.0
     with ServeStub(latency_ms) as stub:
         project = write_project(root / f"throughput_{count}", count, openai_toml(stub.url))
-        print("| run | process wall | ratio to ideal | pytest session | ratio to ideal | pytest process CPU |")
-        print("|---|---|---|---|---|---|")
+        print("| run | process wall | vs ideal | pytest session | vs ideal | replay phase | vs ideal "
+              "| pytest process CPU |")
+        print("|---|---|---|---|---|---|---|---|")
         for attempt in range(1, repeats + 1):
             wall, session, cpu = run_pytest(project, "--llmops", "--llmops-concurrency", str(concurrency))
             pytest_cpu += cpu
+            phase = replay_phase(project)
             print(f"| {attempt} | {wall:.2f} s | {wall / ideal:.2f}x | {session:.2f} s | {session / ideal:.2f}x "
-                  f"| {cpu:.2f} s ({cpu / count * 1000:.2f} ms a case) |")
+                  f"| {phase:.2f} s | {phase / ideal:.2f}x | {cpu:.2f} s ({cpu / count * 1000:.2f} ms a case) |")
     server_cpu = children_cpu() - cpu_start - pytest_cpu
     print(f"serve-stub CPU over all runs: {server_cpu:.2f} s ({server_cpu / count / repeats * 1000:.2f} ms a request)")
 

@@ -30,7 +30,7 @@ class _Job:
     def __init__(self, key: Hashable, func: Callable[[], Any]):
         self.key = key
         self.func = func
-        self.done = threading.Event()
+        self.done = False  # guarded by the scheduler's lock; one shared condition, not an Event a job
         self.result: Any = None
         self.error: BaseException | None = None
         self.cancelled = False
@@ -47,7 +47,8 @@ class ReplayScheduler:
         self.stopping = threading.Event()
         self._jobs: dict[Hashable, _Job] = {}
         self._queue: collections.deque[_Job] = collections.deque()
-        self._lock = threading.Condition()
+        self._lock = threading.Condition()  # workers wait on it for jobs
+        self._finished = threading.Condition(self._lock)  # result() waits on it for jobs to end
         self._threads: list[threading.Thread] = []
 
     # -- submitting -----------------------------------------------------------------
@@ -58,8 +59,7 @@ class ReplayScheduler:
                 return False
             if self.stopping.is_set():
                 job = _Job(key, func)
-                job.cancelled = True
-                job.done.set()
+                job.cancelled = job.done = True
                 self._jobs[key] = job
                 return True
             job = _Job(key, func)
@@ -90,9 +90,8 @@ class ReplayScheduler:
         """
         with self._lock:
             job = self._jobs[key]
-        if not job.done.wait(timeout):
-            raise TimeoutError(f"job {key!r} still running after {timeout} s")
-        with self._lock:
+            if not self._finished.wait_for(lambda: job.done, timeout):
+                raise TimeoutError(f"job {key!r} still running after {timeout} s")
             self._jobs.pop(key, None)
         if job.cancelled:
             raise JobCancelled(f"job {key!r} was cancelled before it started")
@@ -106,9 +105,9 @@ class ReplayScheduler:
         with self._lock:
             cancelled = list(self._queue)
             self._queue.clear()
-        for job in cancelled:
-            job.cancelled = True
-            job.done.set()
+            for job in cancelled:
+                job.cancelled = job.done = True
+            self._finished.notify_all()
         return len(cancelled)
 
     def shutdown(self) -> int:
@@ -143,4 +142,6 @@ class ReplayScheduler:
             except BaseException as exc:  # handed to whoever waits for the result
                 job.error = exc
             finally:
-                job.done.set()
+                with self._lock:
+                    job.done = True
+                    self._finished.notify_all()
