@@ -162,9 +162,9 @@ def promote(git: Git, results: RunResults, gate: GateSettings, *, source: str = 
     local_tip = git.commit_of(f"refs/heads/{branch}")
     for label, tip in ((branch, local_tip), (f"{remote}/{branch}", remote_tip)):
         if tip is not None and tip != commit and not git.is_ancestor(tip, commit):
+            missing = [f"{sha[:12]} {subject}" for sha, subject in git.log(f"{commit}..{tip}")[:20]]
             raise ReleaseRefused(f"not a fast-forward: {label} ({short(tip)}) is not an ancestor of "
-                                 f"{short(commit)}; it has commits the tested commit lacks:\n  "
-                                 + "\n  ".join(f"{sha[:12]} {subject}" for sha, subject in git.log(f"{commit}..{tip}")[:20]))
+                                 f"{short(commit)}; it has commits the tested commit lacks:\n  " + "\n  ".join(missing))
     promotion = Promotion(commit=commit, branch=branch, previous=remote_tip or local_tip, verdict=verdict)
     if local_tip == commit and (remote is None or remote_tip == commit):
         promotion.already = True
