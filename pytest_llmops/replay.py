@@ -36,7 +36,8 @@ def send_turn(target: Target, messages: list[Message], session: dict[str, Any], 
         recorded = getattr(exc, "recorded_latency_ms", None)  # a fault replayed from a cassette
         return Exchange(turn=turn, user=user, reply=None, latency_ms=round(elapsed if recorded is None else recorded, 3),
                         error=str(exc) or exc.__class__.__name__, error_kind=exc.kind,
-                        status=getattr(exc, "status", None), latency_recorded=recorded is not None)
+                        status=getattr(exc, "status", None), latency_recorded=recorded is not None,
+                        retries=int(getattr(exc, "retries", 0)))  # an HTTP error still failing after retries
     elapsed = (time.perf_counter() - started) * 1000
     recorded = reply.meta.get("recorded_latency_ms")  # a reply replayed from a cassette: judge its recorded time
     return Exchange(turn=turn, user=user, reply=reply.text, latency_ms=round(elapsed if recorded is None else recorded, 3),

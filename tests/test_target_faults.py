@@ -96,30 +96,29 @@ def test_each_server_fault_fails_its_case_clearly_and_the_run_goes_on(make_proje
     assert "never sent" not in faulty_server.received
 
 
-def test_retries_on_503_are_configurable_and_reported(make_project, faulty_server):
+def test_retries_on_503_are_configurable_and_reported(make_project):
     cases = """
     cases:
       - id: flaky-retried
         turns: [{user: "flaky but fine", expect: {contains: ["not sure I understood"]}}]
       - id: flaky-gives-up
+        target: stubborn
         turns: [{user: "flaky forever"}]
     """
     server = StubServer(faults=ServerFaults(flaky_on="flaky but", flaky_times=2)).start()
     stubborn = StubServer(faults=ServerFaults(flaky_on="forever", flaky_times=99)).start()
     try:
-        project = make_project({"flaky.yaml": cases.replace("flaky forever", "flaky forever")},
-                               http_toml(f"{server.url}/chat", retries="2", retry_backoff_s="0.01")
-                               + http_toml(f"{stubborn.url}/chat", retries="1", retry_backoff_s="0.01")
-                               .replace("targets.api", "targets.stubborn"))
-        (project.path / "eval_cases" / "flaky.yaml").write_text(
-            cases.replace("      - id: flaky-gives-up", "      - id: flaky-gives-up\n        target: stubborn")
-            .replace("\n    ", "\n"))
+        toml = (http_toml(f"{server.url}/chat", retries="2", retry_backoff_s="0.01")
+                + http_toml(f"{stubborn.url}/chat", retries="1", retry_backoff_s="0.01").replace("targets.api",
+                                                                                                  "targets.stubborn"))
+        project = make_project({"flaky.yaml": cases}, toml)
         project.makeconftest(RECORDER_CONFTEST)
         result = project.runpytest("--llmops", "--llmops-target", "api")
         result.assert_outcomes(passed=1, failed=1)
         result.stdout.fnmatch_lines(["*got http_status: HTTP 503 Service Unavailable after 1 retry*"])
         records = read_records(project.path)
         assert records["flaky-retried"]["turns"][0]["retries"] == 2
+        assert records["flaky-gives-up"]["turns"][0]["retries"] == 1
         assert server.received == ["flaky but fine"] * 3
         assert stubborn.received == ["flaky forever"] * 2
     finally:
