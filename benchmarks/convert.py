@@ -10,6 +10,7 @@ personal data to mask. Then times, on the same file:
 * convert: read + candidates + plan (no writing) -- what ``--dry-run`` costs
 * cli first run: the real ``llmops cases from-feedback`` subprocess, writing every case
 * cli second run: the same command again (everything exists, nothing written)
+* appends: ``FeedbackStore.record`` one record at a time (lock, one write, fsync)
 
 Run: ``python benchmarks/convert.py [--records N] [--conversations K] [--repeat R]``.
 Prints best-of-R seconds and the ratio to the floor.
@@ -27,7 +28,9 @@ import time
 from pathlib import Path
 
 from pytest_llmops.convert import candidates_from_feedback, plan_cases
-from pytest_llmops.feedback import FEEDBACK_TYPES, FeedbackRecord, read_feedback, storage_detector
+from pytest_llmops.config import load_settings
+from pytest_llmops.feedback import (FEEDBACK_TYPES, FeedbackRecord, FeedbackStore, read_feedback,
+                                    storage_detector)
 from pytest_llmops import jsonl
 
 QUESTIONS = ["Where is my order {n}?", "How long do I have to return item {n}?", "Can I get a refund for {n}?",
@@ -89,6 +92,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--conversations", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--appends", type=int, default=1_000, help="single-process appends to time")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="llmops-bench-") as tmp:
         folder = Path(tmp)
@@ -114,6 +118,11 @@ def main() -> None:
         for name, seconds, note in rows:
             print(f"{name:<40} {seconds:7.2f} s  {seconds / t_floor:6.1f}x floor  "
                   f"{args.records / seconds:>10,.0f} records/s  ({note})")
+        store = FeedbackStore.from_settings(load_settings(folder), folder / "appends.jsonl")
+        t_append, _ = best_of(1, lambda: [store.record("slow", "took ages", user_id="u-1")
+                                          for _ in range(args.appends)])
+        print(f"{'FeedbackStore.record (lock, write, fsync)':<40} {t_append:7.2f} s for {args.appends:,} "
+              f"appends: {t_append / args.appends * 1000:.2f} ms each, {args.appends / t_append:,.0f} records/s")
 
 
 if __name__ == "__main__":

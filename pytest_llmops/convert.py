@@ -130,13 +130,14 @@ def plan_cases(candidates: Iterable[RegressionCandidate]) -> list[PlannedCase]:
     """One planned case per distinct (conversation, rule), in first-seen order, sources merged."""
     planned: dict[str, PlannedCase] = {}
     seen: set[tuple[str, Provenance]] = set()
-    for candidate in candidates:
-        entry = planned.get(candidate.key)
-        if entry is None:
-            entry = planned[candidate.key] = PlannedCase(candidate)
-        if (candidate.key, candidate.source) not in seen:
-            seen.add((candidate.key, candidate.source))
-            entry.sources.append(candidate.source)
+    with collector_paused():  # many small objects, no cycles
+        for candidate in candidates:
+            entry = planned.get(candidate.key)
+            if entry is None:
+                entry = planned[candidate.key] = PlannedCase(candidate)
+            if (candidate.key, candidate.source) not in seen:
+                seen.add((candidate.key, candidate.source))
+                entry.sources.append(candidate.source)
     return list(planned.values())
 
 
