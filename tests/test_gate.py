@@ -6,7 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from release_support import case, llmops, results_doc, run_cli, write_results
+
+from pytest_llmops.gate import GateSettings, evaluate
+from pytest_llmops.results import parse_results
 
 
 @pytest.fixture
@@ -226,3 +231,32 @@ def test_a_run_on_uncommitted_changes_is_noted(project: Path) -> None:
     completed = gate(project, results_doc(commit="a" * 40, dirty=True))
     assert completed.returncode == 0
     assert "tested commit" in completed.stdout and "aaaaaaaaaaaa plus uncommitted changes" in completed.stdout
+
+
+def test_an_out_of_range_gate_setting_is_a_usage_error(project: Path) -> None:
+    (project / "pyproject.toml").write_text("[tool.llmops]\n[tool.llmops.gate]\nmin_pass_rate = 95\n")
+    completed = gate(project, results_doc())
+    assert completed.returncode == 2
+    assert "[tool.llmops.gate]: min_pass_rate: Input should be less than or equal to 1" in completed.stderr
+
+
+OUTCOMES = st.sampled_from(["passed", "failed", "error", "skipped", None])  # None: not in that run
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(OUTCOMES, OUTCOMES), min_size=1, max_size=12))
+def test_regressions_and_new_failures_are_exactly_the_right_cases(pairs) -> None:
+    before = [case(f"c{i}", old) for i, (old, _) in enumerate(pairs) if old]
+    now = [case(f"c{i}", new) for i, (_, new) in enumerate(pairs) if new]
+    verdict = evaluate(parse_results(results_doc(now)), GateSettings(min_pass_rate=0, max_p95_latency_ms=5000),
+                       parse_results(results_doc(before)), "baseline")
+    rows = {row.check: row for row in verdict.rows}
+    broken = ("failed", "error")
+    regressed = {f"eval_cases/support.yaml::c{i}: passed on baseline, {new} now"
+                 for i, (old, new) in enumerate(pairs) if old == "passed" and new in broken}
+    new_failing = {f"eval_cases/support.yaml::c{i}" for i, (old, new) in enumerate(pairs) if old is None and new in broken}
+    assert set(rows["regressions"].details) == regressed
+    assert set(rows["new failing cases"].details) == new_failing
+    assert rows["regressions"].passed is (not regressed)
+    if regressed:
+        assert not verdict.passed
