@@ -246,3 +246,11 @@ def test_promotion_is_added_to_the_github_step_summary(repo: Path) -> None:
     completed = run_cli("promote", path, cwd=repo, env={"GITHUB_STEP_SUMMARY": str(summary)})
     assert completed.returncode == 0, completed.stderr
     assert f"### Promoted `{head[:12]}` to `stable`" in summary.read_text()
+
+
+def test_an_unknown_remote_is_a_usage_error_and_changes_nothing(repo: Path) -> None:
+    head = git(repo, "rev-parse", "HEAD")
+    before = refs(repo)
+    completed = promote(repo, results_doc(commit=head), "--push", "nowhere")
+    assert completed.returncode == 2 and "cannot reach remote 'nowhere'" in completed.stderr
+    assert refs(repo) == before and git(repo, "tag") == ""
