@@ -206,3 +206,25 @@ def test_user_id_is_pseudonymised_when_the_project_says_so(project: Path, monkey
     [record] = stored(project)
     assert record["user_id"] == pseudonymize("u-1042", "a-key-of-at-least-16-bytes")
     assert "u-1042" not in (project / "feedback.jsonl").read_text()
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("broken.json", '{"cases": [', "broken.json:1: not valid JSON"),
+    ("empty.json", '{"cases": []}', "empty.json: no conversation found"),
+    ("missing.txt", None, "missing.txt: cannot read conversation file"),
+])
+def test_unusable_conversation_files_are_named_and_nothing_is_stored(project: Path, name: str, content: str | None,
+                                                                       message: str) -> None:
+    if content is not None:
+        (project / name).write_text(content)
+    result = llmops(project, "feedback", "--user-id", "u-1", "--type", "error", "--message", "x",
+                    "--conversation", name)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert not (project / "feedback.jsonl").exists()
+
+
+def test_keep_pii_with_an_empty_reason_is_refused(project: Path) -> None:
+    result = llmops(project, "feedback", "--user-id", "u-1", "--type", "other", "--message", "bob@example.org",
+                    "--keep-pii", " ")
+    assert result.returncode == 2 and "needs a reason" in result.stderr
+    assert not (project / "feedback.jsonl").exists()
