@@ -126,11 +126,17 @@ def _gate_steps() -> dict[str, str]:
     return {step["name"]: step["run"] for step in steps if "run" in step}
 
 
+def _runner_env(summary: Path, **variables: str) -> dict[str, str]:
+    """Like a runner after the install step: our venv on PATH, a job summary file, no git identity."""
+    env = {**os.environ, **GIT_ENV, "GITHUB_STEP_SUMMARY": str(summary), **variables,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("GIT_CONFIG_GLOBAL", None)  # the steps set their own identity with git config
+    return env
+
+
 def _run_workflow(clone: Path, summary: Path) -> dict[str, subprocess.CompletedProcess[str]]:
     """The gate workflow's own scripts, as written, in order, in a fresh clone (the install step aside)."""
-    env = {**os.environ, **GIT_ENV, "GITHUB_STEP_SUMMARY": str(summary),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("GIT_CONFIG_GLOBAL", None)  # the step sets its own identity with git config
+    env = _runner_env(summary)
     done = {}
     for name, script in _gate_steps().items():
         if name.startswith("Install"):
@@ -197,9 +203,7 @@ def test_the_rollback_workflow_script_restores_stable_on_origin(tmp_path: Path) 
                   and "llmops rollback" in step["run"])
     third = tmp_path / "run3"
     git(tmp_path, "clone", "-q", "--branch", "main", str(origin), str(third))
-    env = {**os.environ, **GIT_ENV, "GITHUB_STEP_SUMMARY": str(tmp_path / "summary3.md"), "REASON": "INC-1: leaks",
-           "RESTORE": "origin/stable", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("GIT_CONFIG_GLOBAL", None)
+    env = _runner_env(tmp_path / "summary3.md", REASON="INC-1: leaks", RESTORE="origin/stable")
     bad = git(origin, "rev-parse", "refs/heads/main")
     for dry_run in ("true", "false"):
         done = subprocess.run(["bash", "-eo", "pipefail", "-c", script], cwd=third, env={**env, "DRY_RUN": dry_run},
