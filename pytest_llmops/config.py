@@ -7,6 +7,7 @@ environment variable that holds its key.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -79,8 +80,9 @@ class Settings(_Section):
 
     root: Path = Field(default_factory=Path.cwd, exclude=True)
 
-    @property
+    @functools.cached_property
     def cases_path(self) -> Path:
+        """The resolved cases folder (cached: items ask for it once each, and resolving touches the disk)."""
         return (self.root / self.cases_dir).resolve()
 
 

@@ -55,7 +55,8 @@ class CheckResult:
     pii_kinds: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Flat fields: a shallow copy is what asdict() gives, at a fraction of its cost per check.
+        return {**vars(self), "pii_kinds": list(self.pii_kinds)}
 
 
 @dataclass

@@ -65,6 +65,13 @@ def test_concurrency_comes_from_the_config_too(make_project, server_factory):
     assert server.peak_in_flight == 2
 
 
+@pytest.mark.parametrize("value", ["0", "-3"])
+def test_a_concurrency_below_one_is_a_usage_error(make_project, value):
+    result = make_project({"one.yaml": cases_yaml(1)}).runpytest("--llmops", "--llmops-concurrency", value)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*concurrency: Input should be greater than or equal to 1*"])
+
+
 def test_latency_never_includes_waiting_for_a_slot(make_project, server_factory):
     server = server_factory(latency_ms=150)
     project = make_project({"queue.yaml": cases_yaml(6)}, http_toml(server))

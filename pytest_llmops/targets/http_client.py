@@ -80,7 +80,6 @@ class HttpResult:
     headers: httpx.Headers
     body: bytes
     retries: int = 0
-    first_byte_ms: float | None = None
 
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
@@ -172,9 +171,8 @@ class HttpClient:
         deadline = started + self.timeout_s
         try:
             with self.client.stream(method, url, json=json, params=params, headers=headers) as response:
-                first_byte_ms = (time.perf_counter() - started) * 1000
                 body = b"".join(self._read_until(response, deadline, started, on_line))
-                return HttpResult(response.status_code, response.headers, body, first_byte_ms=first_byte_ms)
+                return HttpResult(response.status_code, response.headers, body)
         except TargetError:
             raise
         except httpx.TimeoutException as exc:
