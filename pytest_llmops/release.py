@@ -136,6 +136,24 @@ def _check_on_source_branch(git: Git, commit: str, source_branch: str, remote: s
                              "first, so stable only ever holds what main has")
 
 
+def check_promotable(git: Git, results: RunResults, *, branch: str = "stable", source_branch: str = "main",
+                     remote: str | None = None) -> str:
+    """Every refusal that needs neither the gate nor the remote; the tested commit's full sha.
+
+    Run before :func:`fetch_remote_state`, so a doomed promotion does not even fetch.
+    """
+    commit = _check_tested_commit(git, results)
+    _check_on_source_branch(git, commit, source_branch, remote)
+    changes = git.uncommitted_changes()
+    if changes:
+        raise ReleaseRefused("the work tree has uncommitted changes; commit or stash them first:\n  "
+                             + "\n  ".join(changes[:20]))
+    if git.current_branch() == branch:
+        raise ReleaseRefused(f"{branch} is checked out here; check out another branch (e.g. main) first, "
+                             f"so moving {branch} does not leave this work tree behind")
+    return commit
+
+
 def promote(git: Git, results: RunResults, gate: GateSettings, *, source: str = "results",
             baseline: RunResults | None = None, baseline_label: str | None = None, branch: str = "stable",
             source_branch: str = "main", remote: str | None = None, remote_tip: str | None = None,
@@ -145,19 +163,11 @@ def promote(git: Git, results: RunResults, gate: GateSettings, *, source: str = 
     With ``remote``, also push; ``remote_tip`` is the remote's branch tip from
     :func:`fetch_remote_state` (the push itself is never forced either way).
     """
-    commit = _check_tested_commit(git, results)
-    _check_on_source_branch(git, commit, source_branch, remote)
+    commit = check_promotable(git, results, branch=branch, source_branch=source_branch, remote=remote)
     verdict = evaluate(results, gate, baseline, baseline_label)
     if not verdict.passed:
         raise ReleaseRefused(f"the gate failed for {short(commit)}: nothing promoted\n\n"
                              + render_text(verdict, source))
-    changes = git.uncommitted_changes()
-    if changes:
-        raise ReleaseRefused("the work tree has uncommitted changes; commit or stash them first:\n  "
-                             + "\n  ".join(changes[:20]))
-    if git.current_branch() == branch:
-        raise ReleaseRefused(f"{branch} is checked out here; check out another branch (e.g. main) first, "
-                             f"so moving {branch} does not leave this work tree behind")
 
     local_tip = git.commit_of(f"refs/heads/{branch}")
     for label, tip in ((branch, local_tip), (f"{remote}/{branch}", remote_tip)):

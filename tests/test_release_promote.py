@@ -254,3 +254,15 @@ def test_an_unknown_remote_is_a_usage_error_and_changes_nothing(repo: Path) -> N
     completed = promote(repo, results_doc(commit=head), "--push", "nowhere")
     assert completed.returncode == 2 and "cannot reach remote 'nowhere'" in completed.stderr
     assert refs(repo) == before and git(repo, "tag") == ""
+
+
+def test_a_refusal_with_push_does_not_even_fetch(repo: Path, remote: Path, tmp_path: Path) -> None:
+    head = git(repo, "rev-parse", "HEAD")
+    assert promote(repo, results_doc(commit=head), "--push").returncode == 0
+    clone = tmp_path / "fresh"
+    git(tmp_path, "clone", "-q", "--branch", "main", str(remote), str(clone))
+    before = refs(clone)
+    path = write_results(tmp_path / "dirty.json", results_doc(commit=head, dirty=True))
+    completed = run_cli("promote", path, "--push", cwd=clone)
+    assert completed.returncode == 1 and "uncommitted changes, not commit" in completed.stderr
+    assert refs(clone) == before and NOTES not in refs(clone)

@@ -14,7 +14,8 @@ from ..config import find_project_root, load_settings
 from ..errors import ReleaseRefused
 from ..gate import gate_settings, render_text
 from ..gitrepo import Git, short
-from ..release import NOTES_REF, RollbackPlan, fetch_remote_state, plan_rollback, promote, rollback
+from ..release import (NOTES_REF, RollbackPlan, check_promotable, fetch_remote_state, plan_rollback, promote,
+                       rollback)
 from ..results import load_results
 from .gate import add_gate_arguments, append_step_summary, resolve_baseline, threshold_overrides
 
@@ -69,11 +70,12 @@ def run_promote(args: argparse.Namespace) -> int:
     settings = load_settings(find_project_root(git.root))
     gate = gate_settings(settings, threshold_overrides(args))
     results = load_results(args.results)
-    remote_tip = fetch_remote_state(git, args.push, args.branch) if args.push else None
-    stable_ref = f"{args.push}/{args.branch}" if remote_tip else args.branch
-    baseline, label = resolve_baseline(args, gate, settings.root, default_ref=stable_ref)
     baseline_file = args.baseline_out or (settings.root / gate.baseline_file if gate.baseline_file else None)
     try:
+        check_promotable(git, results, branch=args.branch, source_branch=args.source_branch, remote=args.push)
+        remote_tip = fetch_remote_state(git, args.push, args.branch) if args.push else None
+        stable_ref = f"{args.push}/{args.branch}" if remote_tip else args.branch
+        baseline, label = resolve_baseline(args, gate, settings.root, default_ref=stable_ref)
         promotion = promote(git, results, gate, source=str(args.results), baseline=baseline, baseline_label=label,
                             branch=args.branch, source_branch=args.source_branch, remote=args.push,
                             remote_tip=remote_tip, baseline_file=baseline_file)
