@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from release_support import GIT_ENV, git
 
 from pytest_llmops.cli import build_parser
 
@@ -84,3 +87,21 @@ def test_every_llmops_command_in_the_docs_parses(path: Path) -> None:
             build_parser().parse_args(shlex.split(command)[1:])
         except SystemExit:
             pytest.fail(f"{path.name}: {command!r} does not parse")
+
+
+def test_the_readme_release_commands_work_as_written(tmp_path: Path) -> None:
+    """README's "Releasing" block, line by line, in a git checkout of the shipped suite."""
+    section = (ROOT / "README.md").read_text().split("## Releasing", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    shutil.copytree(ROOT / "eval_cases", tmp_path / "eval_cases")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "suite")
+    env = {**os.environ, **GIT_ENV, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    for line in filter(None, (line.split("  #")[0].strip() for line in block.splitlines())):
+        done = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, f"{line}: {done.stdout[-1500:]}{done.stderr[-1500:]}"
+    assert git(tmp_path, "rev-parse", "stable") == git(tmp_path, "rev-parse", "main")
