@@ -19,7 +19,7 @@ from pytest_html import extras as html_extras
 from .collector import ResultsCollector
 from .repeat import repeat_html
 from .results import RunResults
-from .summary import describe_git, describe_target
+from .summary import describe_git, describe_target, run_passed
 
 FAILING_CASES_LISTED = 50
 LONG_TEXT_CHARS = 2000
@@ -139,7 +139,7 @@ def render_summary(results: RunResults) -> str:
     """The run summary block for the top of the report."""
     summary, run = results.summary, results.run
     latency = summary.latency_ms
-    passed = summary.cases > 0 and not (summary.failed or summary.errors)
+    passed = run_passed(summary)
     rows = [
         ("Cases", f"{summary.passed} passed, {summary.failed} failed, {summary.skipped} skipped, "
                   f"{summary.errors} errors (of {summary.cases})"),

@@ -72,6 +72,11 @@ def build_summary(cases: Sequence[CaseResult], collection_errors: int = 0,
     )
 
 
+def run_passed(summary: Summary) -> bool:
+    """The verdict reports show: something ran, nothing failed, nothing errored."""
+    return summary.cases > 0 and not (summary.failed or summary.errors)
+
+
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
@@ -99,7 +104,7 @@ def terminal_lines(results: RunResults) -> list[str]:
     """The summary as plain lines for ``pytest_terminal_summary``: only counts and names, no chatbot text."""
     summary, run = results.summary, results.run
     latency = summary.latency_ms
-    verdict = "PASS" if summary.cases and not (summary.failed or summary.errors) else "FAIL"
+    verdict = "PASS" if run_passed(summary) else "FAIL"
     return [
         f"{verdict}: {summary.passed}/{summary.cases} cases passed ({summary.pass_rate:.1%}), "
         f"{summary.failed} failed, {summary.skipped} skipped, {summary.errors} errors",

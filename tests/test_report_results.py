@@ -283,3 +283,34 @@ def test_results_file_from_a_real_pytest_process(make_project) -> None:
                                text=True, timeout=120)
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert load_results(pytester.path / "results.json").summary.passed == 1
+
+
+# --- llmops summary: the same summary from a saved file, as a real subprocess -------------------------
+
+def llmops(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest_llmops.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_llmops_summary_prints_the_saved_run(good_results: Path) -> None:
+    completed = llmops("summary", str(good_results), "--failures", cwd=good_results.parent)
+    assert completed.returncode == 1, completed.stderr  # the run had failures
+    lines = completed.stdout.splitlines()
+    assert lines[0] == "FAIL: 1/3 cases passed (33.3%), 2 failed, 0 skipped, 0 errors"
+    assert "failed checks: no_error 1, no_pii 1" in lines
+    assert "  FAILED eval_cases/mixed.yaml::leaks-email: no_pii" in lines
+    assert "  FAILED eval_cases/mixed.yaml::refund-error: no_error" in lines
+    doc = read_json(good_results)
+    doc["cases"] = [case for case in doc["cases"] if case["outcome"] == "passed"]
+    doc["summary"].update(cases=1, failed=0, pass_rate=1.0)
+    good_results.write_text(json.dumps(doc), encoding="utf-8")
+    assert llmops("summary", str(good_results), cwd=good_results.parent).returncode == 0
+
+
+def test_llmops_summary_rejects_a_bad_file(tmp_path: Path) -> None:
+    (tmp_path / "cut.json").write_text('{"schema": 1, "tool": {', encoding="utf-8")
+    completed = llmops("summary", "cut.json", cwd=tmp_path)
+    assert completed.returncode == 2
+    assert "llmops summary: error: cut.json: not valid JSON (truncated?)" in completed.stderr
+    completed = llmops("summary", "missing.json", cwd=tmp_path)
+    assert completed.returncode == 2 and "no such results file" in completed.stderr

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "pytest_llmops.cli.cases",
     "pytest_llmops.cli.privacy",
     "pytest_llmops.cli.monitor",
+    "pytest_llmops.cli.summary",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
