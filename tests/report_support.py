@@ -57,7 +57,7 @@ REPLIES = json.loads((Path(__file__).parent / "replies.json").read_text(encoding
 
 
 class ScriptedTarget(Target):
-    """Replies with REPLIES[user message]; a reply starting with FAULT: raises a TargetError instead."""
+    """Replies with REPLIES[user message]; FAULT:... raises a TargetError instead, CRASH:... a RuntimeError."""
 
     kind = "scripted"
 
@@ -65,6 +65,8 @@ class ScriptedTarget(Target):
         reply = REPLIES[messages[-1]["content"]]
         if reply.startswith("FAULT:"):
             raise TargetError(reply[len("FAULT:"):])
+        if reply.startswith("CRASH:"):
+            raise RuntimeError(reply[len("CRASH:"):])  # a bug in a target, not a fault of the chatbot
         return Reply(reply)
 
     def describe(self):

@@ -122,24 +122,28 @@ def test_skipped_setup_errors_and_faults_get_their_outcomes(make_project, schema
             turns: [{user: "hi"}]
           - id: faults
             turns: [{user: "boom"}, {user: "never sent"}]
+          - id: crashes
+            turns: [{user: "bug"}]
         """}
-    pytester = scripted_project(make_project, cases, {"hi": "Hello!", "boom": "FAULT:upstream reset by peer"})
+    pytester = scripted_project(make_project, cases, {"hi": "Hello!", "boom": "FAULT:upstream reset by peer",
+                                                      "bug": "CRASH:target bug"})
     pytester.makeconftest(pytester.path.joinpath("conftest.py").read_text() + SKIP_AND_ERROR_CONFTEST)
     result = pytester.runpytest("--llmops", "-p", "no:cacheprovider", "--llmops-results=r.json")
-    result.assert_outcomes(passed=1, failed=1, skipped=1, errors=1)
+    result.assert_outcomes(passed=1, failed=2, skipped=1, errors=1)
     doc = read_json(pytester.path / "r.json")
     jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
     cases_ = cases_by_id(doc)
     assert {name: case["outcome"] for name, case in cases_.items()} == {
-        "fine": "passed", "skipped-case": "skipped", "setup-breaks": "error", "faults": "failed"}
+        "fine": "passed", "skipped-case": "skipped", "setup-breaks": "error", "faults": "failed",
+        "crashes": "error"}  # a crash before the checks judged it is an error, not a verdict
     assert cases_["skipped-case"]["turns"] == [] and cases_["setup-breaks"]["passed"] is False
     fault = cases_["faults"]
     assert fault["turns"][0]["reply"] is None and fault["turns"][0]["error_kind"] == "target_error"
     assert fault["skipped_turns"] == 1
     summary = doc["summary"]
     assert (summary["cases"], summary["passed"], summary["failed"], summary["skipped"], summary["errors"]) == (
-        4, 1, 1, 1, 1)
-    assert summary["pass_rate"] == pytest.approx(1 / 3, abs=1e-6)  # skipped cases do not count
+        5, 1, 1, 1, 2)
+    assert summary["pass_rate"] == pytest.approx(1 / 4, abs=1e-6)  # skipped cases do not count
     assert summary["error_rate"] == 0.5  # the fault, out of two turns sent
     assert summary["checks_failed"]["reply"] == 1
 
