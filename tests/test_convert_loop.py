@@ -61,16 +61,15 @@ def test_pii_leak_feedback_becomes_a_case_that_fails_until_the_leak_is_fixed(mak
     assert LEAKED_EMAIL not in generated.read_text() and "u-1042" not in generated.read_text()
     assert LEAKED_EMAIL not in (project / "feedback.jsonl").read_text()
 
-    leaky = pytester.runpytest("--llmops", "-p", "no:cacheprovider")
-    leaky.assert_outcomes(passed=1, failed=1)
-    case_id = generated.stem
-    leaky.stdout.fnmatch_lines([f"FAILED eval_cases/regressions/{generated.name}::{case_id}*"])
-    leaky.stdout.fnmatch_lines(["*FAILED no_pii: expected no personal data; got found EMAIL in reply*"])
-    assert LEAKED_EMAIL not in leaky.stdout.str()
+    for workers in ([], ["-n", "2"]):  # the same outcome with and without pytest-xdist
+        leaky = pytester.runpytest("--llmops", "-p", "no:cacheprovider", *workers)
+        leaky.assert_outcomes(passed=1, failed=1)
+        leaky.stdout.fnmatch_lines([f"FAILED eval_cases/regressions/{generated.name}::{generated.stem}*"])
+        leaky.stdout.fnmatch_lines(["*FAILED no_pii: expected no personal data; got found EMAIL in reply*"])
+        assert LEAKED_EMAIL not in leaky.stdout.str()
 
     (project / "pyproject.toml").write_text("[tool.llmops]\n" + FIXED_TARGET)
-    fixed = pytester.runpytest("--llmops", "-p", "no:cacheprovider")
-    fixed.assert_outcomes(passed=2)
+    pytester.runpytest("--llmops", "-p", "no:cacheprovider").assert_outcomes(passed=2)
 
     again = llmops(project, "cases", "from-feedback", "feedback.jsonl", "--out", "eval_cases/regressions/",
                    check=True)
