@@ -66,14 +66,14 @@ def _chromium_missing() -> str | None:
     return f"needs Debian's chromium and chromium-driver ({CHROMIUM}, {CHROMEDRIVER}); .ci/run installs them"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     missing = _chromium_missing()
     if missing:
         if os.environ.get("CI"):
             pytest.fail(missing)  # CI installs them: a missing browser there is a broken build, not a skip
         pytest.skip(missing)
-    os.environ.setdefault("SE_OFFLINE", "true")  # selenium must use the local driver, never download one
+    monkeypatch.setenv("SE_OFFLINE", "true")  # selenium must use the local driver, never download one
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
