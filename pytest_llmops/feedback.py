@@ -338,4 +338,5 @@ def read_feedback(path: Path | str) -> tuple[list[FeedbackRecord], list[BadRecor
 
 __all__ = ["FeedbackRecord", "ConversationTurn", "FeedbackStore", "FeedbackError", "BadRecord",
            "FEEDBACK_TYPES", "TYPE_HELP", "record_feedback", "read_feedback", "iter_feedback",
-           "check_user_id", "storage_detector", "feedback_json_schema", "conversation_turns", "minimise", "utc_timestamp"]
+           "check_user_id", "storage_detector", "feedback_json_schema", "conversation_turns", "minimise",
+           "utc_timestamp"]
