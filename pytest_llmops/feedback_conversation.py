@@ -1,6 +1,7 @@
 """Finding the conversation a piece of feedback is about, in the files people have at hand.
 
-Accepted: pasted text (``user: ...`` / ``bot: ...`` lines), a JSON list of turns, a
+Accepted (from a file, or ``-`` for standard input): pasted text (``user: ...`` /
+``bot: ...`` lines), a JSON list of turns, a
 transcript or results JSON written by pytest-llmops (one conversation per case record,
 picked by case id or node id), or a YAML case file (user turns only, picked by case id).
 Everything is turned into plain ``{"user", "reply", ...}`` turn dicts for
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,6 +25,7 @@ BOT_ROLES = ("bot", "assistant", "reply", "agent", "chatbot")
 ROLE_RE = re.compile(rf"^\s*({'|'.join(USER_ROLES + BOT_ROLES)})\s*:\s?(.*)$", re.I)
 ID_KEYS = ("case_id", "nodeid", "id")
 MAX_DEPTH = 6
+STDIN = "-"
 
 
 def parse_pasted(text: str) -> list[dict[str, Any]]:
@@ -80,17 +83,22 @@ def _matches(names: set[str], wanted: str) -> bool:
 
 
 def conversation_choices(path: Path) -> list[tuple[set[str], list[dict[str, Any]]]]:
-    """Every conversation in the file at ``path`` with the names it can be picked by."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FeedbackError(f"{path}: cannot read conversation file: {exc}") from None
-    if path.suffix == ".json":
+    """Every conversation in the file at ``path`` (``-``: standard input) with the names it can be picked by."""
+    if str(path) == STDIN:
+        text, path = sys.stdin.read(), Path("<stdin>")
+        kind = ".json" if text.lstrip()[:1] in ("[", "{") else ".txt"
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FeedbackError(f"{path}: cannot read conversation file: {exc}") from None
+        kind = path.suffix
+    if kind == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise FeedbackError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    elif path.suffix in (".yaml", ".yml"):
+    elif kind in (".yaml", ".yml"):
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:

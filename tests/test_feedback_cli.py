@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pexpect
@@ -228,3 +230,15 @@ def test_keep_pii_with_an_empty_reason_is_refused(project: Path) -> None:
                     "--keep-pii", " ")
     assert result.returncode == 2 and "needs a reason" in result.stderr
     assert not (project / "feedback.jsonl").exists()
+
+
+@pytest.mark.parametrize("piped", ["user: Where is order 12345?\nbot: Call (415) 555-0142.\n",
+                                   '[{"user": "Where is order 12345?", "reply": "Call (415) 555-0142."}]'])
+def test_conversation_piped_on_standard_input(project: Path, piped: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "pytest_llmops.cli", "feedback", "--user-id", "u-1", "--type",
+                             "pii_leak", "--message", "phone leaked", "--conversation", "-"], cwd=project,
+                            input=piped, text=True, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    record = stored(project)[0]
+    assert record["conversation"] == [{"user": "Where is order 12345?", "reply": "Call [PHONE]."}]
+    assert record["source"] == "stdin"

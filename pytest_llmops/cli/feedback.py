@@ -16,7 +16,7 @@ from typing import Any, Callable, TypeVar
 from ..config import load_settings
 from ..feedback import (FEEDBACK_TYPES, TYPE_HELP, FeedbackError, FeedbackStore, check_user_id,
                         feedback_json_schema)
-from ..feedback_conversation import case_names, conversation_choices, load_conversation, parse_pasted
+from ..feedback_conversation import STDIN, case_names, conversation_choices, load_conversation, parse_pasted
 
 T = TypeVar("T")
 REQUIRED = (("user_id", "--user-id"), ("type", "--type"), ("message", "--message"))
@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--type", choices=FEEDBACK_TYPES, help="kind of feedback")
     parser.add_argument("--message", help="what went wrong (or right); personal data in it is masked")
     parser.add_argument("--conversation", type=Path, metavar="FILE",
-                        help="the conversation: pasted 'user:'/'bot:' text, a transcript or results JSON, "
-                             "or a case file")
+                        help="the conversation ('-': standard input): pasted 'user:'/'bot:' text, a transcript "
+                             "or results JSON, or a case file")
     parser.add_argument("--case", metavar="ID", help="which case's conversation, when FILE holds several")
     parser.add_argument("--turn", type=int, metavar="N", help="1-based turn the feedback is about (default: last)")
     parser.add_argument("--expected", metavar="TEXT", help="the right answer (wrong_answer feedback)")
@@ -181,10 +181,11 @@ def run(args: argparse.Namespace) -> int:
     args.turns, args.source = None, None
     if args.conversation is not None:
         args.turns = load_conversation(args.conversation, args.case)
-        args.source = f"{args.conversation}::{args.case}" if args.case else str(args.conversation)
+        name = "stdin" if str(args.conversation) == STDIN else str(args.conversation)
+        args.source = f"{name}::{args.case}" if args.case else name
     missing = [flag for field, flag in REQUIRED if getattr(args, field) is None]
     if missing:
-        if not sys.stdin.isatty():
+        if not sys.stdin.isatty() or str(args.conversation) == STDIN:
             raise FeedbackError(f"missing {', '.join(missing)} and no terminal to ask on; "
                                 "pass them as flags to record feedback from a script")
         _interactive(args)
