@@ -168,3 +168,27 @@ def test_reading_its_own_log_is_refused(project):
     assert "is the monitor's own log file" in result.stderr.decode()
     assert cli(project, "monitor", "chatbot_monitoring.log", "--log-file", "checked.log", "-q").returncode == 0
     assert len(read_log(project / "checked.log")) == 1
+
+
+def test_ctrl_c_while_reading_stdin_still_prints_the_summary(project):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "pytest_llmops.cli", "monitor", "-q"], cwd=project,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        process.stdin.write(json.dumps(interaction(1)).encode() + b"\n")
+        process.stdin.flush()
+        deadline = time.monotonic() + 15
+        while not (project / "chatbot_monitoring.log").exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130
+    assert "1 interaction(s)" in err.decode() and "Traceback" not in err.decode()

@@ -186,3 +186,46 @@ def test_latency_percentiles_stay_within_two_percent_in_fixed_memory():
         assert abs(histogram.percentile(fraction) - exact) / exact < 0.02
     assert len(histogram.counts) == LatencyHistogram.BUCKETS
     assert histogram.summary()["max"] == 10000
+
+
+def test_many_threads_record_at_once_and_no_line_is_lost_or_torn(project):
+    import threading
+
+    with open_monitor(project) as monitor:
+        def worker(n: int) -> None:
+            for i in range(150):
+                monitor.record(f"thread {n} message {i}", "fine", 5.0, conversation_id=f"t{n}")
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    lines = read_log(project / "chatbot_monitoring.log")
+    assert len(lines) == 1200 and monitor.stats.interactions == 1200
+    assert len({line["user"] for line in lines}) == 1200
+
+
+def test_log_lines_reach_the_file_soon_without_an_explicit_flush(project):
+    monitor = open_monitor(project)
+    try:
+        monitor.record("hi", "hello", 5.0)
+        deadline = time.monotonic() + 5
+        while not (project / "chatbot_monitoring.log").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(read_log(project / "chatbot_monitoring.log")) == 1
+    finally:
+        monitor.close()
+
+
+def test_an_unwritable_log_is_reported_and_the_monitor_keeps_going(tmp_path, caplog):
+    root = make_project(tmp_path / "p", '[tool.llmops.monitor]\nlog_file = "logs"\n')
+    (root / "logs").mkdir()  # a folder where the log file should be
+    with caplog.at_level(logging.ERROR, logger="pytest_llmops.monitor_diagnostics"):
+        with open_monitor(root) as monitor:
+            observed = monitor.record("hi", f"mail {LEAKED_EMAIL}", 5.0)
+            assert observed.categories == {"pii"}
+            monitor.flush()
+            monitor.record("again", "fine", 5.0)
+    assert monitor.stats.interactions == 2
+    assert any("could not write 1 record(s)" in message for message in caplog.messages)
