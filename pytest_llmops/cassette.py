@@ -323,11 +323,12 @@ class CassetteConversation(Target):
     # -- replaying ---------------------------------------------------------------------
     def _mismatch(self, recorded: dict[int, Any], interaction: dict[str, Any] | None,
                   request: dict[str, Any], turn: int) -> str | None:
-        where = f"cassette {cassette_path(self.owner.mode.folder, self.case_key).name} for {self.case_key}"
+        path = os.path.relpath(cassette_path(self.owner.mode.folder, self.case_key))
+        where = f"cassette {path}"
         if not recorded:
             runs = self.owner.loaded(self.case_key, self.owner.tape(self.case_key))
             if not runs:
-                return f"no recording of {self.case_key} (no {where.split(' for ')[0]})"
+                return f"no recording of {self.case_key} (no {where})"
             return f"{where} holds run(s) {', '.join(map(str, sorted(runs)))}, not run {self.run}"
         if interaction is None:
             return f"{where} has no turn {turn} in run {self.run}"
@@ -378,7 +379,8 @@ class CassetteConversation(Target):
             reply = owner.live.send(messages, session)
         except TargetError as exc:
             latency = round((time.perf_counter() - started) * 1000, 3)
-            self._keep(turn, request, {"status": getattr(exc, "status", None), "latency_ms": latency,
+            status = getattr(exc, "status", None)
+            self._keep(turn, request, {**({"status": status} if status is not None else {}), "latency_ms": latency,
                                        "error": {"kind": exc.kind, "message": self._clean(str(exc))}})
             raise
         latency = round((time.perf_counter() - started) * 1000, 3)
@@ -387,7 +389,7 @@ class CassetteConversation(Target):
                                     "ttft_ms": reply.ttft_ms, "retries": int(reply.meta.get("retries", 0))}
         if kinds and not owner.mode.keep_pii:
             response["pii"] = kinds
-        self._keep(turn, request, response)
+        self._keep(turn, request, {key: value for key, value in response.items() if value is not None})
         return reply
 
     def _keep(self, turn: int, request: dict[str, Any], response: dict[str, Any]) -> None:

@@ -113,7 +113,7 @@ def combine(records: list[dict[str, Any]], plan: RepeatPlan) -> dict[str, Any]:
 def _run_line(result: dict[str, Any]) -> str:
     if result["passed"]:
         return f"  run {result['run']}: passed"
-    failed = ", ".join(f"turn {f['turn']} {f['check']}" for f in result["failed_checks"])
+    failed = ", ".join(f"turn {f['turn']} {f['check']} ({excerpt(f['actual'], 160)})" for f in result["failed_checks"])
     if result["skipped_turns"]:
         failed += f"; {result['skipped_turns']} turn(s) not sent"
     return f"  run {result['run']}: FAILED {failed}"

@@ -42,7 +42,7 @@ def test_flaky_bot_fails_with_3_of_3_and_shows_the_distribution(make_project):
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert "repeated 3 times: 2 passed, not enough (min_pass 3 of 3)" in out
-    result.stdout.fnmatch_lines(["  run ?: FAILED turn 1 no_pii", "  turn 1 latency over 3 run(s): min * ms, median * ms, max * ms",
+    result.stdout.fnmatch_lines(["  run ?: FAILED turn 1 no_pii (found EMAIL in reply)", "  turn 1 latency over 3 run(s): min * ms, median * ms, max * ms",
                                  "showing run ?:", "*FAILED no_pii: expected no personal data; got found EMAIL in reply"])
     assert out.count("FAILED turn 1 no_pii") == 1 and out.count(": passed") == 2
     assert "jane.doe@example.com" not in out
