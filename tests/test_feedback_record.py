@@ -14,10 +14,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from pytest_llmops.config import load_settings
 from pytest_llmops.feedback import (FEEDBACK_TYPES, FeedbackError, FeedbackRecord, FeedbackStore,
-                                    feedback_json_schema, read_feedback, record_feedback)
+                                    feedback_json_schema, read_feedback, record_feedback, storage_detector)
 from pytest_llmops.pseudonym import is_pseudonym, pseudonymize
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "docs" / "feedback.schema.json"
@@ -230,3 +231,22 @@ def test_bulk_reading_leaves_the_garbage_collector_as_it_found_it(project: Path)
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+# letters only around the value: a lone digit next to a phone number is the detector's business (tests/test_pii_*)
+_words = st.text(alphabet=st.characters(whitelist_categories=("L", "Zs"), max_codepoint=0x2FF), max_size=30)
+_emails = st.from_regex(r"[a-z][a-z0-9._]{0,10}[a-z0-9]@[a-z]{2,8}\.(com|org|net|io)", fullmatch=True)
+_phones = st.from_regex(r"(\([2-9][0-8][0-9]\) |[2-9][0-8][0-9]-)[2-9][0-9]{2}-[0-9]{4}", fullmatch=True)
+
+
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=_words, secret=st.one_of(_emails, _phones), after=_words)
+def test_personal_data_anywhere_in_the_text_never_reaches_the_file(project: Path, before: str, secret: str,
+                                                                    after: str) -> None:
+    path = project / "feedback.jsonl"
+    path.unlink(missing_ok=True)
+    text = f"{before} {secret} {after}"
+    store = FeedbackStore(path, storage_detector())
+    store.record("pii_leak", text, user_id="u-1", conversation=[{"user": text, "reply": text}],
+                 expected=text, bad_text=text)
+    assert secret not in path.read_text(encoding="utf-8")
