@@ -237,6 +237,7 @@ def run(args: argparse.Namespace) -> int:
     _check_not_own_log(args, options, Path(settings.root))
     diagnostics = logging.getLogger(DIAGNOSTICS_LOGGER_NAME)
     handler = diagnostics_handler()
+    saved = diagnostics.level, diagnostics.propagate
     diagnostics.addHandler(handler)
     diagnostics.setLevel(logging.INFO)
     diagnostics.propagate = False
@@ -253,6 +254,7 @@ def run(args: argparse.Namespace) -> int:
         if monitor is not None:
             monitor.close()
         diagnostics.removeHandler(handler)
+        diagnostics.level, diagnostics.propagate = saved
 
 
 def _monitor(monitor: Monitor, args: argparse.Namespace, options: MonitorSettings) -> int:
