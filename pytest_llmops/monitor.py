@@ -51,6 +51,8 @@ class MonitorSettings(BaseModel):
 
     log_file: str | None = DEFAULT_LOG_FILE  # relative to the project root; None: no log file
     console: bool = True  # the CLI prints each interaction's JSON line on stdout
+    log_max_bytes: int | None = Field(default=None, ge=1024)  # rotate the log to .1, .2 ... at this size
+    log_backups: int = Field(default=5, ge=0, le=1000)
     fields: dict[str, str] = Field(default_factory=dict)  # record field -> dotted path in the input
     max_line_bytes: int = Field(default=1_048_576, ge=64)
     expect: Expect | None = None  # extra rules for every reply, as in a case file's `expect`
@@ -267,7 +269,8 @@ class Monitor:
         self.diagnostics = logging.getLogger(DIAGNOSTICS_LOGGER_NAME)
         self.handlers: list[logging.Handler] = []
         if self.options.log_file:
-            self._add_handler(JsonLinesFileHandler(self.log_path))
+            self._add_handler(JsonLinesFileHandler(self.log_path, max_bytes=self.options.log_max_bytes,
+                                                   backups=self.options.log_backups))
         if self.options.console if console is None else console:
             self._add_handler(console_handler())
         if self.logger.level == logging.NOTSET:

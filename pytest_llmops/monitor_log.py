@@ -14,12 +14,13 @@ monitor that is running losing lines or writing into a replaced file.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from pathlib import Path
 from typing import IO, Any
 
-from .jsonl import append_records, dumps
+from .jsonl import append_records, dumps, lock_for
 
 LOGGER_NAME = "pytest_llmops.monitor"
 #: diagnostics (bad lines, undeliverable alerts): never mixed into the interaction log file
@@ -46,9 +47,12 @@ class JsonLinesFileHandler(logging.Handler):
     carry ``llmops`` data are stored: the file holds interactions and nothing else.
     """
 
-    def __init__(self, path: Path | str, batch_size: int = 2000, flush_interval_s: float = 0.5):
+    def __init__(self, path: Path | str, batch_size: int = 2000, flush_interval_s: float = 0.5,
+                 max_bytes: int | None = None, backups: int = 5):
         super().__init__()
         self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.backups = backups
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
         self._pending: list[dict[str, Any]] = []
@@ -71,6 +75,8 @@ class JsonLinesFileHandler(logging.Handler):
             batch, self._pending = self._pending, []
             if batch:
                 try:
+                    if self.max_bytes:
+                        rotate_if_larger(self.path, self.max_bytes, self.backups)
                     append_records(self.path, batch)
                 except Exception:  # disk full, permissions: report, never crash the monitor
                     _report_write_failure(self.path, len(batch))
@@ -90,6 +96,29 @@ class JsonLinesFileHandler(logging.Handler):
             self._flusher.join(timeout=5)
         self._write_pending()
         super().close()
+
+
+def rotate_if_larger(path: Path, max_bytes: int, backups: int) -> bool:
+    """Rotate ``path`` to ``path.1`` (``.1`` to ``.2`` ..., the oldest beyond ``backups`` dropped) once it
+    holds ``max_bytes`` or more. Under the store's lock, so no append or privacy rewrite sees it half done."""
+    with lock_for(path):
+        try:
+            if path.stat().st_size < max_bytes:
+                return False
+        except FileNotFoundError:
+            return False
+        if backups < 1:
+            path.unlink()
+            return True
+        oldest = path.with_name(f"{path.name}.{backups}")
+        if oldest.exists():
+            oldest.unlink()
+        for number in range(backups - 1, 0, -1):
+            older = path.with_name(f"{path.name}.{number}")
+            if older.exists():
+                os.replace(older, path.with_name(f"{path.name}.{number + 1}"))
+        os.replace(path, path.with_name(f"{path.name}.1"))
+        return True
 
 
 def _report_write_failure(path: Path, lost: int) -> None:

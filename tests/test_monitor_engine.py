@@ -229,3 +229,19 @@ def test_an_unwritable_log_is_reported_and_the_monitor_keeps_going(tmp_path, cap
             monitor.record("again", "fine", 5.0)
     assert monitor.stats.interactions == 2
     assert any("could not write 1 record(s)" in message for message in caplog.messages)
+
+
+def test_the_log_rotates_at_its_size_limit_and_keeps_every_line(tmp_path):
+    root = make_project(tmp_path / "p", "[tool.llmops.monitor]\nlog_max_bytes = 2048\nlog_backups = 3\n")
+    with open_monitor(root) as monitor:
+        for n in range(60):
+            monitor.record(f"message {n}", "fine", 5.0, conversation_id=f"c{n}")
+            monitor.flush()  # one batch each: the size is checked before every batch
+    log = root / "chatbot_monitoring.log"
+    files = [log.with_name(f"{log.name}.{n}") for n in (3, 2, 1)] + [log]
+    assert all(path.exists() for path in files)
+    assert not log.with_name(f"{log.name}.4").exists()
+    for path in files[:-1]:
+        assert path.stat().st_size >= 2048
+    kept = [line["conversation_id"] for path in files for line in read_log(path)]
+    assert kept == [f"c{n}" for n in range(60 - len(kept), 60)]  # the newest, in order, none torn

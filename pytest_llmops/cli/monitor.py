@@ -49,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     output = parser.add_argument_group("output")
     output.add_argument("--log-file", metavar="PATH", help="JSON Lines log (default chatbot_monitoring.log)")
     output.add_argument("--no-log-file", action="store_true", help="write no log file")
+    output.add_argument("--log-max-bytes", type=int, metavar="N",
+                        help="rotate the log to LOG.1, LOG.2 ... once it reaches N bytes (keeps log_backups, 5)")
     output.add_argument("-q", "--quiet", action="store_true", help="do not print each interaction on stdout")
     output.add_argument("--summary-every", type=float, metavar="SECONDS",
                         help="print a summary of the last SECONDS to stderr every SECONDS (always one at exit)")
@@ -99,6 +101,7 @@ def _options(args: argparse.Namespace, settings: Any) -> MonitorSettings:
         "metrics_port": args.metrics_port,
         "metrics_host": args.metrics_host,
         "log_file": args.log_file,
+        "log_max_bytes": args.log_max_bytes,
     }
     options = monitor_settings(settings, overrides)
     if args.no_log_file:
