@@ -129,4 +129,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     scheduler = session.config.stash.get(SCHEDULER_KEY, None)
     if scheduler is not None:
         scheduler.shutdown()
-    gc.unfreeze()  # back to normal for whatever runs after the session in this process
+
+
+def thaw() -> None:
+    """Undo pytest_collection_finish's gc.freeze(), for whatever runs after the session in this process.
+
+    Registered as pytest's very first cleanup, so it runs last: after pytest's own final
+    garbage collections, which would otherwise rescan every item and record of the run.
+    """
+    gc.unfreeze()

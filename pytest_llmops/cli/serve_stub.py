@@ -21,6 +21,7 @@ BEHAVIOUR_OPTIONS = {
     "error_mode": (str, "reply|raise", "how --error-on fails (default reply)"),
     "leak": (str, "email|phone|both", "replies leak an email address, a phone number or both"),
     "leak_on": (str, "REGEX", "only replies to messages matching REGEX leak (default all)"),
+    "leak_every": (int, "N", "only every Nth reply leaks (a deterministic flaky bot)"),
 }
 FAULT_OPTIONS = {
     "http_error_on": (str, "REGEX", "answer matching messages with --http-error-status"),
