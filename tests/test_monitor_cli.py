@@ -192,3 +192,39 @@ def test_ctrl_c_while_reading_stdin_still_prints_the_summary(project):
             process.kill()
     assert process.returncode == 130
     assert "1 interaction(s)" in err.decode() and "Traceback" not in err.decode()
+
+
+def test_simulate_against_a_real_http_target_on_loopback(tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Bot(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            message = json.loads(self.rfile.read(int(self.headers["content-length"])))["message"]
+            reply = f"Write to {LEAKED_EMAIL}" if "order" in message else "Happy to help with that."
+            body = json.dumps({"reply": reply}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Bot)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        root = make_project(tmp_path / "p", f'[tool.llmops.targets.api]\ntype = "http"\n'
+                                            f'url = "http://127.0.0.1:{server.server_port}/chat"\n')
+        result = cli(root, "monitor", "--simulate", "40", "--target", "api", "--seed", "5", "-q")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr.decode()
+    logged = read_log(root / "chatbot_monitoring.log")
+    assert len(logged) == 40
+    leaks = [line for line in logged if "order" in line["user"]]
+    assert leaks and all(line["reply"] == "Write to [EMAIL]" for line in leaks)
+    assert all(line["findings"] == [] for line in logged if "order" not in line["user"])
+    assert LEAKED_EMAIL not in (root / "chatbot_monitoring.log").read_text()
