@@ -271,9 +271,10 @@ class FeedbackStore:
             record = FeedbackRecord(user_id=stored_id, type=type, message=message, conversation=turns or None,
                                     turn=turn, expected=expected, bad_text=bad_text, source=source,
                                     pii_kept_reason=keep_pii_reason)
+            # validated again once masked: what is stored must read back as a valid record
+            return FeedbackRecord.model_validate(minimise(record, self.detector).model_dump())
         except ValidationError as exc:
             raise FeedbackError(validation_message(exc)) from None
-        return minimise(record, self.detector)
 
     def append(self, record: FeedbackRecord) -> FeedbackRecord:
         """Append one record: lock, one write, flush."""

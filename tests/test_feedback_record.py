@@ -250,3 +250,10 @@ def test_personal_data_anywhere_in_the_text_never_reaches_the_file(project: Path
     store.record("pii_leak", text, user_id="u-1", conversation=[{"user": text, "reply": text}],
                  expected=text, bad_text=text)
     assert secret not in path.read_text(encoding="utf-8")
+
+
+def test_text_that_masking_would_grow_past_the_limit_is_refused(project: Path) -> None:
+    text = "a@b.co " * 2857  # 19,999 characters; masked, each address grows by one character
+    with pytest.raises(FeedbackError, match="message: String should have at most 20000 characters"):
+        FeedbackStore.from_settings(load_settings(project)).record("other", text, user_id="u-1")
+    assert not (project / "feedback.jsonl").exists()
