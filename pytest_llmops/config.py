@@ -12,9 +12,10 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .pii.allowlist import check_allow_entries
 from .pii.settings_check import check_pii_settings
 
 DEFAULT_ERROR_PHRASES = [
@@ -39,22 +40,21 @@ class PiiPattern(_Section):
     validator: str | None = None
 
 
-class AllowPattern(_Section):
-    """An allowlist entry matching by regular expression (the whole finding, ignoring case)."""
-
-    pattern: str
-
-
 class PiiSettings(_Section):
     """Which kinds of personal data to look for, and what the bot may say on purpose (docs/pii.md)."""
 
     kinds: list[str] | None = None  # None: every built-in kind, plus the backend's
-    allowlist: list[str | AllowPattern] = Field(default_factory=list)
+    allowlist: list[str | dict[str, str]] = Field(default_factory=list)  # exact values, {pattern = REGEX}
     custom: list[PiiPattern] = Field(default_factory=list)
     backend: Literal["builtin", "presidio"] = Field(
         default="builtin", validation_alias=AliasChoices("backend", "pii_backend"))
     presidio_model: str | None = None  # None: the first installed English spaCy pipeline
     presidio_min_score: float = Field(default=0.5, ge=0, le=1)
+
+    @field_validator("allowlist", mode="before")
+    @classmethod
+    def _allowlist_entries(cls, value: Any) -> Any:
+        return check_allow_entries(value)
 
     @model_validator(mode="after")
     def _kinds_patterns_and_allowlist_are_valid(self) -> "PiiSettings":

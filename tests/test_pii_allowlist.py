@@ -129,6 +129,8 @@ def test_bad_allow_pii_entries_are_collection_errors_naming_file_line_and_field(
 
 @pytest.mark.parametrize("toml, message", [
     ('[tool.llmops.pii]\nallowlist = [{pattern = "(("}]\n', "invalid allowlist pattern '(('"),
+    ('[tool.llmops.pii]\nallowlist = [{patern = "x"}]\n',
+     "pii.allowlist: entry 0 must be a string (an exact value) or {pattern: REGEX}; got a mapping with keys ['patern']"),
     ('[tool.llmops.pii]\nkinds = ["emial"]\n', "unknown PII kind(s) ['emial']"),
     ('[tool.llmops.pii]\nkinds = ["person"]\n', "with backend = \"presidio\" also"),
     ('[tool.llmops.pii]\nbackend = "spacy"\n', "pii.backend"),

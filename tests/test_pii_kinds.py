@@ -95,9 +95,14 @@ def test_look_alikes_are_not_personal_data(text: str) -> None:
     assert kinds_in(text) == []
 
 
-def test_a_telling_word_nearer_than_a_negative_one_wins() -> None:
+def test_only_a_label_attached_to_the_number_makes_it_something_else() -> None:
     assert kinds_in("Order 12345 shipped. Call me at 4155550142") == [("phone", "4155550142")]
     assert kinds_in("Your order was charged to card 4111 1111 1111 1111") == [("card", "4111 1111 1111 1111")]
+    assert kinds_in("Order #123 was paid with 4111 1111 1111 1111.") == [("card", "4111 1111 1111 1111")]
+    assert kinds_in("I attached the receipt for 4111 1111 1111 1111") == [("card", "4111 1111 1111 1111")]
+    for labelled in ("tracking number: 4111111111111111", "Order number is 4155550142", "order no. 4155550142",
+                     "Invoice # 4111 1111 1111 1111", "case id: 123-45-6789", "release 203.0.113.7"):
+        assert kinds_in(labelled) == [], labelled
 
 
 @pytest.mark.parametrize("number, ok", [

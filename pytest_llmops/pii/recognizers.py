@@ -15,38 +15,32 @@ from typing import Any, Callable, Iterator, Mapping
 
 from . import validators
 
-# Words that, closest before a number, say what it is. The nearest one wins.
-_NEGATIVE_WORDS = (
+# Words that label a number as something else when they stand right before it
+# ("order 4155550142", "tracking number: 9400...", "version 1.2.3.4"). Only a label
+# attached to the number counts: "Order #123 was paid with 4111 1111 1111 1111" still
+# finds the card.
+_OTHER_LABELS = (
     r"orders?|tracking|track|shipment|parcel|package|invoices?|inv|tickets?|case|ref|reference|confirmation|"
     r"booking|reservation|isbn|serial|sku|item|part|model|versions?|ver|build|release|firmware|receipt|"
     r"transaction|txn|po|zip|postcode|postal|promo|coupon|voucher|rma|claim|policy|batch|lot|"
     r"barcode|ean|upc|gtin|asin|no\.|nr\.|num\."
 )
-_POSITIVE_WORDS = (
-    r"phone|call|calling|tel|telephone|mobile|cell|fax|text|sms|whatsapp|dial|reach|contact|"
-    r"cards?|visa|mastercard|amex|credit|debit|cc|pan|ssn|social\s+security|iban|ip|address|host"
-)
-_CONTEXT_WORD = re.compile(rf"\b(?:(?P<neg>{_NEGATIVE_WORDS})|(?P<pos>{_POSITIVE_WORDS}))(?!\w)", re.I)
+_LABELLED_AS_OTHER = re.compile(
+    rf"\b(?:{_OTHER_LABELS})(?!\w)(?:\s*(?:number|num|no\.?|nr\.?|id|code|#))?\s*(?:is|was|=)?\s*[:#]?\s*$", re.I)
 _SSN_WORDS = re.compile(r"\b(?:ssn|social\s+security|ss\s*#|taxpayer|tin)\b", re.I)
 CONTEXT_CHARS = 40
 
 
-def context_says(text: str, start: int) -> str | None:
-    """``"negative"``, ``"positive"`` or None: the nearest telling word in the 40 characters before ``start``."""
-    window = text[max(0, start - CONTEXT_CHARS):start]
-    last = None
-    for last in _CONTEXT_WORD.finditer(window):
-        pass
-    if last is None:
-        return None
-    return "negative" if last.group("neg") else "positive"
+def labelled_as_other(text: str, start: int) -> bool:
+    """True when the words right before ``start`` say the number is an order, tracking, version... number."""
+    return _LABELLED_AS_OTHER.search(text, max(0, start - CONTEXT_CHARS), start) is not None
 
 
 @dataclass(frozen=True)
 class Recognizer:
     """One way of spotting one kind: candidates from ``pattern``, kept when ``validator`` agrees.
 
-    ``numeric`` recognizers are vetoed by a negative word nearby; ``needs_context`` ones
+    ``numeric`` recognizers are vetoed by a label right before them; ``needs_context`` ones
     (nine bare digits as an SSN) need a telling word such as "SSN" right before them.
     """
 
@@ -71,7 +65,7 @@ class Recognizer:
             if self.needs_context is not None:
                 if not self.needs_context.search(text, max(0, start - CONTEXT_CHARS), start):
                     continue
-            elif self.numeric and context_says(text, start) == "negative":
+            elif self.numeric and labelled_as_other(text, start):
                 continue
             yield start, end
 
