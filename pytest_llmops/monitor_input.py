@@ -133,9 +133,11 @@ def follow_file(path: Path | str, max_bytes: int, stop: threading.Event, *, from
             if stream is None:
                 try:
                     stream = open(path, "rb")
-                except FileNotFoundError:
+                except OSError as exc:  # not there yet, or not readable for now: keep trying
                     if not missing_reported:
-                        on_event(f"{source} does not exist (yet); waiting for it")
+                        reason = "does not exist (yet)" if isinstance(exc, FileNotFoundError) else (
+                            f"cannot be read ({exc.strerror or exc})")
+                        on_event(f"{source} {reason}; waiting for it")
                         missing_reported = True
                     on_idle()
                     stop.wait(poll_s)

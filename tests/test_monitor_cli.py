@@ -135,6 +135,7 @@ def test_a_file_without_any_newline_is_one_too_long_line(project):
     (["--map", "answer=x"], "unknown record field 'answer'"),
     (["--fail-on", "pii,oops"], "unknown condition 'oops'"),
     (["--follow", "a", "b"], "--follow needs exactly one file"),
+    (["--follow", "."], ".: not a file"),
     (["--simulate", "3", "x.jsonl"], "--simulate generates its own traffic"),
     (["--simulate", "3", "--target", "nope"], "unknown target 'nope'"),
 ])

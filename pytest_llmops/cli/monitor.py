@@ -131,7 +131,11 @@ def _check_sources(args: argparse.Namespace) -> None:
     if args.follow and (len(args.paths) != 1 or args.paths[0] == "-"):
         raise ConfigError("--follow needs exactly one file PATH (stdin is read until it ends anyway)")
     for path in args.paths:
-        if path != "-" and not args.follow and not Path(path).is_file():  # a followed file may come later
+        if path == "-":
+            continue
+        if args.follow and Path(path).exists() and not Path(path).is_file():
+            raise ConfigError(f"{path}: not a file")
+        if not args.follow and not Path(path).is_file():  # a followed file may come later
             raise ConfigError(f"{path}: no such file")
 
 
@@ -229,8 +233,11 @@ def _feed(monitor: Monitor, args: argparse.Namespace, options: MonitorSettings, 
     for path in args.paths or ["-"]:
         if path == "-":
             _check_lines(monitor, read_stream(sys.stdin.buffer, "<stdin>", max_bytes), max_bytes)
-        else:
+            continue
+        try:
             _check_lines(monitor, read_file(path, max_bytes), max_bytes)
+        except OSError as exc:  # unreadable, or gone mid-read: say so, go on with the next file
+            monitor.bad_input(path, f"cannot read: {exc.strerror or exc}")
 
 
 def run(args: argparse.Namespace) -> int:
