@@ -57,8 +57,6 @@ class Checker:
     def check_exchange(self, exchange: Exchange, expect: Expect | None = None) -> list[CheckResult]:
         """Every check that applies to this exchange, in a fixed order."""
         rule = self.base.merged(expect)
-        if exchange.variables:
-            rule = fill_expect(rule, exchange.variables)
         if exchange.reply is None:
             return [CheckResult("reply", False, "a reply from the chatbot",
                                 f"{exchange.error_kind or 'error'}: {self.detector.mask(exchange.error or '')}")]
@@ -113,5 +111,7 @@ class Checker:
 
     def check_transcript(self, transcript: Transcript, expects: tuple[Expect, ...]) -> list[TurnResult]:
         """Check every exchange of a replayed conversation against its turn's expectations."""
-        return [TurnResult(exchange, self.check_exchange(exchange, expects[exchange.turn - 1]))
+        # {name} in a case's expectations takes the values the turn was sent with ({{ is a literal brace)
+        return [TurnResult(exchange, self.check_exchange(exchange, fill_expect(expects[exchange.turn - 1],
+                                                                               exchange.variables)))
                 for exchange in transcript.exchanges]

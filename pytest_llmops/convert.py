@@ -35,6 +35,7 @@ from .cases import CaseFile, Expect
 from .checks import excerpt
 from .errors import LlmopsError
 from .pii import PiiDetector
+from .variables import literal
 
 REVIEW_TAGS = ("needs-review",)
 SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when installed: same output, faster
@@ -143,7 +144,7 @@ def plan_cases(candidates: Iterable[RegressionCandidate]) -> list[PlannedCase]:
 
 def _masked(value: Any, detector: PiiDetector) -> Any:
     if isinstance(value, str):
-        return detector.mask(value)
+        return literal(detector.mask(value))  # braces doubled: {x} in a case file is a variable
     if isinstance(value, list):
         return [_masked(item, detector) for item in value]
     return value
@@ -156,12 +157,12 @@ def case_document(planned: PlannedCase, detector: PiiDetector) -> dict[str, Any]
     more = f" and {len(planned.sources) - 1} more" if len(planned.sources) > 1 else ""
     description = detector.mask(f"Regression from {first.describe()}{more}")
     expect = Expect.model_validate({key: _masked(value, detector) for key, value in candidate.expect.items()})
-    turns: list[dict[str, Any]] = [{"user": detector.mask(text)} for text in candidate.users]
+    turns: list[dict[str, Any]] = [{"user": literal(detector.mask(text))} for text in candidate.users]
     turns[-1]["expect"] = expect.model_dump(exclude_none=True)
     case: dict[str, Any] = {"id": planned.case_id, "description": description,
                             "tags": list(dict.fromkeys(candidate.tags))}
     if candidate.system:
-        case["system"] = detector.mask(candidate.system)
+        case["system"] = literal(detector.mask(candidate.system))
     case["turns"] = turns
     return {"cases": [case]}
 

@@ -50,6 +50,11 @@ def fill(text: str, values: Mapping[str, str], escape: bool = False) -> str:
     return _TOKEN_RE.sub(replace, text)
 
 
+def literal(text: str) -> str:
+    """``text`` written so that filling gives it back unchanged (braces doubled): for generated cases."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 def fill_expect(expect: "Expect", values: Mapping[str, str]) -> "Expect":
     """``expect`` with variables filled into its texts and (escaped) into its regexes."""
     update: dict[str, Any] = {}
@@ -170,5 +175,5 @@ def as_text(values: Mapping[str, Any]) -> dict[str, str]:
     return {name: str(value) for name, value in values.items()}
 
 
-__all__ = ["references", "fill", "fill_expect", "capture", "Capture", "unknown_references",
+__all__ = ["references", "fill", "literal", "fill_expect", "capture", "Capture", "unknown_references",
            "variant_labels", "as_text", "compile_capture", "NAME_RE"]

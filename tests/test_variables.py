@@ -224,3 +224,21 @@ def test_a_vars_mapping_fills_without_changing_ids(tmp_path):
     target = EchoTarget()
     replay_case(case, target)
     assert target.requests[0][-1]["content"] == "n1 {a}"
+
+
+def test_generated_regression_cases_keep_braces_literal(tmp_path):
+    from pytest_llmops.convert import PlannedCase, Provenance, RegressionCandidate, render_case_file
+    from pytest_llmops.pii import PiiDetector
+
+    candidate = RegressionCandidate(users=("Why does {order} show up in my reply?",), rule="wrong_answer",
+                                    expect={"not_contains": ["{order}"]},
+                                    source=Provenance("feedback", "fb-1", "2026-11-25T10:00:00Z"))
+    planned = PlannedCase(candidate, [candidate.source])
+    path = tmp_path / "generated.yaml"
+    path.write_text(render_case_file(planned, PiiDetector()))
+    [case] = load_case_file(path)  # no "unknown variable {order}"
+    target = EchoTarget()
+    transcript = replay_case(case, target)
+    assert target.requests[0][-1]["content"] == "Why does {order} show up in my reply?"
+    [turn] = Checker().check_transcript(transcript, case.turn_expects)
+    assert [c.check for c in turn.failed] == ["not_contains"]  # the echo repeats the literal "{order}"
