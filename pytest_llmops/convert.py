@@ -44,6 +44,7 @@ KEY_CHARS = 12
 MIN_FRAGMENT_CHARS = 12
 NOTE_CHARS = 80
 MAX_SOURCES_LISTED = 20  # in a file's header; the rest are counted
+GENERATED_ID_RE = re.compile(rf"\bid:\s*['\"]?([A-Za-z0-9]+-[a-z-]+-[0-9a-f]{{{KEY_CHARS}}})\b")
 MASK_LABEL_RE = re.compile(r"\[[A-Z][A-Z0-9_]*\]")
 
 
@@ -191,14 +192,16 @@ def render_case_file(planned: PlannedCase, detector: PiiDetector) -> str:
 
 
 def write_cases(planned: list[PlannedCase], out_dir: Path | str, detector: PiiDetector, *,
-                dry_run: bool = False, force: bool = False) -> WriteResult:
+                dry_run: bool = False, force: bool = False, suite_dirs: Iterable[Path] = ()) -> WriteResult:
     """Write one file per planned case into ``out_dir``.
 
     An existing file of the same name is kept as it is (a reviewer may have edited it)
-    unless ``force``; so running twice writes nothing new. ``dry_run`` writes nothing and
-    reports what would happen.
+    unless ``force``; so running twice writes nothing new. A case whose id already stands
+    in a case file under ``suite_dirs`` (a reviewer moved it into the suite proper) is not
+    written again either. ``dry_run`` writes nothing and reports what would happen.
     """
     out_dir = Path(out_dir)
+    elsewhere = {} if force else case_ids_in(suite_dirs)
     result = WriteResult(dry_run=dry_run)
     for case in planned:
         path = out_dir / case.file_name
@@ -206,10 +209,27 @@ def write_cases(planned: list[PlannedCase], out_dir: Path | str, detector: PiiDe
         if exists and not force:
             result.existing.append((path, case))
             continue
+        if case.case_id in elsewhere:
+            result.existing.append((elsewhere[case.case_id], case))
+            continue
         if not dry_run:
             jsonl.write_file_atomic(path, render_case_file(case, detector).encode("utf-8"), mode=0o644)
         (result.overwritten if exists else result.written).append((path, case))
     return result
+
+
+def case_ids_in(folders: Iterable[Path]) -> dict[str, Path]:
+    """Generated-looking case ids (``prefix-rule-<12 hex>``) found in the YAML files under ``folders``."""
+    found: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*.y*ml")) if Path(folder).is_dir() else ():
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            for case_id in GENERATED_ID_RE.findall(text):
+                found.setdefault(case_id, path)
+    return found
 
 
 def forbidden_fragment(text: str, min_chars: int = MIN_FRAGMENT_CHARS) -> str | None:

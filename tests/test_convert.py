@@ -164,7 +164,8 @@ def test_no_temporary_files_are_left_behind(project: Path, store: FeedbackStore)
     for n in range(3):
         store.record("error", f"failed {n}", user_id="u-1", conversation=[{"user": f"question {n}"}])
     assert llmops(project, "cases", "from-feedback", "--out", "out").returncode == 0
-    assert sorted(p.suffix for p in (project / "out").iterdir()) == [".yaml"] * 3
+    assert len(list((project / "out").glob("*.yaml"))) == 3
+    assert not [p for p in (project / "out").iterdir() if p.suffix == ".tmp"]
 
 
 def test_wrong_answer_never_forbids_a_masked_label() -> None:
@@ -253,3 +254,16 @@ def test_long_runs_list_the_first_skips_and_count_the_rest(project: Path, store:
     assert "35 x type 'praise' implies no rule" in result.stdout
     assert "35 x type 'unhelpful' implies no rule" in result.stdout
     assert "120 record(s) skipped" in result.stdout
+
+
+def test_a_case_moved_into_the_suite_is_not_generated_again(project: Path, store: FeedbackStore) -> None:
+    store.record("error", "failed", user_id="u-1", conversation=conversation())
+    assert llmops(project, "cases", "from-feedback").returncode == 0  # default: eval_cases/regressions/
+    [path] = (project / "eval_cases" / "regressions").glob("*.yaml")
+    (project / "eval_cases" / "support").mkdir()
+    moved = project / "eval_cases" / "support" / "accepted.yaml"
+    path.rename(moved)  # a reviewer accepted it into the suite proper
+    again = llmops(project, "cases", "from-feedback")
+    assert "0 case file(s) written, 1 already present" in again.stdout
+    assert f"exists {moved}: kept as it is" in again.stdout
+    assert not list((project / "eval_cases" / "regressions").glob("*.yaml"))

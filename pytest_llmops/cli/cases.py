@@ -55,7 +55,8 @@ def write_and_report(candidates: list[RegressionCandidate], skipped: list[Skippe
                      settings: Settings, detector: PiiDetector, malformed: int = 0) -> int:
     """Plan, write (or dry-run) and print what happened; the exit code."""
     planned = plan_cases(candidates)
-    result = write_cases(planned, out_dir(args, settings), detector, dry_run=args.dry_run, force=args.force)
+    result = write_cases(planned, out_dir(args, settings), detector, dry_run=args.dry_run, force=args.force,
+                         suite_dirs=[settings.cases_path])
     for item in skipped[:LISTED]:
         print(f"skipped {item.source.kind} {item.source.id}: {item.reason}")
     if len(skipped) > LISTED:
