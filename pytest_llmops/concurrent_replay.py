@@ -74,17 +74,6 @@ def results_for(item: Any) -> list[Any]:
         pytest.skip("llmops: replay cancelled (the run is stopping)")
 
 
-def transcript_for(item: Any) -> Transcript:
-    """The item's transcript: from the pool if it was sent ahead, else replayed right now."""
-    scheduler = item.config.stash.get(SCHEDULER_KEY, None)
-    if scheduler is not None and scheduler.submitted(item.nodeid):
-        try:
-            return scheduler.result(item.nodeid)
-        except JobCancelled:
-            pytest.skip("llmops: replay cancelled (the run is stopping)")
-    return item.replay()
-
-
 def should_stop(config: pytest.Config) -> bool:
     """True once the run is stopping; long conversations check it between turns."""
     scheduler = config.stash.get(SCHEDULER_KEY, None)

@@ -25,11 +25,12 @@ class JobCancelled(LlmopsError):
 
 
 class _Job:
-    __slots__ = ("key", "func", "done", "result", "error", "cancelled")
+    __slots__ = ("key", "func", "started", "done", "result", "error", "cancelled")
 
     def __init__(self, key: Hashable, func: Callable[[], Any]):
         self.key = key
         self.func = func
+        self.started = False  # taken off the queue by a worker
         self.done = False  # guarded by the scheduler's lock; one shared condition, not an Event a job
         self.result: Any = None
         self.error: BaseException | None = None
@@ -90,6 +91,9 @@ class ReplayScheduler:
         """
         with self._lock:
             job = self._jobs[key]
+            if not job.started and not job.done and self._queue[0] is not job:
+                self._queue.remove(job)  # someone waits for it now: it goes next, not behind later work
+                self._queue.appendleft(job)
             if not self._finished.wait_for(lambda: job.done, timeout):
                 raise TimeoutError(f"job {key!r} still running after {timeout} s")
             self._jobs.pop(key, None)
@@ -137,6 +141,7 @@ class ReplayScheduler:
                 if self.stopping.is_set() and not self._queue:
                     return
                 job = self._queue.popleft()
+                job.started = True
             try:
                 job.result = job.func()
             except BaseException as exc:  # handed to whoever waits for the result

@@ -107,3 +107,21 @@ def test_shutdown_never_waits_for_a_hung_job_and_cancels_later_submissions():
 def test_workers_must_be_positive():
     with pytest.raises(ValueError):
         ReplayScheduler(0)
+
+
+def test_a_job_someone_waits_for_jumps_the_queue_without_exceeding_the_limit():
+    scheduler = ReplayScheduler(1)
+    gate = threading.Event()
+    order = []
+    scheduler.submit("blocker", lambda: gate.wait(5))
+    for n in range(5):
+        scheduler.submit(n, lambda n=n: order.append(n) or n)
+    waiter = threading.Thread(target=lambda: order.append(("got", scheduler.result(4))))
+    waiter.start()
+    time.sleep(0.05)  # the waiter is now blocked on job 4, which sits at the back of the queue
+    gate.set()
+    waiter.join(5)
+    assert order[0] == 4 and ("got", 4) in order  # job 4 ran before the jobs queued ahead of it
+    assert [scheduler.result(n) for n in range(4)] == [0, 1, 2, 3]
+    assert scheduler.running_threads == 1
+    scheduler.shutdown()
