@@ -44,7 +44,8 @@ def test_flaky_bot_fails_with_3_of_3_and_shows_the_distribution(make_project):
     assert "repeated 3 times: 2 passed, not enough (min_pass 3 of 3)" in out
     result.stdout.fnmatch_lines(["  run ?: FAILED turn 1 no_pii (found EMAIL in reply)", "  turn 1 latency over 3 run(s): min * ms, median * ms, max * ms",
                                  "showing run ?:", "*FAILED no_pii: expected no personal data; got found EMAIL in reply"])
-    assert out.count("FAILED turn 1 no_pii") == 1 and out.count(": passed") == 2
+    failures = out.split("short test summary info")[0]  # under CI=true pytest repeats the text in the summary
+    assert failures.count("FAILED turn 1 no_pii") == 1 and failures.count(": passed") == 2
     assert "jane.doe@example.com" not in out
 
 
