@@ -248,6 +248,10 @@ class CaseItem(pytest.Item):
         for turn in record["turns"]:
             prefix = f"llmops_turn_{turn['turn']}"
             self.user_properties.append((f"{prefix}_latency_ms", turn["latency_ms"]))
+            if turn.get("ttft_ms") is not None:  # streaming targets: time to first token
+                self.user_properties.append((f"{prefix}_ttft_ms", turn["ttft_ms"]))
+            if turn.get("retries"):  # 429/503 retries the reply needed
+                self.user_properties.append((f"{prefix}_retries", turn["retries"]))
             failed = [check["check"] for check in turn["checks"] if not check["passed"]]
             self.user_properties.append((f"{prefix}_failed_checks", ",".join(failed)))
         self.user_properties.extend(repeat.junit_properties(record))

@@ -113,9 +113,10 @@ def test_retries_on_503_are_configurable_and_reported(make_project):
                                                                                                   "targets.stubborn"))
         project = make_project({"flaky.yaml": cases}, toml)
         project.makeconftest(RECORDER_CONFTEST)
-        result = project.runpytest("--llmops", "--llmops-target", "api")
+        result = project.runpytest("--llmops", "--llmops-target", "api", "--junitxml=junit.xml")
         result.assert_outcomes(passed=1, failed=1)
         result.stdout.fnmatch_lines(["*got http_status: HTTP 503 Service Unavailable after 1 retry*"])
+        assert '<property name="llmops_turn_1_retries" value="2"' in (project.path / "junit.xml").read_text()
         records = read_records(project.path)
         assert records["flaky-retried"]["turns"][0]["retries"] == 2
         assert records["flaky-gives-up"]["turns"][0]["retries"] == 1

@@ -131,9 +131,10 @@ def test_streaming_measures_time_to_first_token_and_checks_max_ttft(make_project
     """
     project = make_project({"stream.yaml": cases}, openai_toml(server, stream="true"))
     project.makeconftest(RECORDER_CONFTEST)
-    result = project.runpytest("--llmops", "--llmops-target", "bot")
+    result = project.runpytest("--llmops", "--llmops-target", "bot", "--junitxml=junit.xml")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*FAILED max_ttft_ms: expected first token <= 1 ms; got * ms*"])
+    assert '<property name="llmops_turn_1_ttft_ms"' in (project.path / "junit.xml").read_text()
     turn = read_records(project.path)["fast-first-token"]["turns"][0]
     # the bot waits 30 ms, then streams ~20 words 15 ms apart: the first token comes well before the last
     assert 25 <= turn["ttft_ms"] < turn["latency_ms"]
