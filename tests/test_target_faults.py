@@ -25,6 +25,16 @@ HEALTHY = """
 """
 
 
+# The same question to the built-in bot: proves the run went on past the broken target.
+STILL_RUNS = """
+  - id: still-runs
+    target: stub
+    turns:
+      - user: "How long do I have to return an item?"
+        expect: {contains: ["30 days"]}
+"""
+
+
 def http_toml(url: str, **extra: str) -> str:
     lines = ["[tool.llmops.targets.api]", 'type = "http"', f'url = "{url}"', 'reply_path = "reply"']
     lines += [f"{key} = {value}" for key, value in extra.items()]
@@ -131,22 +141,22 @@ def test_connection_refused_is_a_finding(make_project):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    project = make_project({"c.yaml": "cases:\n  - id: refused\n    turns: [{user: hi}]\n"},
+    project = make_project({"c.yaml": "cases:\n  - id: refused\n    turns: [{user: hi}]\n" + STILL_RUNS},
                            http_toml(f"http://127.0.0.1:{port}/chat"))
     result = project.runpytest("--llmops", "--llmops-target", "api", "--llmops-timeout", "2")
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines([f"*got connection: connection refused by 127.0.0.1:{port}*"])
 
 
 def test_a_server_that_never_answers_is_a_read_timeout_within_the_timeout(make_project):
     server = RawServer(lambda conn, srv: srv.stop.wait(30))
     try:
-        project = make_project({"t.yaml": "cases:\n  - id: silent\n    turns: [{user: hi}]\n" + HEALTHY},
+        project = make_project({"t.yaml": "cases:\n  - id: silent\n    turns: [{user: hi}]\n" + STILL_RUNS},
                                http_toml(f"{server.url}/chat", timeout_s="0.5"))
         started = time.perf_counter()
         result = project.runpytest("--llmops", "--llmops-target", "api")
         assert time.perf_counter() - started < 10
-        result.assert_outcomes(failed=2)
+        result.assert_outcomes(failed=1, passed=1)
         result.stdout.fnmatch_lines(["*got timeout: read timeout: no reply within 0.5 s*"])
     finally:
         server.close()
@@ -160,11 +170,11 @@ def test_a_trickling_response_is_cut_off_at_the_deadline(make_project):
 
     server = RawServer(trickle)
     try:
-        project = make_project({"t.yaml": "cases:\n  - id: trickle\n    turns: [{user: hi}]\n"},
+        project = make_project({"t.yaml": "cases:\n  - id: trickle\n    turns: [{user: hi}]\n" + STILL_RUNS},
                                http_toml(f"{server.url}/chat", timeout_s="0.6"))
         project.makeconftest(RECORDER_CONFTEST)
         result = project.runpytest("--llmops", "--llmops-target", "api")
-        result.assert_outcomes(failed=1)
+        result.assert_outcomes(failed=1, passed=1)
         result.stdout.fnmatch_lines(["*got timeout: no complete reply within 0.6 s (the response never finished)*"])
         assert read_records(project.path)["trickle"]["turns"][0]["latency_ms"] < 1500
     finally:
@@ -184,12 +194,12 @@ def test_a_full_backlog_is_a_connect_timeout(make_project):
             filler.connect_ex(("127.0.0.1", port))
             fillers.append(filler)
         time.sleep(0.1)
-        project = make_project({"t.yaml": "cases:\n  - id: no-connect\n    turns: [{user: hi}]\n"},
+        project = make_project({"t.yaml": "cases:\n  - id: no-connect\n    turns: [{user: hi}]\n" + STILL_RUNS},
                                http_toml(f"http://127.0.0.1:{port}/chat", timeout_s="5", connect_timeout_s="0.5"))
         started = time.perf_counter()
         result = project.runpytest("--llmops", "--llmops-target", "api")
         assert time.perf_counter() - started < 10
-        result.assert_outcomes(failed=1)
+        result.assert_outcomes(failed=1, passed=1)
         result.stdout.fnmatch_lines(["*got timeout: connect timeout: no connection within 0.* s*"])
     finally:
         for filler in fillers:
@@ -212,10 +222,10 @@ def test_an_error_body_with_pii_is_masked_in_the_failure(make_project):
 
     server = RawServer(leaky_error)
     try:
-        project = make_project({"e.yaml": "cases:\n  - id: leaky-error\n    turns: [{user: hi}]\n"},
+        project = make_project({"e.yaml": "cases:\n  - id: leaky-error\n    turns: [{user: hi}]\n" + STILL_RUNS},
                                http_toml(f"{server.url}/chat"))
         result = project.runpytest("--llmops", "--llmops-target", "api")
-        result.assert_outcomes(failed=1)
+        result.assert_outcomes(failed=1, passed=1)
         assert "jane.doe@example.com" not in result.stdout.str()
         result.stdout.fnmatch_lines(["*HTTP 500 Internal Server Error*lookup failed for*"])
     finally:
