@@ -18,7 +18,9 @@ from pytest_html import extras as html_extras
 
 from .collector import ResultsCollector
 from .repeat import repeat_html
+from .pii import PiiDetector
 from .results import RunResults
+from .run_info import SECRET_KEY_RE
 from .summary import describe_git, describe_target, run_passed
 
 FAILING_CASES_LISTED = 50
@@ -178,11 +180,38 @@ def _row_cells(record: dict[str, Any] | None) -> list[str]:
             f'<td class="col-llmopsSlowest">{_text(_ms(max(latencies)) if latencies else "-")}</td>']
 
 
+def safe_environment(metadata: dict[str, Any], detector: PiiDetector, nested: bool = False) -> dict[str, Any]:
+    """pytest-metadata's environment table made fit to show: no secret-looking keys, PII masked, escaped.
+
+    pytest-html inserts these values as HTML, and they come from CI variables (a branch
+    name may hold ``<``; GitLab's ``GITLAB_USER_EMAIL`` is personal data) and ``--metadata``.
+    Top-level keys are set as text by pytest-html; nested keys and all values as HTML.
+    """
+    safe: dict[str, Any] = {}
+    for key, value in metadata.items():
+        if SECRET_KEY_RE.search(str(key)):
+            continue
+        name = _text(key) if nested else str(key)
+        if isinstance(value, dict):
+            safe[name] = safe_environment(value, detector, nested=True)
+        else:
+            safe[name] = _text(detector.mask(str(value)))
+    return safe
+
+
 class HtmlReportPlugin:
     """pytest-html hooks, registered as a plugin object by ``plugin.pytest_configure``."""
 
     def __init__(self, collector: ResultsCollector):
         self.collector = collector
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        from pytest_metadata.plugin import metadata_key  # installed with pytest-html
+
+        metadata = session.config.stash.get(metadata_key, None)
+        if metadata is not None:
+            session.config.stash[metadata_key] = safe_environment(metadata, self.collector.detector)
 
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:

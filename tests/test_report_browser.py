@@ -92,11 +92,13 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def test_hostile_replies_show_as_text_and_never_run(make_project, browser) -> None:
+def test_hostile_replies_show_as_text_and_never_run(make_project, browser, monkeypatch) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     pytester = scripted_project(make_project, CASES, PAYLOADS)
+    # A CI variable that pytest-metadata copies into pytest-html's environment table (git allows < in branch names).
+    monkeypatch.setenv("CI_COMMIT_REF_NAME", f'<img src=x onerror="{_ran("environment")}">')
     result = pytester.runpytest("--llmops", "-p", "no:cacheprovider", "--html=report.html", "--self-contained-html")
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) >= 3 and outcomes.get("passed", 0) >= 3, outcomes
@@ -140,6 +142,8 @@ def test_hostile_replies_show_as_text_and_never_run(make_project, browser) -> No
     assert long_box.size["height"] < 800
     assert browser.execute_script("return arguments[0].scrollHeight > arguments[0].clientHeight", long_box)
     assert "Chatbot evaluation" in browser.find_element(By.CSS_SELECTOR, ".llmops-summary").text
+    assert browser.find_elements(By.CSS_SELECTOR, "#environment img") == []
+    assert "<img src=x" in browser.find_element(By.ID, "environment").get_attribute("textContent")
 
     # Control: the same payload injected as markup on purpose does run, so the check above can fail.
     browser.execute_script("document.body.insertAdjacentHTML('beforeend', arguments[0])", PAYLOADS["img"])

@@ -142,3 +142,30 @@ def test_no_summary_without_llmops(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert "llmops summary" not in result.stdout.str()
+
+
+def test_environment_table_hides_secrets_and_personal_data(make_project, monkeypatch) -> None:
+    # pytest-metadata copies CI variables into pytest-html's environment table, which inserts them as HTML.
+    monkeypatch.setenv("GITLAB_USER_EMAIL", "dev.person@example.com")
+    monkeypatch.setenv("CI_COMMIT_REF_NAME", "<img src=x onerror=alert(1)>")
+    pytester = make_project(MIXED_SUITE, LEAKY_TOML)
+    pytester.runpytest(*REPORT_ARGS, "--metadata", "api_token", "sk-SECRET-999", "--metadata", "owner", "QA team")
+    page = (pytester.path / "report.html").read_text(encoding="utf-8")
+    assert "dev.person@example.com" not in page and "sk-SECRET-999" not in page and "api_token" not in page
+    parser = _EnvironmentParser()
+    parser.feed(page)
+    environment = parser.environment
+    assert environment["GITLAB_USER_EMAIL"] == "[EMAIL]"
+    assert environment["CI_COMMIT_REF_NAME"] == "&lt;img src=x onerror=alert(1)&gt;"  # shown as text
+    assert environment["owner"] == "QA team"
+
+
+class _EnvironmentParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.environment: dict[str, Any] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("id") == "data-container":
+            self.environment = json.loads(values["data-jsonblob"] or "{}")["environment"]
