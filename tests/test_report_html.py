@@ -169,3 +169,12 @@ class _EnvironmentParser(HTMLParser):
         values = dict(attrs)
         if values.get("id") == "data-container":
             self.environment = json.loads(values["data-jsonblob"] or "{}")["environment"]
+
+
+def test_test_ids_are_escaped_too(make_project) -> None:
+    pytester = make_project({"odd<i>name.yaml": "cases:\n  - id: one\n    turns: [{user: Hello}]\n"}, "")
+    pytester.runpytest(*REPORT_ARGS).assert_outcomes(passed=1)
+    [row] = report_rows(pytester.path / "report.html")["eval_cases/odd<i>name.yaml::one"]
+    cells = "".join(row["resultsTableRow"])
+    assert '<td class="col-testId">eval_cases/odd&lt;i&gt;name.yaml::one</td>' in cells
+    assert "<i>" not in cells
