@@ -25,6 +25,7 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and 
 
 VICTIM = "cust-victim"
 KILLS = 40
+MEASURE_RUNS = 3
 
 FORK_SERVER = textwrap.dedent("""\
     import os, sys, time
@@ -90,18 +91,28 @@ def test_sigkill_at_random_points_leaves_old_or_new_file_never_a_mix(tmp_path: P
     store = tmp_path / "feedback.jsonl"
     server = ForkServer(tmp_path)
     try:
-        server.start_erase()  # one undisturbed run: how long an erase takes here
-        status, erase_s = server.wait()
-        assert status == 0 and store.read_bytes() == new
-        store.write_bytes(old)
+        durations = []
+        for _ in range(MEASURE_RUNS):  # undisturbed runs: how long an erase takes here, now
+            server.start_erase()
+            status, seconds = server.wait()
+            assert status == 0 and store.read_bytes() == new
+            durations.append(seconds)
+            store.write_bytes(old)
+        erase_s = sorted(durations)[len(durations) // 2]
 
         rng = random.Random(8)
         outcomes = {"old": 0, "new": 0}
         killed_mid_erase = 0
         temp_files_seen = 0
-        for _ in range(KILLS):
+        for attempt in range(KILLS):
+            inode = os.stat(store).st_ino
             pid = server.start_erase()
-            time.sleep(rng.uniform(0, erase_s * 1.15))
+            if attempt % 4 == 3:  # right after the rename: the new file is in place, the process not done
+                deadline = time.monotonic() + 5
+                while os.stat(store).st_ino == inode and time.monotonic() < deadline:
+                    time.sleep(0.0005)
+            else:  # anywhere from start-up to the end, whatever the machine's load does to the timing
+                time.sleep(rng.uniform(0, erase_s * 1.3))
             os.kill(pid, signal.SIGKILL)
             status, _ = server.wait()
             killed_mid_erase += os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
@@ -112,8 +123,8 @@ def test_sigkill_at_random_points_leaves_old_or_new_file_never_a_mix(tmp_path: P
             if content == new:
                 store.write_bytes(old)
 
-        assert killed_mid_erase >= KILLS // 2, (killed_mid_erase, erase_s)
-        assert outcomes["old"] >= 1 and outcomes["new"] >= 1, outcomes
+        assert killed_mid_erase >= KILLS // 4, (killed_mid_erase, erase_s)
+        assert outcomes["old"] >= 1 and outcomes["new"] >= KILLS // 4, outcomes
         assert temp_files_seen >= 1  # some kills landed while the new file was being written
         audit = tmp_path / "privacy_audit.jsonl"
         assert set(tmp_path.iterdir()) <= {store, audit, tmp_path / "pyproject.toml", tmp_path / "feedback.jsonl.lock",
@@ -123,8 +134,9 @@ def test_sigkill_at_random_points_leaves_old_or_new_file_never_a_mix(tmp_path: P
         assert not bad  # a kill never tears an audit line
         started = {line["request"] for line in lines if line["status"] == "started"}
         done = {line["request"] for line in lines if line["status"] == "done"}
-        assert done <= started and len(started) <= KILLS + 1  # a kill during start-up writes nothing at all
-        assert len(done) >= KILLS + 1 - killed_mid_erase and len(started) > len(done)
+        runs = MEASURE_RUNS + KILLS
+        assert done <= started and len(started) <= runs  # a kill during start-up writes nothing at all
+        assert len(done) >= runs - killed_mid_erase and len(started) > len(done)
 
         # A later erase finishes the job, removes temp files the killed ones left, and needs no cleanup by hand.
         server.start_erase()
