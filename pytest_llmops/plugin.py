@@ -152,7 +152,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     return [f"llmops: target {settings.target} ({run.target.kind}), cases {settings.cases_dir}/, "
             f"concurrency {settings.concurrency}, max latency {settings.max_latency_ms:g} ms",
             f"llmops: reproduce with: pytest --llmops --llmops-target {settings.target}"] + (
-            [f"llmops: cassettes: {run.cassettes.describe()}"] if run.cassettes else [])
+            [f"llmops: cassettes: {run.cassettes.describe()}"] if run.cassettes else []) + (
+            [f"llmops: every case replayed {run.repeat} time(s) (--llmops-repeat {run.repeat})"] if run.repeat else [])
 
 
 def _is_case_file(run: LlmopsRun, file_path: Path, config: pytest.Config) -> bool:

@@ -243,3 +243,11 @@ def test_multi_line_replies_are_written_as_text_blocks():
         "reply": "Line one\nLine two\n"}}]}]})
     assert "reply: |\n        Line one\n        Line two\n" in text
     assert yaml.safe_load(text)["runs"][0]["turns"][0]["response"]["reply"] == "Line one\nLine two\n"
+
+
+def test_record_and_replay_under_xdist(make_project):
+    project = make_project({"memory.yaml": CASES, "more.yaml": "cases:\n  - id: hello\n    turns: [{user: hi}]\n"})
+    project.runpytest("--llmops", "-n", "2", "--llmops-record", "cas").assert_outcomes(passed=2, failed=1)
+    assert len(list((project.path / "cas").rglob("*.yaml"))) == 3
+    result = project.runpytest("--llmops", "-n", "2", "--llmops-replay", "cas", "--llmops-repeat", "1")
+    result.assert_outcomes(passed=2, failed=1)
