@@ -42,56 +42,74 @@ class JsonMessage:
 class JsonLinesFileHandler(logging.Handler):
     """Appends each record's JSON object to a JSON Lines file, in locked, fsynced batches.
 
-    A batch is written when ``batch_size`` records wait or ``flush_interval_s`` has
-    passed (a background thread sees to that), and on flush/close. Only records that
-    carry ``llmops`` data are stored: the file holds interactions and nothing else.
+    The caller only appends to a list: a background thread writes a batch when
+    ``batch_size`` records wait or every ``flush_interval_s``, so a request never waits
+    for the disk. Only when ``max_pending`` records pile up (the disk cannot keep up)
+    does the caller write them itself, which slows it down rather than growing memory.
+    Only records that carry ``llmops`` data are stored: the file holds interactions only.
     """
 
     def __init__(self, path: Path | str, batch_size: int = 2000, flush_interval_s: float = 0.5,
-                 max_bytes: int | None = None, backups: int = 5):
+                 max_bytes: int | None = None, backups: int = 5, max_pending: int = 50_000):
         super().__init__()
         self.path = Path(path)
         self.max_bytes = max_bytes
         self.backups = backups
         self.batch_size = batch_size
+        self.max_pending = max(max_pending, batch_size)
         self.flush_interval_s = flush_interval_s
         self._pending: list[dict[str, Any]] = []
+        self._pending_lock = threading.Lock()  # guards _pending only: held for an append or a swap
+        self._write_lock = threading.Lock()  # one writer at a time, so batches stay in order
+        self._wake = threading.Event()
         self._stopping = threading.Event()
         self._flusher = threading.Thread(target=self._flush_periodically, name="llmops-monitor-log", daemon=True)
         self._flusher.start()
+
+    def handle(self, record: logging.LogRecord) -> Any:
+        """As logging.Handler.handle, without holding the handler's lock around emit (emit has its own)."""
+        result = self.filter(record)
+        if result:
+            self.emit(result if isinstance(result, logging.LogRecord) else record)
+        return result
 
     def emit(self, record: logging.LogRecord) -> None:
         data = getattr(record, "llmops", None)
         if data is None:
             return
-        self._pending.append(data)  # handle() holds self.lock around emit
-        if len(self._pending) >= self.batch_size:
+        with self._pending_lock:
+            self._pending.append(data)
+            waiting = len(self._pending)
+        if waiting >= self.max_pending:
             self._write_pending()
+        elif waiting >= self.batch_size:
+            self._wake.set()
 
     def _write_pending(self) -> None:
-        """Write what waits, under the handler's own lock: one lock, so batches stay in order."""
-        self.acquire()
-        try:
-            batch, self._pending = self._pending, []
-            if batch:
-                try:
-                    if self.max_bytes:
-                        rotate_if_larger(self.path, self.max_bytes, self.backups)
-                    append_records(self.path, batch)
-                except Exception:  # disk full, permissions: report, never crash the monitor
-                    _report_write_failure(self.path, len(batch))
-        finally:
-            self.release()
+        with self._write_lock:
+            with self._pending_lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return
+            try:
+                if self.max_bytes:
+                    rotate_if_larger(self.path, self.max_bytes, self.backups)
+                append_records(self.path, batch)
+            except Exception:  # disk full, permissions: report, never crash the monitor
+                _report_write_failure(self.path, len(batch))
 
     def flush(self) -> None:
         self._write_pending()
 
     def _flush_periodically(self) -> None:
-        while not self._stopping.wait(self.flush_interval_s):
+        while not self._stopping.is_set():
+            self._wake.wait(self.flush_interval_s)
+            self._wake.clear()
             self._write_pending()
 
     def close(self) -> None:
         self._stopping.set()
+        self._wake.set()
         if self._flusher.is_alive() and self._flusher is not threading.current_thread():
             self._flusher.join(timeout=5)
         self._write_pending()

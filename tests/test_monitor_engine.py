@@ -245,3 +245,45 @@ def test_the_log_rotates_at_its_size_limit_and_keeps_every_line(tmp_path):
         assert path.stat().st_size >= 2048
     kept = [line["conversation_id"] for path in files for line in read_log(path)]
     assert kept == [f"c{n}" for n in range(60 - len(kept), 60)]  # the newest, in order, none torn
+
+
+def _batch_logger(handler: logging.Handler) -> logging.Logger:
+    logger = logging.getLogger(f"pytest_llmops.monitor.test-batches-{id(handler):x}")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    logger.addHandler(handler)
+    return logger
+
+
+def test_a_full_batch_wakes_the_log_writer_thread(tmp_path):
+    from pytest_llmops.monitor_log import JsonLinesFileHandler
+
+    path = tmp_path / "log.jsonl"
+    handler = JsonLinesFileHandler(path, batch_size=5, flush_interval_s=60, max_pending=20)
+    logger = _batch_logger(handler)
+    try:
+        for n in range(5):  # the writer's timer is 60 s: only the full batch can wake it
+            logger.info("x", extra={"llmops": {"n": n}})
+        deadline = time.monotonic() + 5
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [line["n"] for line in read_log(path)] == [0, 1, 2, 3, 4]
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+def test_callers_write_themselves_when_records_pile_up(tmp_path):
+    from pytest_llmops.monitor_log import JsonLinesFileHandler
+
+    path = tmp_path / "log.jsonl"
+    handler = JsonLinesFileHandler(path, batch_size=5, flush_interval_s=60, max_pending=5)
+    logger = _batch_logger(handler)
+    try:
+        for n in range(7):
+            logger.info("x", extra={"llmops": {"n": n}})
+        assert [line["n"] for line in read_log(path)][:5] == [0, 1, 2, 3, 4]  # written by the caller, at once
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    assert [line["n"] for line in read_log(path)] == list(range(7))
