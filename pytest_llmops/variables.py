@@ -103,7 +103,7 @@ def save_checks(exchange: Exchange, mask: Callable[[str], str]) -> list[CheckRes
     """One ``save`` result per variable the turn tried to capture; a miss fails the turn."""
     results = [CheckResult("save", True, f"reply gives a value for {{{name}}}", f"saved {name} = {mask(value)!r}")
                for name, value in exchange.saved.items()]
-    results += [CheckResult("save", False, f"reply matches {pattern!r} to save {{{name}}}",
+    results += [CheckResult("save", False, f"reply matches '{pattern}' to save {{{name}}}",
                             "no match: later turns that use it were not sent")
                 for name, pattern in exchange.save_missing.items()]
     return results

@@ -106,7 +106,7 @@ def test_failed_capture_fails_that_turn_clearly_and_stops_the_conversation(make_
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert "turn 1: user: 'Where is my order #48212?'" in out
-    assert "FAILED save: expected reply matches 'ticket number is (T-\\\\d+)' to save {ticket}; got no match" in out
+    assert "FAILED save: expected reply matches 'ticket number is (T-\\d+)' to save {ticket}; got no match" in out
     assert "2 later turn(s) not sent" in out
     assert "{ticket}?" not in out.split("short test summary")[0].split("FAILED save")[1]
 
