@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pytest_llmops.cases import load_case_file
 from pytest_llmops.checks import Checker
@@ -13,7 +15,7 @@ from pytest_llmops.errors import CaseFileError
 from pytest_llmops.replay import replay_case
 from pytest_llmops.targets.base import Message, Target
 from pytest_llmops.transcript import Reply
-from pytest_llmops.variables import capture, fill, references
+from pytest_llmops.variables import capture, fill, literal, references
 
 
 class EchoTarget(Target):
@@ -242,3 +244,10 @@ def test_generated_regression_cases_keep_braces_literal(tmp_path):
     assert target.requests[0][-1]["content"] == "Why does {order} show up in my reply?"
     [turn] = Checker().check_transcript(transcript, case.turn_expects)
     assert [c.check for c in turn.failed] == ["not_contains"]  # the echo repeats the literal "{order}"
+
+
+@given(st.text(alphabet=st.sampled_from("ab{}_1 \\\\."), max_size=30),
+       st.dictionaries(st.sampled_from(["a", "b", "_1"]), st.text(max_size=5), max_size=3))
+def test_literal_text_comes_back_unchanged_whatever_the_variables(text, values):
+    assert references(literal(text)) == []
+    assert fill(literal(text), values) == text
