@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import jsonl
 from .bulk import collector_paused
 from .config import Settings, load_settings
-from .errors import LlmopsError
+from .errors import ConfigError, LlmopsError
 from .pii import PiiDetector
 from .privacy_settings import privacy_settings
 from .pseudonym import Pseudonymizer, is_pseudonym
@@ -251,9 +251,8 @@ class FeedbackStore:
         feedback.jsonl in the project root) unless ``path`` is given, its allowlist and pseudonym policy."""
         settings = settings or load_settings()
         privacy = privacy_settings(settings)
-        if path is None:
-            path = Path(settings.root) / privacy.feedback[0]
-        return cls(Path(path), storage_detector(settings), Pseudonymizer.from_privacy(privacy, environ))
+        path = default_feedback_file(settings) if path is None else Path(path)
+        return cls(path, storage_detector(settings), Pseudonymizer.from_privacy(privacy, environ))
 
     def build(self, type: str, message: str = "", *, user_id: str, conversation: Iterable[Any] | None = None,
               turn: int | None = None, expected: str | None = None, bad_text: str | None = None,
@@ -284,6 +283,15 @@ class FeedbackStore:
     def record(self, type: str, message: str = "", **fields: Any) -> FeedbackRecord:
         """Build, minimise and append one record; returns what was stored."""
         return self.append(self.build(type, message, **fields))
+
+
+def default_feedback_file(settings: Settings) -> Path:
+    """The file new feedback goes to: the first ``[tool.llmops.privacy] feedback`` entry, in the project root."""
+    entries = privacy_settings(settings).feedback
+    if not entries or any(char in entries[0] for char in "*?["):
+        raise ConfigError("[tool.llmops.privacy] feedback: the first entry must be a file path (feedback is "
+                          f"written there), not {'a pattern' if entries else 'missing'}")
+    return Path(settings.root) / entries[0]
 
 
 def record_feedback(type: str, message: str = "", *, user_id: str, conversation: Iterable[Any] | None = None,
@@ -339,5 +347,5 @@ def read_feedback(path: Path | str) -> tuple[list[FeedbackRecord], list[BadRecor
 
 __all__ = ["FeedbackRecord", "ConversationTurn", "FeedbackStore", "FeedbackError", "BadRecord",
            "FEEDBACK_TYPES", "TYPE_HELP", "record_feedback", "read_feedback", "iter_feedback",
-           "check_user_id", "storage_detector", "feedback_json_schema", "conversation_turns", "minimise",
+           "check_user_id", "storage_detector", "default_feedback_file", "feedback_json_schema", "conversation_turns", "minimise",
            "utc_timestamp"]

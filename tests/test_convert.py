@@ -267,3 +267,21 @@ def test_a_case_moved_into_the_suite_is_not_generated_again(project: Path, store
     assert "0 case file(s) written, 1 already present" in again.stdout
     assert f"exists {moved}: kept as it is" in again.stdout
     assert not list((project / "eval_cases" / "regressions").glob("*.yaml"))
+
+
+def test_several_feedback_files_convert_together(project: Path, store: FeedbackStore) -> None:
+    store.record("error", "failed", user_id="u-1", conversation=conversation())
+    other = FeedbackStore.from_settings(load_settings(project), project / "support.jsonl")
+    other.record("error", "same failure, other channel", user_id="u-2", conversation=conversation())
+    other.record("slow", "slow", user_id="u-2", conversation=conversation())
+    with (project / "support.jsonl").open("a") as handle:
+        handle.write("not json\n")
+    result = llmops(project, "cases", "from-feedback", "feedback.jsonl", "support.jsonl", "--out", "out")
+    assert result.returncode == 0 and "support.jsonl:3: skipped: not valid JSON" in result.stderr
+    assert "2 case file(s) written, 0 already present, 1 duplicate(s) merged" in result.stdout
+
+
+def test_a_pattern_as_the_feedback_file_is_a_clear_config_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.llmops.privacy]\nfeedback = ["feedback-*.jsonl"]\n')
+    result = llmops(tmp_path, "feedback", "--user-id", "u-1", "--type", "praise", "--message", "ok")
+    assert result.returncode == 2 and "the first entry must be a file path" in result.stderr

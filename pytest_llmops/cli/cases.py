@@ -17,9 +17,8 @@ from typing import Any, Callable, Sequence
 from ..config import Settings, load_settings
 from ..convert import (ConvertError, RegressionCandidate, Skipped, candidates_from_feedback, plan_cases,
                        render_case_file, write_cases)
-from ..feedback import read_feedback, storage_detector
+from ..feedback import default_feedback_file, read_feedback, storage_detector
 from ..pii import PiiDetector
-from ..privacy_settings import privacy_settings
 
 EXIT_OK, EXIT_STRICT = 0, 1
 LISTED = 50  # skipped records and kept files named one by one; the rest are counted
@@ -83,14 +82,18 @@ def write_and_report(candidates: list[RegressionCandidate], skipped: list[Skippe
 
 def run_from_feedback(args: argparse.Namespace) -> int:
     settings = load_settings()
-    source = args.feedback or Path(settings.root) / privacy_settings(settings).feedback[0]
-    records, bad = read_feedback(source)
-    if report_bad_lines(source, bad, args.strict):
+    records, malformed, stop = [], 0, False
+    for source in args.feedback or [default_feedback_file(settings)]:
+        found, bad = read_feedback(source)
+        records.extend(found)
+        malformed += len(bad)
+        stop = report_bad_lines(source, bad, args.strict) or stop
+    if stop:
         return EXIT_STRICT
     max_latency = args.max_latency_ms if args.max_latency_ms is not None else settings.max_latency_ms
     detector = storage_detector(settings)
     candidates, skipped = candidates_from_feedback(records, detector, max_latency)
-    return write_and_report(candidates, skipped, args, settings, detector, malformed=len(bad))
+    return write_and_report(candidates, skipped, args, settings, detector, malformed=malformed)
 
 
 def register_from_feedback(group: argparse._SubParsersAction) -> None:
@@ -100,8 +103,9 @@ def register_from_feedback(group: argparse._SubParsersAction) -> None:
                     "pii_leak -> no_pii, slow -> max_latency_ms, error -> no_error, wrong_answer -> "
                     "not_contains the wrong text (+ contains the right answer). Cases are tagged from-feedback "
                     "and needs-review; running twice writes nothing new.")
-    parser.add_argument("feedback", nargs="?", type=Path, default=None,
-                        help="feedback file (default: [tool.llmops.privacy] feedback, i.e. feedback.jsonl)")
+    parser.add_argument("feedback", nargs="*", type=Path, metavar="FEEDBACK",
+                        help="feedback files (default: the first [tool.llmops.privacy] feedback entry, "
+                             "i.e. feedback.jsonl)")
     add_writer_options(parser)
     parser.add_argument("--max-latency-ms", type=float, default=None, metavar="MS",
                         help="latency limit for cases from 'slow' feedback (default: max_latency_ms of the project)")
