@@ -8,6 +8,12 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
+# The targets import httpx and httpcore on first use. pytester's in-process runs forget
+# modules first imported inside them, and httpx caches httpcore's exception classes, so
+# both are imported here, once, for the whole test process.
+import httpcore  # noqa: F401
+import httpx  # noqa: F401
+
 # A conftest for pytester projects: every case record (report.llmops) goes to records.jsonl,
 # so tests can read timings and turns exactly as reports will.
 RECORDER_CONFTEST = """

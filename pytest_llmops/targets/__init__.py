@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Callable
 
 from pydantic import ValidationError
@@ -10,17 +11,34 @@ from ..config import Settings
 from ..errors import ConfigError
 from .base import Message, Target
 from .stub import StubTarget
-from .http import HttpTarget
-from .openai import OpenAITarget
-from .python import PythonTarget
+
+Factory = Callable[[str, dict[str, Any], Settings], Target]
+
+# Where each kind lives. They are imported only when a target of that kind is built: the
+# plugin loads in every pytest run, and httpx with httpcore alone take ~0.15 s to import.
+_LAZY_KINDS = {"openai": (".openai", "OpenAITarget"), "http": (".http", "HttpTarget"),
+               "python": (".python", "PythonTarget")}
+
+
+def _lazy_factory(module: str, class_name: str) -> Factory:
+    def factory(name: str, options: dict[str, Any], settings: Settings) -> Target:
+        return getattr(importlib.import_module(module, __name__), class_name).from_options(name, options, settings)
+    return factory
+
 
 #: kind name -> factory(name, options, settings) -> Target
-KINDS: dict[str, Callable[[str, dict[str, Any], Settings], Target]] = {
+KINDS: dict[str, Factory] = {
     "stub": lambda name, options, settings: StubTarget.from_options(name, options),
-    "openai": OpenAITarget.from_options,
-    "http": HttpTarget.from_options,
-    "python": PythonTarget.from_options,
+    **{kind: _lazy_factory(module, class_name) for kind, (module, class_name) in _LAZY_KINDS.items()},
 }
+
+
+def __getattr__(name: str) -> Any:
+    """``from pytest_llmops.targets import OpenAITarget`` still works, importing on first use."""
+    for module, class_name in _LAZY_KINDS.values():
+        if name == class_name:
+            return getattr(importlib.import_module(module, __name__), class_name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_target(name: str, settings: Settings) -> Target:
