@@ -320,8 +320,10 @@ class BadRecord:
 
 
 def iter_feedback(path: Path | str) -> Iterator[tuple[int, FeedbackRecord | BadRecord]]:
-    """Every non-blank line of the feedback file as (line number, record or BadRecord); never stops early."""
-    for line in jsonl.iter_lines(path):
+    """Every non-blank line of the feedback file as (line number, record or BadRecord); never stops early.
+
+    Appends made while reading are left for the next read (never seen half-written)."""
+    for line in jsonl.iter_lines(path, upto=jsonl.settled_size(path)):
         if line.record is None:
             yield line.number, BadRecord(line.number, line.bad.reason if line.bad else "unreadable")
             continue

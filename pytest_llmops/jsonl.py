@@ -104,13 +104,33 @@ def parse_line(number: int, raw: bytes, max_bytes: int | None = None) -> Line:
     return Line(number, record, None, raw)
 
 
-def iter_lines(path: Path | str, max_bytes: int | None = None) -> Iterator[Line]:
-    """Every non-blank line of ``path`` in order, parsed or marked bad. Reads in binary, streaming."""
+def iter_lines(path: Path | str, max_bytes: int | None = None, upto: int | None = None) -> Iterator[Line]:
+    """Every non-blank line of ``path`` in order, parsed or marked bad. Reads in binary, streaming.
+
+    ``upto`` (see :func:`settled_size`) stops at that byte offset, so an append still being
+    written past it is not read as a torn line.
+    """
+    consumed = 0
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
+            if upto is not None and consumed >= upto:
+                return
+            consumed += len(raw)
             raw = raw.rstrip(b"\r\n")
             if raw.strip():
                 yield parse_line(number, raw, max_bytes)
+
+
+def settled_size(path: Path | str) -> int:
+    """The size of ``path`` between appends (read under its lock): every line before it is whole.
+
+    Falls back to the current size when the lock cannot be taken (a read-only folder).
+    """
+    try:
+        with lock_for(path, timeout=10):
+            return os.path.getsize(path)
+    except OSError:  # no permission to create the lock file, or the lock timed out
+        return os.path.getsize(path)
 
 
 def read_records(path: Path | str) -> tuple[list[dict[str, Any]], list[BadLine]]:

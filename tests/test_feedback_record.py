@@ -257,3 +257,26 @@ def test_text_that_masking_would_grow_past_the_limit_is_refused(project: Path) -
     with pytest.raises(FeedbackError, match="message: String should have at most 20000 characters"):
         FeedbackStore.from_settings(load_settings(project)).record("other", text, user_id="u-1")
     assert not (project / "feedback.jsonl").exists()
+
+
+def test_a_read_never_sees_an_append_half_written(project: Path) -> None:
+    import threading
+    import time
+
+    from pytest_llmops import jsonl
+    path = project / "feedback.jsonl"
+    settings = load_settings(project)
+    record_feedback("praise", "first", user_id="u-1", path=path, settings=settings)
+    line = (jsonl.dumps(FeedbackRecord(user_id="u-2", type="slow", message="second").to_json_dict()) + "\n").encode()
+    results: list = []
+    with jsonl.lock_for(path):  # a writer in the middle of its append
+        with path.open("ab") as handle:
+            handle.write(line[:40])
+        reader = threading.Thread(target=lambda: results.append(read_feedback(path)))
+        reader.start()
+        time.sleep(0.3)
+        with path.open("ab") as handle:
+            handle.write(line[40:])
+    reader.join(timeout=20)
+    [(records, bad)] = results
+    assert [r.message for r in records] == ["first", "second"] and bad == []
