@@ -50,7 +50,7 @@ class JsonLinesFileHandler(logging.Handler):
     """
 
     def __init__(self, path: Path | str, batch_size: int = 2000, flush_interval_s: float = 0.5,
-                 max_bytes: int | None = None, backups: int = 5, max_pending: int = 50_000):
+                 max_bytes: int | None = None, backups: int = 5, max_pending: int = 10_000):
         super().__init__()
         self.path = Path(path)
         self.max_bytes = max_bytes
