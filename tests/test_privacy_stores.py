@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from pytest_llmops import jsonl
 from pytest_llmops.privacy import PrivacyProject, erase_user
 from pytest_llmops.privacy_stores import check_document, rotated_siblings
@@ -75,3 +77,31 @@ def test_a_broad_glob_never_turns_the_audit_log_into_a_store(tmp_path: Path):
     project = PrivacyProject.load(tmp_path, environ={})
     erase_user(project, "c")  # writes audit lines
     assert [f.path.name for f in project.refresh().jsonl_files] == ["feedback.jsonl"]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/fd"), reason="names open files through /proc")
+def test_a_rewrite_fsyncs_the_temp_file_beside_the_store_before_the_rename_then_the_folder(tmp_path: Path,
+                                                                                         monkeypatch):
+    # A power cut cannot be staged here, so watch the calls (each still does its real work).
+    (tmp_path / "pyproject.toml").write_text("[tool.llmops]\n")
+    store = tmp_path / "feedback.jsonl"
+    jsonl.append_records(store, [{"id": "a", "user_id": "cust-1"}, {"id": "b", "user_id": "cust-2"}])
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src, dst) -> None:
+        events.append(("replace", f"{src} -> {dst}"))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    erase_user(PrivacyProject.load(tmp_path, environ={}), "cust-1")
+    rename = next(i for i, (kind, _) in enumerate(events) if kind == "replace")
+    source = events[rename][1].split(" -> ")[0]
+    assert Path(source).parent == tmp_path and Path(source).name.startswith(".feedback.jsonl.")
+    assert ("fsync", source) in events[:rename]  # the new content is on disk before it takes the name
+    assert ("fsync", str(tmp_path)) in events[rename:]  # and the rename itself is made durable
