@@ -9,6 +9,7 @@ from .config import Settings, load_settings
 from .errors import (CaseFileError, ConfigError, LlmopsError, TargetConnectionError, TargetError,
                      TargetHTTPError, TargetResponseError, TargetTimeout)
 from .pii import PiiDetector, PiiFinding, find_pii, mask_pii
+from .pseudonym import Pseudonymizer, pseudonymize
 from .replay import replay_case
 from .targets import Target, build_target
 from .targets.stub import StubBehaviour, StubTarget
@@ -22,6 +23,7 @@ __all__ = [
     "LlmopsError", "CaseFileError", "ConfigError", "TargetError", "TargetConnectionError",
     "TargetTimeout", "TargetHTTPError", "TargetResponseError",
     "PiiDetector", "PiiFinding", "find_pii", "mask_pii",
+    "Pseudonymizer", "pseudonymize",
     "replay_case", "Target", "build_target", "StubBehaviour", "StubTarget",
     "CheckResult", "Exchange", "Reply", "Transcript", "TurnResult",
 ]
