@@ -14,7 +14,7 @@ Endpoints:
 * ``POST /chat``: ``{"message": ..., "history": [...], "session_id": ...}`` ->
   ``{"reply": ..., "session_id": ...}`` (also in the ``X-Session-Id`` header). Without
   ``history`` the server remembers the conversation under its session id.
-* ``GET /health``.
+* ``GET /v1/models`` (the one model it serves) and ``GET /health``.
 """
 
 from __future__ import annotations
@@ -228,8 +228,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- endpoints --------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        if self.path.split("?")[0] == "/health":
+        path = self.path.split("?")[0]
+        if path == "/health":
             self._json(200, {"status": "ok", "requests": self.stub.requests})
+        elif path in ("/v1/models", "/models"):  # what OpenAI clients list before choosing a model
+            self._json(200, {"object": "list", "data": [{"id": self.stub.model, "object": "model",
+                                                         "created": 0, "owned_by": "pytest-llmops"}]})
         else:
             self._error(404, f"no such endpoint: GET {self.path}")
 

@@ -159,6 +159,7 @@ def test_the_official_openai_client_accepts_serve_stub_answers(stub_server):
     openai = pytest.importorskip("openai")
     server = stub_server()
     client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    assert [model.id for model in client.models.list()] == ["llmops-stub"]
     completion = client.chat.completions.create(
         model="acme-1", messages=[{"role": "user", "content": "How long do I have to return an item?"}])
     assert "30 days" in completion.choices[0].message.content
