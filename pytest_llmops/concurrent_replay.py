@@ -14,7 +14,6 @@ replayed exactly once across workers.
 
 from __future__ import annotations
 
-import gc
 import sys
 from typing import Any, Iterator
 
@@ -89,10 +88,6 @@ def replay_item(item: Any, run: int = 1) -> Transcript:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
-    # Collected items and cases live until the end: keep the garbage collector from
-    # rescanning them on every collection while thousands of records pile up (about a
-    # quarter of the CPU of a 5,000-case run).
-    gc.freeze()
     if _sends_nothing(config) or _is_xdist_worker(config):
         return
     scheduler = config.stash[SCHEDULER_KEY]
@@ -118,12 +113,3 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     scheduler = session.config.stash.get(SCHEDULER_KEY, None)
     if scheduler is not None:
         scheduler.shutdown()
-
-
-def thaw() -> None:
-    """Undo pytest_collection_finish's gc.freeze(), for whatever runs after the session in this process.
-
-    Registered as pytest's very first cleanup, so it runs last: after pytest's own final
-    garbage collections, which would otherwise rescan every item and record of the run.
-    """
-    gc.unfreeze()

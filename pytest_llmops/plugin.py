@@ -58,10 +58,6 @@ RUN_KEY = pytest.StashKey[LlmopsRun]()
 RECORD_KEY = pytest.StashKey[dict]()
 
 
-def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    early_config.add_cleanup(concurrent_replay.thaw)  # the first cleanup registered runs last
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("llmops", "pytest-llmops: chatbot conversation cases")
     group.addoption("--llmops", action="store_true", default=False,

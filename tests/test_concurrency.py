@@ -7,7 +7,6 @@ benchmarks/replay.py's job).
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 import subprocess
@@ -55,7 +54,6 @@ def test_replays_run_concurrently_up_to_the_limit_and_report_in_order(make_proje
     result = project.runpytest("--llmops", "--llmops-concurrency", "4", "-v")
     result.assert_outcomes(passed=12)
     assert server.peak_in_flight == 4
-    assert gc.get_freeze_count() == 0  # the session froze its objects for speed, and thawed them at the end
     passed_lines = [line for line in result.stdout.lines if " PASSED" in line]
     assert [line.split("::")[1].split()[0] for line in passed_lines] == [f"case-{n:02d}" for n in range(12)]
 
