@@ -11,8 +11,6 @@ same schema.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ResultsError
+from .jsonl import write_file_atomic
 
 SCHEMA_VERSION = 1
 TOOL_NAME = "pytest-llmops"
@@ -155,22 +154,7 @@ class RunResults(_Open):
 
 def write_results(path: Path | str, results: RunResults) -> Path:
     """Write ``results`` to ``path`` atomically: a reader sees the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(results.to_json())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    return write_file_atomic(path, results.to_json().encode("utf-8"), mode=0o644)
 
 
 def _format_validation(path: Path, exc: ValidationError) -> str:
