@@ -163,3 +163,14 @@ def test_ctrl_c_stops_promptly_with_no_hung_threads(make_project, server_factory
     assert process.returncode == pytest.ExitCode.INTERRUPTED, output.decode()
     assert b"KeyboardInterrupt" in output
     assert len(server.received) == 3  # nothing new was sent after Ctrl-C
+
+
+def test_cases_and_ordinary_tests_run_together_in_order(make_project, server_factory):
+    server = server_factory(latency_ms=30)
+    project = make_project({"mix.yaml": cases_yaml(4)}, http_toml(server))
+    project.makepyfile(test_plain="def test_one():\n    assert True\n\ndef test_two():\n    assert True\n")
+    result = project.runpytest("--llmops", "eval_cases", "test_plain.py", "-v", "-x")
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(["*mix.yaml::case-00 PASSED*", "*mix.yaml::case-03 PASSED*",
+                                 "*test_plain.py::test_one PASSED*", "*test_plain.py::test_two PASSED*"])
+    assert len(server.received) == 4
