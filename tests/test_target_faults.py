@@ -240,3 +240,14 @@ def test_dns_failure_is_named_as_such():
     assert str(mapped).startswith("DNS failure: cannot resolve host 'bot.internal.example'")
     other = transport_error(httpx.ReadError("reset"), "https://bot.example/chat")
     assert isinstance(other, TargetError) and "bot.example:443" in str(other)
+
+
+@pytest.mark.parametrize("retry_after, wait", [(None, 1.0), ("2", 2.0), ("100", 30.0), ("-3", 1.0), ("nan", 1.0),
+                                               ("Wed, 21 Oct 2015 07:28:00 GMT", 1.0)])
+def test_backoff_honours_a_sane_retry_after_and_doubles_otherwise(retry_after, wait):
+    from pytest_llmops.targets.http_client import HttpClient
+
+    client = HttpClient(timeout_s=1, retry_backoff_s=0.5)
+    headers = httpx.Headers({"retry-after": retry_after} if retry_after else {})
+    assert client._backoff(1, headers) == wait  # attempt 1: 0.5 s doubled
+    client.close()

@@ -10,6 +10,7 @@ are scrubbed from every message this module produces.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -150,11 +151,13 @@ class HttpClient:
             return result
 
     def _backoff(self, attempt: int, headers: httpx.Headers) -> float:
-        retry_after = headers.get("retry-after", "")
         try:
-            return min(float(retry_after), RETRY_AFTER_CAP_S)
-        except ValueError:
-            return self.retry_backoff_s * (2 ** attempt)
+            retry_after = float(headers.get("retry-after", ""))
+        except ValueError:  # absent, or an HTTP date: our own doubling backoff
+            retry_after = math.nan
+        if 0 <= retry_after < math.inf:
+            return min(retry_after, RETRY_AFTER_CAP_S)
+        return self.retry_backoff_s * (2 ** attempt)
 
     def _status_error(self, result: HttpResult) -> TargetHTTPError:
         phrase = httpx.codes.get_reason_phrase(result.status)
