@@ -27,9 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_llmops.convert import candidates_from_feedback, plan_cases
+from pytest_llmops.convert.core import candidates_from_feedback, plan_cases
 from pytest_llmops.config import load_settings
-from pytest_llmops.feedback import (FEEDBACK_TYPES, FeedbackRecord, FeedbackStore, read_feedback,
+from pytest_llmops.feedback.store import (FEEDBACK_TYPES, FeedbackRecord, FeedbackStore, read_feedback,
                                     storage_detector)
 from pytest_llmops import jsonl
 

@@ -95,8 +95,8 @@ def run_monitor(path: Path, log: Path) -> tuple[float, int]:
     """The CLI's own reading and checking path, timed; returns (seconds, interactions)."""
     from pytest_llmops.cli.monitor import _check_lines
     from pytest_llmops.config import load_settings
-    from pytest_llmops.monitor import Monitor, monitor_settings
-    from pytest_llmops.monitor_input import read_file
+    from pytest_llmops.monitor.service import Monitor, monitor_settings
+    from pytest_llmops.monitor.input import read_file
 
     settings = load_settings(path.parent)
     options = monitor_settings(settings, {"log_file": str(log)})
@@ -109,7 +109,7 @@ def run_monitor(path: Path, log: Path) -> tuple[float, int]:
 
 def detector_only(path: Path) -> tuple[float, int]:
     """Just the PII detector over every user message and reply of the file (parsing excluded)."""
-    from pytest_llmops.checks import Checker
+    from pytest_llmops.checks.checker import Checker
     from pytest_llmops.config import load_settings
 
     detector = Checker.from_settings(load_settings(path.parent)).detector
@@ -146,7 +146,7 @@ def measure(mode: str, path: Path, log: Path) -> dict:
 def api_cost(calls: int = 50_000) -> float:
     """CPU microseconds per Monitor.record() call with the log file on (its writes included)."""
     from pytest_llmops.config import load_settings
-    from pytest_llmops.monitor import Monitor, monitor_settings
+    from pytest_llmops.monitor.service import Monitor, monitor_settings
 
     pin_one_core()
     with tempfile.TemporaryDirectory() as folder:

@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pytest_llmops.stub_server import StubServer
+from pytest_llmops.targets.stub_server import StubServer
 from pytest_llmops.targets.stub import StubBehaviour
 
 SESSION_TIME = re.compile(r" in ([0-9.]+)s")

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from pytest_llmops import jsonl
-from pytest_llmops.privacy import PrivacyProject, erase_user, export_user, purge_older_than
+from pytest_llmops.privacy.operations import PrivacyProject, erase_user, export_user, purge_older_than
 
 USER = "cust-17"
 

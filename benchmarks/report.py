@@ -83,11 +83,11 @@ def synthetic_record(n: int, reply: str) -> dict:
 
 def bench_in_process(cases: int) -> None:
     """The reports' own CPU cost, without pytest or process start-up noise."""
-    from pytest_llmops.html_report import render_summary, render_transcript
+    from pytest_llmops.plugin.html import render_summary, render_transcript
     from pytest_llmops.results import (CaseResult, RunInfo, RunResults, TargetInfo, ToolInfo,
                                        write_results)
-    from pytest_llmops.run_info import utc_now
-    from pytest_llmops.summary import build_summary
+    from pytest_llmops.report.run_info import utc_now
+    from pytest_llmops.report.summary import build_summary
 
     reply = "You can return any item within 30 days of delivery for a full refund."
     records = [synthetic_record(n, reply) for n in range(cases)]

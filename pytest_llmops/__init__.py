@@ -4,7 +4,7 @@ The public API is what ``__all__`` lists; every other module is private to the p
 """
 
 from .cases import Case, Expect, LoadedCase, Turn, load_case_file
-from .checks import Checker
+from .checks.checker import Checker
 from .config import Settings, load_settings
 from .errors import (CaseFileError, ConfigError, LlmopsError, TargetConnectionError, TargetError,
                      TargetHTTPError, TargetResponseError, TargetTimeout)

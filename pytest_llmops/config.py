@@ -16,7 +16,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError
 from .pii.allowlist import check_allow_entries
-from .pii.settings_check import check_pii_settings
+from .pii.settings import check_pii_settings
 
 DEFAULT_ERROR_PHRASES = [
     "an error occurred",

@@ -20,7 +20,7 @@ from typing import Mapping
 
 from .config import Settings
 from .errors import ConfigError
-from .privacy_settings import PrivacySettings, privacy_settings
+from .privacy.settings import PrivacySettings, privacy_settings
 
 PREFIX = "u_"
 DIGEST_HEX_CHARS = 32  # 128 bits of HMAC-SHA256: collision-free in practice, short in logs

@@ -18,7 +18,7 @@ from html import escape
 from typing import Any, Callable, Hashable
 
 from .cases import LoadedCase
-from .checks import excerpt
+from .checks.checker import excerpt
 
 EPSILON = 1e-9
 

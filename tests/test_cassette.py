@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_llmops.cassette import dump_cassette, load_cassette
+from pytest_llmops.targets.cassette import dump_cassette, load_cassette
 from target_servers import RECORDER_CONFTEST, read_records
 from test_targets_openai import openai_toml, stub_server  # noqa: F401  (a fixture)
 

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from pytest_llmops.stub_server import ServerFaults, StubServer
+from pytest_llmops.targets.stub_server import ServerFaults, StubServer
 from pytest_llmops.targets.stub import StubBehaviour
 from target_servers import RECORDER_CONFTEST, read_records
 

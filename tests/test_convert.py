@@ -11,8 +11,8 @@ import yaml
 
 from pytest_llmops.cases import load_case_file
 from pytest_llmops.config import load_settings
-from pytest_llmops.convert import Provenance, RegressionCandidate, forbidden_fragment, plan_cases
-from pytest_llmops.feedback import FeedbackStore
+from pytest_llmops.convert.core import Provenance, RegressionCandidate, forbidden_fragment, plan_cases
+from pytest_llmops.feedback.store import FeedbackStore
 
 from feedback_support import llmops
 
@@ -217,7 +217,7 @@ def test_personal_data_kept_on_purpose_in_feedback_never_reaches_a_case(project:
 
 
 def test_a_source_note_cannot_break_out_of_the_header_comment(tmp_path: Path) -> None:
-    from pytest_llmops.convert import write_cases
+    from pytest_llmops.convert.core import write_cases
     from pytest_llmops.pii import PiiDetector
     note = "line one\ncases: []\n# more"
     sources = [Provenance("monitor", f"m-{n}", "2026-11-25T10:00:00Z", note) for n in range(25)]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from pytest_llmops.feedback import FEEDBACK_TYPES, feedback_json_schema
+from pytest_llmops.feedback.store import FEEDBACK_TYPES, feedback_json_schema
 from pytest_llmops.pseudonym import pseudonymize
 
 from feedback_support import converse, llmops, spawn_llmops

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from pytest_llmops.config import load_settings
-from pytest_llmops.feedback import (FEEDBACK_TYPES, FeedbackError, FeedbackRecord, FeedbackStore,
+from pytest_llmops.feedback.store import (FEEDBACK_TYPES, FeedbackError, FeedbackRecord, FeedbackStore,
                                     feedback_json_schema, read_feedback, record_feedback, storage_detector)
 from pytest_llmops.pseudonym import is_pseudonym, pseudonymize
 
@@ -176,7 +176,7 @@ WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
     from pytest_llmops.config import load_settings
-    from pytest_llmops.feedback import FeedbackStore
+    from pytest_llmops.feedback.store import FeedbackStore
     path, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     store = FeedbackStore.from_settings(load_settings(Path(path).parent), path)
     sys.stdin.read(1)  # start together

@@ -9,8 +9,8 @@ import pytest
 
 from monitor_support import LEAKED_EMAIL, Webhook, cli, interaction, make_project, read_log, write_jsonl
 from pytest_llmops.config import load_settings
-from pytest_llmops.monitor import Monitor
-from pytest_llmops.monitor_alerts import WebhookAlerter
+from pytest_llmops.monitor.service import Monitor
+from pytest_llmops.monitor.alerts import WebhookAlerter
 
 
 @pytest.fixture

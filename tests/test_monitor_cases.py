@@ -11,7 +11,7 @@ import yaml
 
 from monitor_support import LEAKED_EMAIL, cli, make_project
 from pytest_llmops.config import load_settings
-from pytest_llmops.monitor import Monitor
+from pytest_llmops.monitor.service import Monitor
 
 PROJECT = """max_latency_ms = 200
 

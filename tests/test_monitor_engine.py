@@ -9,12 +9,12 @@ import time
 import pytest
 
 from monitor_support import LEAKED_EMAIL, LEAKED_PHONE, make_project, read_log
-from pytest_llmops.checks import Checker
+from pytest_llmops.checks.checker import Checker
 from pytest_llmops.config import load_settings
 from pytest_llmops.errors import ConfigError
 from pytest_llmops.jsonl import rewrite
-from pytest_llmops.monitor import FieldMap, Interaction, Monitor, RecordError, monitor_settings
-from pytest_llmops.monitor_stats import LatencyHistogram
+from pytest_llmops.monitor.service import FieldMap, Interaction, Monitor, RecordError, monitor_settings
+from pytest_llmops.monitor.stats import LatencyHistogram
 from pytest_llmops.transcript import Exchange
 
 PROJECT = """max_latency_ms = 200
@@ -256,7 +256,7 @@ def _batch_logger(handler: logging.Handler) -> logging.Logger:
 
 
 def test_a_full_batch_wakes_the_log_writer_thread(tmp_path):
-    from pytest_llmops.monitor_log import JsonLinesFileHandler
+    from pytest_llmops.monitor.log import JsonLinesFileHandler
 
     path = tmp_path / "log.jsonl"
     handler = JsonLinesFileHandler(path, batch_size=5, flush_interval_s=60, max_pending=20)
@@ -274,7 +274,7 @@ def test_a_full_batch_wakes_the_log_writer_thread(tmp_path):
 
 
 def test_callers_write_themselves_when_records_pile_up(tmp_path):
-    from pytest_llmops.monitor_log import JsonLinesFileHandler
+    from pytest_llmops.monitor.log import JsonLinesFileHandler
 
     path = tmp_path / "log.jsonl"
     handler = JsonLinesFileHandler(path, batch_size=5, flush_interval_s=60, max_pending=5)

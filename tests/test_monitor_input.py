@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_llmops.monitor_input import LineSplitter
+from pytest_llmops.monitor.input import LineSplitter
 
 
 def split_in_chunks(data: bytes, cuts: list[int], max_bytes: int) -> list[tuple[int, bytes | None, int]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_llmops import jsonl
-from pytest_llmops.feedback import record_feedback
+from pytest_llmops.feedback.store import record_feedback
 from pytest_llmops.pseudonym import pseudonymize
 
 KEY = "test-pseudonym-key-0123456789"
@@ -245,8 +245,8 @@ def test_pseudonymised_stores_are_exported_and_erased_by_the_raw_id(tmp_path: Pa
     root = make_project(tmp_path, "pseudonymize = true\n")
     env = {"LLMOPS_PSEUDONYM_KEY": KEY}
     writer = textwrap.dedent("""\
-        from pytest_llmops.feedback import record_feedback
-        from pytest_llmops.monitor import Monitor
+        from pytest_llmops.feedback.store import record_feedback
+        from pytest_llmops.monitor.service import Monitor
         record_feedback("slow", "took ages", user_id="cust-7")
         record_feedback("praise", "great", user_id="cust-8")
         with Monitor(console=False) as monitor:
@@ -255,7 +255,7 @@ def test_pseudonymised_stores_are_exported_and_erased_by_the_raw_id(tmp_path: Pa
     """)
     proc = subprocess.run([sys.executable, "-c", writer], cwd=root, env={**os.environ, **env},
                           capture_output=True, text=True)
-    if "No module named 'pytest_llmops.monitor'" in proc.stderr:
+    if "No module named 'pytest_llmops.monitor.service'" in proc.stderr:
         pytest.skip("the monitor is not in this checkout yet")
     assert proc.returncode == 0, proc.stderr
     stored = (root / "feedback.jsonl").read_text() + (root / "chatbot_monitoring.log").read_text()

@@ -29,7 +29,7 @@ MEASURE_RUNS = 3
 
 FORK_SERVER = textwrap.dedent("""\
     import os, sys, time
-    from pytest_llmops.privacy import PrivacyProject, erase_user
+    from pytest_llmops.privacy.operations import PrivacyProject, erase_user
     project = PrivacyProject.load()
     print("ready", flush=True)
     for command in iter(sys.stdin.readline, ""):
@@ -149,7 +149,7 @@ def test_sigkill_at_random_points_leaves_old_or_new_file_never_a_mix(tmp_path: P
 
 APPENDER = textwrap.dedent("""\
     import sys, time
-    from pytest_llmops.feedback import FeedbackStore
+    from pytest_llmops.feedback.store import FeedbackStore
     store = FeedbackStore.from_settings()
     print("ready", flush=True)
     for n in range(int(sys.argv[1])):

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_llmops import jsonl
-from pytest_llmops.privacy import PrivacyProject, erase_user, purge_older_than
+from pytest_llmops.privacy.operations import PrivacyProject, erase_user, purge_older_than
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 USERS = ["cust-1", "cust-2", "u-3"]

@@ -13,7 +13,7 @@ import pytest
 
 from pytest_llmops.config import load_settings
 from pytest_llmops.errors import ConfigError
-from pytest_llmops.privacy_settings import privacy_settings
+from pytest_llmops.privacy.settings import privacy_settings
 from pytest_llmops.pseudonym import Pseudonymizer, is_pseudonym, pseudonymize
 
 KEY = "k" * 32

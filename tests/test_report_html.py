@@ -108,7 +108,7 @@ def test_works_without_pytest_html(make_project) -> None:
         from pathlib import Path
 
         def pytest_unconfigure(config):
-            loaded = [name for name in ("pytest_html.plugin", "pytest_llmops.html_report") if name in sys.modules]
+            loaded = [name for name in ("pytest_html.plugin", "pytest_llmops.plugin.html") if name in sys.modules]
             Path("modules.txt").write_text(str(loaded))
     """)
     result = pytester.runpytest_subprocess("--llmops", "-p", "no:cacheprovider", "-p", "no:html",

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_llmops.results import CaseResult
-from pytest_llmops.run_info import git_info, public_target, public_url
-from pytest_llmops.summary import build_summary, latency_summary, percentile
+from pytest_llmops.report.run_info import git_info, public_target, public_url
+from pytest_llmops.report.summary import build_summary, latency_summary, percentile
 
 
 def test_percentile_interpolates_like_statistics_inclusive() -> None:

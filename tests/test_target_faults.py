@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from pytest_llmops.errors import TargetConnectionError, TargetError
-from pytest_llmops.stub_server import ServerFaults, StubServer
+from pytest_llmops.targets.stub_server import ServerFaults, StubServer
 from pytest_llmops.targets.http_client import transport_error
 from target_servers import RECORDER_CONFTEST, RawServer, read_records, respond
 

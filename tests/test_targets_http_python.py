@@ -8,7 +8,7 @@ import pytest
 
 from pytest_llmops.config import load_settings
 from pytest_llmops.errors import ConfigError
-from pytest_llmops.stub_server import StubServer
+from pytest_llmops.targets.stub_server import StubServer
 from pytest_llmops.targets import build_target
 from pytest_llmops.targets.http import render
 from target_servers import RECORDER_CONFTEST, RawServer, read_records, respond

@@ -8,7 +8,7 @@ import pytest
 
 from pytest_llmops.config import load_settings
 from pytest_llmops.errors import ConfigError, TargetHTTPError
-from pytest_llmops.stub_server import ServerFaults, StubServer
+from pytest_llmops.targets.stub_server import ServerFaults, StubServer
 from pytest_llmops.targets import build_target
 from pytest_llmops.targets.stub import StubBehaviour
 from target_servers import RECORDER_CONFTEST, read_records

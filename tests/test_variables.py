@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_llmops.cases import load_case_file
-from pytest_llmops.checks import Checker
+from pytest_llmops.checks.checker import Checker
 from pytest_llmops.errors import CaseFileError
 from pytest_llmops.replay import replay_case
 from pytest_llmops.targets.base import Message, Target
@@ -229,7 +229,7 @@ def test_a_vars_mapping_fills_without_changing_ids(tmp_path):
 
 
 def test_generated_regression_cases_keep_braces_literal(tmp_path):
-    from pytest_llmops.convert import PlannedCase, Provenance, RegressionCandidate, render_case_file
+    from pytest_llmops.convert.core import PlannedCase, Provenance, RegressionCandidate, render_case_file
     from pytest_llmops.pii import PiiDetector
 
     candidate = RegressionCandidate(users=("Why does {order} show up in my reply?",), rule="wrong_answer",

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..config import Settings, load_settings
-from ..convert import (ConvertError, RegressionCandidate, Skipped, candidates_from_feedback, plan_cases,
+from ..convert.core import (ConvertError, RegressionCandidate, Skipped, candidates_from_feedback, plan_cases,
                        render_case_file, write_cases)
-from ..feedback import default_feedback_file, read_feedback, storage_detector
+from ..feedback.store import default_feedback_file, read_feedback, storage_detector
 from ..pii import PiiDetector
 
 EXIT_OK, EXIT_STRICT = 0, 1

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from ..config import load_settings
 from ..errors import ConfigError
-from ..feedback import storage_detector
-from ..monitor import monitor_settings, parse_conditions
-from ..monitor_cases import candidates_from_monitor_log, log_files
-from ..monitor_stats import CATEGORIES
+from ..feedback.store import storage_detector
+from ..monitor.service import monitor_settings, parse_conditions
+from ..convert.from_monitor import candidates_from_monitor_log, log_files
+from ..monitor.stats import CATEGORIES
 from .cases import EXIT_STRICT, add_writer_options, report_bad_lines, write_and_report
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from ..config import load_settings
 from ..errors import ConfigError
-from ..gate import GateSettings, Verdict, evaluate, gate_settings, render_markdown, render_text
+from ..release.gate import GateSettings, Verdict, evaluate, gate_settings, render_markdown, render_text
 from ..gitrepo import Git
-from ..release import stored_results
+from ..release.promote import stored_results
 from ..results import RunResults, load_results
 
 EXIT_PASS, EXIT_FAIL = 0, 1

@@ -18,10 +18,10 @@ from typing import Any, Iterator
 from ..config import load_settings
 from ..errors import ConfigError
 from ..jsonl import parse_line
-from ..monitor import Monitor, MonitorSettings, monitor_settings, parse_conditions
-from ..monitor_input import RawLine, follow_file, read_file, read_stream
-from ..monitor_log import DIAGNOSTICS_LOGGER_NAME, diagnostics_handler
-from ..monitor_stats import format_summary
+from ..monitor.service import Monitor, MonitorSettings, monitor_settings, parse_conditions
+from ..monitor.input import RawLine, follow_file, read_file, read_stream
+from ..monitor.log import DIAGNOSTICS_LOGGER_NAME, diagnostics_handler
+from ..monitor.stats import format_summary
 
 EXIT_OK, EXIT_FLAGGED, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -143,13 +143,13 @@ def _listeners(options: MonitorSettings) -> list[Any]:
     listeners: list[Any] = []
     try:
         if options.metrics_port is not None:
-            from ..monitor_metrics import PrometheusMetrics
+            from ..monitor.metrics import PrometheusMetrics
 
             metrics = PrometheusMetrics(options.metrics_port, options.metrics_host)
             print(f"llmops monitor: metrics on {metrics.url}", file=sys.stderr, flush=True)
             listeners.append(metrics)
         if options.alert_webhook:
-            from ..monitor_alerts import WebhookAlerter
+            from ..monitor.alerts import WebhookAlerter
 
             listeners.append(WebhookAlerter(options.alert_webhook, options.alert_on,
                                             cooldown_s=options.alert_cooldown_s, retries=options.alert_retries,
@@ -216,7 +216,7 @@ def _install_stop_signals(stop: threading.Event, following: bool) -> dict[int, A
 def _feed(monitor: Monitor, args: argparse.Namespace, options: MonitorSettings, stop: threading.Event) -> None:
     max_bytes = options.max_line_bytes
     if args.simulate is not None:
-        from ..monitor_simulate import simulate, simulation_target
+        from ..monitor.simulate import simulate, simulation_target
 
         target = simulation_target(monitor.settings, args.target)
         try:

@@ -13,7 +13,7 @@ import sys
 from typing import TextIO
 
 from .. import jsonl
-from ..privacy import (PrivacyProject, PrivacyReport, erase_user, export_user, parse_assignments,
+from ..privacy.operations import (PrivacyProject, PrivacyReport, erase_user, export_user, parse_assignments,
                        purge_older_than, rectify_record, retention_age)
 
 EXIT_OK, EXIT_NEEDS_REVIEW = 0, 1

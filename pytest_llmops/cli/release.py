@@ -12,9 +12,9 @@ from pathlib import Path
 
 from ..config import find_project_root, load_settings
 from ..errors import ReleaseRefused
-from ..gate import gate_settings, render_text
+from ..release.gate import gate_settings, render_text
 from ..gitrepo import Git, short
-from ..release import (NOTES_REF, RollbackPlan, check_promotable, fetch_remote_state, plan_rollback, promote,
+from ..release.promote import (NOTES_REF, RollbackPlan, check_promotable, fetch_remote_state, plan_rollback, promote,
                        rollback)
 from ..results import load_results
 from .gate import add_gate_arguments, append_step_summary, resolve_baseline, threshold_overrides

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import ConfigError
-from ..stub_server import StubServer, ServerFaults
+from ..targets.stub_server import StubServer, ServerFaults
 from ..targets.stub import StubBehaviour
 
 BEHAVIOUR_OPTIONS = {

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from ..results import load_results
-from ..summary import run_passed, terminal_lines
+from ..report.summary import run_passed, terminal_lines
 
 EXIT_PASS, EXIT_FAIL = 0, 1
 

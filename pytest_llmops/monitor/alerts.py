@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import httpx
 
-from .monitor_log import DIAGNOSTICS_LOGGER_NAME
+from .log import DIAGNOSTICS_LOGGER_NAME
 
 USER_AGENT = "pytest-llmops-monitor"
 

@@ -16,16 +16,16 @@ from typing import Any
 
 import pytest
 
-from . import __version__
-from .checks import excerpt
-from .cases import LoadedCase
-from .pii import PiiDetector
-from .report import case_record
-from .results import (CaseResult, CollectionErrorRecord, RunInfo, RunResults, TargetInfo, ToolInfo,
+from .. import __version__
+from ..checks.checker import excerpt
+from ..cases import LoadedCase
+from ..pii import PiiDetector
+from ..record import case_record
+from ..results import (CaseResult, CollectionErrorRecord, RunInfo, RunResults, TargetInfo, ToolInfo,
                       write_results)
-from .run_info import git_info, public_target, utc_now
-from .summary import build_summary, terminal_lines
-from .transcript import Transcript
+from ..report.run_info import git_info, public_target, utc_now
+from ..report.summary import build_summary, terminal_lines
+from ..transcript import Transcript
 
 COLLECTION_ERROR_CHARS = 2000
 
@@ -159,6 +159,6 @@ def install(config: pytest.Config, *, cases_dir: str, concurrency: int, target: 
                                  detector=detector, results_path=results_path)
     config.pluginmanager.register(collector, "llmops-results")
     if config.pluginmanager.hasplugin("html"):
-        from .html_report import HtmlReportPlugin  # pytest-html is optional: import it only when active
+        from .html import HtmlReportPlugin  # pytest-html is optional: import it only when active
 
         config.pluginmanager.register(HtmlReportPlugin(collector), "llmops-html")

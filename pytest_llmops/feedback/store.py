@@ -22,13 +22,13 @@ from typing import Any, Iterable, Iterator, Literal, Mapping, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from . import jsonl
-from .bulk import collector_paused
-from .config import Settings, load_settings
-from .errors import ConfigError, LlmopsError
-from .pii import PiiDetector
-from .privacy_settings import privacy_settings
-from .pseudonym import Pseudonymizer, is_pseudonym
+from .. import jsonl
+from ..bulk import collector_paused
+from ..config import Settings, load_settings
+from ..errors import ConfigError, LlmopsError
+from ..pii import PiiDetector
+from ..privacy.settings import privacy_settings
+from ..pseudonym import Pseudonymizer, is_pseudonym
 
 SCHEMA_VERSION = 1
 FeedbackType = Literal["wrong_answer", "pii_leak", "slow", "error", "unhelpful", "praise", "other"]

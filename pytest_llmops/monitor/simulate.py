@@ -16,12 +16,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .config import Settings
-from .monitor import Monitor
-from .replay import build_messages, send_turn
-from .targets import Target, build_target
-from .targets.base import Message
-from .targets.stub import StubBehaviour, StubTarget
+from ..config import Settings
+from .service import Monitor
+from ..replay import build_messages, send_turn
+from ..targets import Target, build_target
+from ..targets.base import Message
+from ..targets.stub import StubBehaviour, StubTarget
 
 #: short customer conversations; the demo picks among them at random
 CONVERSATIONS: list[list[str]] = [

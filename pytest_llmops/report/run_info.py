@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .results import GitInfo
+from ..results import GitInfo
 
 #: keys of a target description that are never shown, whatever a target puts there
 SECRET_KEY_RE = re.compile(r"key|token|secret|passw|auth|cookie|header|credential", re.I)

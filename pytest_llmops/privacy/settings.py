@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .config import Settings, _format_errors
-from .errors import ConfigError
+from ..config import Settings, _format_errors
+from ..errors import ConfigError
 
 DEFAULT_KEY_ENV = "LLMOPS_PSEUDONYM_KEY"
 DEFAULT_MONITOR_LOG = "chatbot_monitoring.log"

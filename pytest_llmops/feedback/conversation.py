@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from .feedback import FeedbackError
+from .store import FeedbackError
 
 USER_ROLES = ("user", "you", "customer", "human")
 BOT_ROLES = ("bot", "assistant", "reply", "agent", "chatbot")

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
-from .jsonl import append_records, dumps, lock_for
+from ..jsonl import append_records, dumps, lock_for
 
 LOGGER_NAME = "pytest_llmops.monitor"
 #: diagnostics (bad lines, undeliverable alerts): never mixed into the interaction log file

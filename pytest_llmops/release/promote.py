@@ -23,10 +23,10 @@ from datetime import date
 from pathlib import Path
 from typing import Callable
 
-from .errors import GitError, ReleaseRefused, ResultsError
+from ..errors import GitError, ReleaseRefused, ResultsError
 from .gate import GateSettings, Verdict, evaluate, render_text
-from .gitrepo import ZERO_SHA, Git, short
-from .results import RunResults, parse_results, write_results
+from ..gitrepo import ZERO_SHA, Git, short
+from ..results import RunResults, parse_results, write_results
 
 NOTES_REF = "refs/notes/llmops-results"
 

@@ -19,10 +19,10 @@ from typing import Any, Iterator
 
 import pytest
 
-from . import cassette
-from .replay import replay_case
-from .scheduler import JobCancelled, ReplayScheduler
-from .transcript import Transcript
+from ..targets import cassette
+from ..replay import replay_case
+from ..scheduler import JobCancelled, ReplayScheduler
+from ..transcript import Transcript
 
 SCHEDULER_KEY = pytest.StashKey[ReplayScheduler]()
 PLUGIN_NAME = "llmops-concurrent-replay"

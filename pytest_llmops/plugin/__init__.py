@@ -12,14 +12,16 @@ from typing import Any, Iterator
 
 import pytest
 
-from . import cassette, collector, concurrent_replay, repeat
-from .cases import LoadedCase, load_case_file
-from .checks import Checker, excerpt
-from .config import Settings, load_settings
-from .errors import CaseFileError, ConfigError
-from .report import case_record
-from .targets import Target, build_target
-from .transcript import Transcript
+from .. import repeat
+from ..targets import cassette
+from . import collector, replay_ahead as concurrent_replay
+from ..cases import LoadedCase, load_case_file
+from ..checks.checker import Checker, excerpt
+from ..config import Settings, load_settings
+from ..errors import CaseFileError, ConfigError
+from ..record import case_record
+from ..targets import Target, build_target
+from ..transcript import Transcript
 
 CASE_SUFFIXES = (".yaml", ".yml")
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .config import Settings, _format_errors
-from .errors import ConfigError
-from .results import CaseResult, RunResults
+from ..config import Settings, _format_errors
+from ..errors import ConfigError
+from ..results import CaseResult, RunResults
 
 #: outcomes that count as "this case does not work"
 BROKEN = ("failed", "error")

@@ -18,8 +18,8 @@ from typing import Any, Iterable, Iterator
 
 import yaml
 
-from .config import Settings
-from .privacy_settings import PrivacySettings, monitor_log_patterns
+from ..config import Settings
+from .settings import PrivacySettings, monitor_log_patterns
 
 # Python's RotatingFileHandler (log.1, log.2, ...) and TimedRotatingFileHandler (log.2026-11-25, ...).
 ROTATED_SUFFIX_RE = re.compile(r"^\.(\d+|\d{4}-\d{2}-\d{2}(?:[_T]\d{2}(?:-\d{2}){0,2})?)$")

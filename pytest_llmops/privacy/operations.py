@@ -22,14 +22,14 @@ from typing import Any, Callable, Iterator, Mapping
 
 from pydantic import ValidationError
 
-from . import jsonl
-from .config import Settings, load_settings
-from .errors import LlmopsError
-from .feedback import FeedbackRecord, check_user_id, minimise, storage_detector, validation_message
-from .pii import PiiDetector
-from .privacy_settings import PrivacySettings, privacy_settings
-from .privacy_stores import DocumentCheck, StoreFile, StoreLayout, check_document, display_path, layout
-from .pseudonym import Pseudonymizer, is_pseudonym
+from .. import jsonl
+from ..config import Settings, load_settings
+from ..errors import LlmopsError
+from ..feedback.store import FeedbackRecord, check_user_id, minimise, storage_detector, validation_message
+from ..pii import PiiDetector
+from .settings import PrivacySettings, privacy_settings
+from .stores import DocumentCheck, StoreFile, StoreLayout, check_document, display_path, layout
+from ..pseudonym import Pseudonymizer, is_pseudonym
 
 EXPORT_SCHEMA = 1
 PROTECTED_FIELDS = ("id", "timestamp")  # provenance of a record: corrected never, erased only with it

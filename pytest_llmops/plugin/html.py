@@ -17,11 +17,11 @@ import pytest
 from pytest_html import extras as html_extras
 
 from .collector import ResultsCollector
-from .repeat import repeat_html
-from .pii import PiiDetector
-from .results import RunResults
-from .run_info import SECRET_KEY_RE
-from .summary import describe_git, describe_target, run_passed
+from ..repeat import repeat_html
+from ..pii import PiiDetector
+from ..results import RunResults
+from ..report.run_info import SECRET_KEY_RE
+from ..report.summary import describe_git, describe_target, run_passed
 
 FAILING_CASES_LISTED = 50
 LONG_TEXT_CHARS = 2000

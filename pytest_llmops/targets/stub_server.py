@@ -31,9 +31,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import TargetError
-from .targets.base import Message
-from .targets.stub import StubBehaviour, StubTarget
+from ..errors import TargetError
+from .base import Message
+from .stub import StubBehaviour, StubTarget
 
 HOST = "127.0.0.1"
 HANG_LIMIT_S = 600.0

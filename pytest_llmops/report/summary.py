@@ -10,7 +10,7 @@ import math
 from collections import Counter
 from typing import Iterable, Sequence
 
-from .results import CaseResult, LatencySummary, RunResults, Summary, TurnRecord
+from ..results import CaseResult, LatencySummary, RunResults, Summary, TurnRecord
 
 FAULT_CHECK = "reply"  # the check a turn gets when the chatbot gave no reply at all
 ERROR_CHECK = "no_error"

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from .checks import excerpt
-from .convert import NOTE_CHARS, REVIEW_TAGS, Provenance, RegressionCandidate, Skipped
-from .jsonl import BadLine, iter_lines
-from .monitor import MonitorSettings
-from .monitor_stats import CATEGORIES, category_of
+from ..checks.checker import excerpt
+from .core import NOTE_CHARS, REVIEW_TAGS, Provenance, RegressionCandidate, Skipped
+from ..jsonl import BadLine, iter_lines
+from ..monitor.service import MonitorSettings
+from ..monitor.stats import CATEGORIES, category_of
 
 MONITOR_TAGS = ("from-monitor", *REVIEW_TAGS)
 MAX_TURNS = 20  # earlier turns kept per conversation: enough context, bounded size

@@ -27,11 +27,11 @@ from typing import Any, Callable
 
 import yaml
 
-from .config import Settings
-from .errors import ConfigError, LlmopsError, TargetError
-from .pii import PiiDetector
-from .targets.base import Message, Target
-from .transcript import Reply
+from ..config import Settings
+from ..errors import ConfigError, LlmopsError, TargetError
+from ..pii import PiiDetector
+from .base import Message, Target
+from ..transcript import Reply
 
 CASSETTE_VERSION = 1
 REDACTED = "[REDACTED]"

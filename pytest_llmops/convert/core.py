@@ -29,13 +29,13 @@ from typing import Any, Callable, Iterable
 import yaml
 from pydantic import ValidationError
 
-from . import jsonl
-from .bulk import collector_paused
-from .cases import CaseFile, Expect
-from .checks import excerpt
-from .errors import LlmopsError
-from .pii import PiiDetector
-from .variables import literal
+from .. import jsonl
+from ..bulk import collector_paused
+from ..cases import CaseFile, Expect
+from ..checks.checker import excerpt
+from ..errors import LlmopsError
+from ..pii import PiiDetector
+from ..variables import literal
 
 REVIEW_TAGS = ("needs-review",)
 SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when installed: same output, faster

@@ -26,15 +26,15 @@ from typing import Any, Iterator, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .cases import Expect
-from .checks import Checker
-from .config import Settings, _format_errors, load_settings
-from .errors import ConfigError
-from .feedback import storage_detector
-from .monitor_log import DIAGNOSTICS_LOGGER_NAME, LOGGER_NAME, JsonLinesFileHandler, JsonMessage, console_handler
-from .monitor_stats import CATEGORIES, Stats, category_of
-from .pseudonym import Pseudonymizer
-from .transcript import Exchange
+from ..cases import Expect
+from ..checks.checker import Checker
+from ..config import Settings, _format_errors, load_settings
+from ..errors import ConfigError
+from ..feedback.store import storage_detector
+from .log import DIAGNOSTICS_LOGGER_NAME, LOGGER_NAME, JsonLinesFileHandler, JsonMessage, console_handler
+from .stats import CATEGORIES, Stats, category_of
+from ..pseudonym import Pseudonymizer
+from ..transcript import Exchange
 
 DEFAULT_LOG_FILE = "chatbot_monitoring.log"
 

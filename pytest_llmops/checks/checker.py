@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .cases import Expect
-from .config import DEFAULT_ERROR_PHRASES, Settings
-from .pii import PiiDetector
-from .transcript import CheckResult, Exchange, Transcript, TurnResult
-from .variables import fill_expect, save_checks
+from ..cases import Expect
+from ..config import DEFAULT_ERROR_PHRASES, Settings
+from ..pii import PiiDetector
+from ..transcript import CheckResult, Exchange, Transcript, TurnResult
+from ..variables import fill_expect, save_checks
 
 EXCERPT_CHARS = 300
 
