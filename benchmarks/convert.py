@@ -27,7 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_llmops.convert.core import candidates_from_feedback, plan_cases
+from pytest_llmops.convert.core import plan_cases
+from pytest_llmops.convert.from_feedback import candidates_from_feedback
 from pytest_llmops.config import load_settings
 from pytest_llmops.feedback.store import (FEEDBACK_TYPES, FeedbackRecord, FeedbackStore, read_feedback,
                                     storage_detector)

@@ -83,11 +83,10 @@ def synthetic_record(n: int, reply: str) -> dict:
 
 def bench_in_process(cases: int) -> None:
     """The reports' own CPU cost, without pytest or process start-up noise."""
-    from pytest_llmops.plugin.html import render_summary, render_transcript
-    from pytest_llmops.results import (CaseResult, RunInfo, RunResults, TargetInfo, ToolInfo,
-                                       write_results)
-    from pytest_llmops.report.run_info import utc_now
+    from pytest_llmops.clock import utc_now
+    from pytest_llmops.report.html import render_summary, render_transcript
     from pytest_llmops.report.summary import build_summary
+    from pytest_llmops.results import CaseResult, RunInfo, RunResults, TargetInfo, ToolInfo, write_results
 
     reply = "You can return any item within 30 days of delivery for a full refund."
     records = [synthetic_record(n, reply) for n in range(cases)]
@@ -102,7 +101,7 @@ def bench_in_process(cases: int) -> None:
         write_results(Path(tmp) / "results.json", results)
         build_ms = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    for record in records:
+    for record in results_cases:
         render_transcript(record)
     render_summary(results)
     render_ms = (time.perf_counter() - started) * 1000

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from . import validation
 from .errors import CaseFileError
+from .validation import dotted
 from .pii.allowlist import check_allow_entries
 from .variables import NAME_RE, as_text, compile_capture, unknown_references, variant_labels
 from .yaml_lines import LineDict, LineList, line_of, load_yaml_with_lines
@@ -201,24 +203,19 @@ class LoadedCase:
         return f"{self.case.id}[{self.variant}]" if self.variant is not None else self.case.id
 
 
-def _dotted(loc: Iterable[Any]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
 def _describe(error: dict) -> tuple[tuple, tuple, str]:
-    """Turn one pydantic error into (field shown, field whose line is quoted, sentence)."""
+    """Turn one pydantic error into (field shown, field whose line is quoted, sentence).
+
+    Unlike config errors, a case file's rejected value is quoted: it is the author's own
+    test text, and seeing it ("got bool True") is what explains a YAML surprise.
+    """
     loc = tuple(error["loc"])
     kind = error["type"]
     if kind == "extra_forbidden":
         return loc[:-1], loc, f"unknown key {loc[-1]!r}"
     if kind == "missing":
         return loc[:-1], loc[:-1], f"missing required key {loc[-1]!r}"
-    message = error["msg"]
-    if message.startswith("Value error, "):
-        message = message[len("Value error, "):]
+    message = validation.message(error)
     value = error.get("input")
     if kind.endswith("_type") and not isinstance(value, (dict, list)):
         message += f" (got {type(value).__name__} {value!r})"[:200]
@@ -232,7 +229,7 @@ def _validation_problems(path: Path, data: Any, exc: ValidationError, prefix: tu
     for error in exc.errors(include_url=False):
         shown, located, message = _describe(error)
         line = line_of(data, prefix + located) or 1
-        where = _dotted(prefix + shown)
+        where = dotted(prefix + shown)
         problems.append(f"{path}:{line}: {where + ': ' if where else ''}{message}")
     return problems
 
@@ -303,7 +300,7 @@ def _variable_problems(path: Path, data: Any, model: CaseFile) -> list[str]:
             fixed = set(values) | set(case.vars or {})
             for loc, message in unknown_references(case, system, fixed):
                 full = ("cases", index, *loc) if loc[0] != "system" or case.system is not None else ("defaults", "system")
-                problem = f"{path}:{line_of(data, full) or 1}: {_dotted(full)}: {message}"
+                problem = f"{path}:{line_of(data, full) or 1}: {dotted(full)}: {message}"
                 if problem not in problems:
                     problems.append(problem)
     return problems
@@ -324,7 +321,7 @@ def _repeat_problems(path: Path, data: Any, model: CaseFile) -> list[str]:
         repeat, min_pass, _, where = _repeat_settings(model, case)
         if min_pass is not None and min_pass > repeat:
             loc = ("cases", index, "min_pass") if where == ("case",) else where
-            problems.append(f"{path}:{line_of(data, loc) or 1}: {_dotted(loc)}: min_pass {min_pass} is more "
+            problems.append(f"{path}:{line_of(data, loc) or 1}: {dotted(loc)}: min_pass {min_pass} is more "
                             f"than the {repeat} run(s) of repeat; set repeat: {min_pass} or more")
     return problems
 
@@ -358,6 +355,22 @@ def resolve_cases(path: Path, data: Any, model: CaseFile) -> list[LoadedCase]:
     return loaded
 
 
+#: what a case file's name ends with
+CASE_SUFFIXES = (".yaml", ".yml")
+
+
+def is_case_file_name(path: Path | str) -> bool:
+    """True when ``path`` is named like a case file (``.yaml`` or ``.yml``)."""
+    return str(path).endswith(CASE_SUFFIXES)
+
+
+def case_files_in(folder: Path) -> list[Path]:
+    """Every case file under ``folder``, sorted (none when it is not a folder)."""
+    if not folder.is_dir():
+        return []
+    return sorted(path for path in folder.rglob("*") if is_case_file_name(path.name) and path.is_file())
+
+
 def load_case_file(path: Path | str) -> list[LoadedCase]:
     """Read, parse and validate one case file. Raises CaseFileError naming file, line and field."""
     path = Path(path)
@@ -367,4 +380,5 @@ def load_case_file(path: Path | str) -> list[LoadedCase]:
 
 
 __all__ = ["Expect", "Turn", "Case", "Defaults", "CaseFile", "LoadedCase", "load_case_file",
-           "parse_case_file", "resolve_cases", "LineDict", "LineList"]
+           "parse_case_file", "resolve_cases", "LineDict", "LineList", "CASE_SUFFIXES", "is_case_file_name",
+           "case_files_in"]

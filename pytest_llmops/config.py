@@ -1,8 +1,11 @@
 """Settings from ``[tool.llmops]`` in pyproject.toml, with command-line overrides on top.
 
 One model serves every front (pytest, the CLI, the monitor), so a threshold means the
-same thing in CI and in production. Secrets never live here: a target names the
-environment variable that holds its key.
+same thing in CI and in production. Each feature owns a typed section, defined beside
+the feature (``pii/settings.py``, ``monitor/settings.py``, ``privacy/settings.py``,
+``release/settings.py``) and validated here with the rest of the file, so a typo
+anywhere stops the run before anything is sent. Secrets never live here: a target
+names the environment variable that holds its key.
 """
 
 from __future__ import annotations
@@ -10,60 +13,26 @@ from __future__ import annotations
 import functools
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .checks.names import DEFAULT_ERROR_PHRASES
 from .errors import ConfigError
-from .pii.allowlist import check_allow_entries
-from .pii.settings import check_pii_settings
+from .monitor.settings import MonitorSettings
+from .pii.settings import PiiPattern, PiiSettings
+from .privacy.settings import PrivacySettings
+from .release.settings import GateSettings
+from .validation import config_problems
 
-DEFAULT_ERROR_PHRASES = [
-    "an error occurred",
-    "an error has occurred",
-    "internal server error",
-    "something went wrong",
-    "service unavailable",
-    "traceback (most recent call last)",
-]
+#: sections whose problems are reported under their own table name, e.g. ``[tool.llmops.gate]``
+FEATURE_TABLES = ("gate", "monitor", "privacy")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PiiPattern(_Section):
-    """A project's own kind of personal data: a name, a regular expression, optionally a checksum."""
-
-    name: str
-    pattern: str
-    validator: str | None = None
-
-
-class PiiSettings(_Section):
-    """Which kinds of personal data to look for, and what the bot may say on purpose (docs/pii.md)."""
-
-    kinds: list[str] | None = None  # None: every built-in kind, plus the backend's
-    allowlist: list[str | dict[str, str]] = Field(default_factory=list)  # exact values, {pattern = REGEX}
-    custom: list[PiiPattern] = Field(default_factory=list)
-    backend: Literal["builtin", "presidio"] = Field(
-        default="builtin", validation_alias=AliasChoices("backend", "pii_backend"))
-    presidio_model: str | None = None  # None: the first installed English spaCy pipeline
-    presidio_min_score: float = Field(default=0.5, ge=0, le=1)
-
-    @field_validator("allowlist", mode="before")
-    @classmethod
-    def _allowlist_entries(cls, value: Any) -> Any:
-        return check_allow_entries(value)
-
-    @model_validator(mode="after")
-    def _kinds_patterns_and_allowlist_are_valid(self) -> "PiiSettings":
-        check_pii_settings(self)
-        return self
-
-
-class Settings(_Section):
+class Settings(BaseModel):
     """Everything ``[tool.llmops]`` may hold. Unknown keys are errors, as in case files."""
+
+    model_config = ConfigDict(extra="forbid")
 
     cases_dir: str = "eval_cases"
     target: str = "stub"
@@ -72,11 +41,10 @@ class Settings(_Section):
     timeout_s: float = Field(default=30, gt=0)
     error_phrases: list[str] = Field(default_factory=lambda: list(DEFAULT_ERROR_PHRASES))
     pii: PiiSettings = Field(default_factory=PiiSettings)
-    targets: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    # Sections owned by the gate, monitor and privacy modules; they validate their own part.
-    gate: dict[str, Any] = Field(default_factory=dict)
-    monitor: dict[str, Any] = Field(default_factory=dict)
-    privacy: dict[str, Any] = Field(default_factory=dict)
+    targets: dict[str, dict[str, Any]] = Field(default_factory=dict)  # each kind validates its own options
+    gate: GateSettings = Field(default_factory=GateSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     root: Path = Field(default_factory=Path.cwd, exclude=True)
 
@@ -85,16 +53,10 @@ class Settings(_Section):
         """The resolved cases folder (cached: items ask for it once each, and resolving touches the disk)."""
         return (self.root / self.cases_dir).resolve()
 
-
-def _format_errors(source: str, exc: ValidationError) -> str:
-    lines = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(part) for part in error["loc"])
-        if error["type"] == "extra_forbidden":
-            lines.append(f"{source}: unknown key {where!r}")
-        else:
-            lines.append(f"{source}: {where}: {error['msg'].removeprefix('Value error, ')}")
-    return "\n".join(lines)
+    @property
+    def pyproject(self) -> Path:
+        """The file these settings come from (which may not exist: then every default applies)."""
+        return self.root / "pyproject.toml"
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -132,4 +94,8 @@ def load_settings(root: Path | None = None, overrides: dict[str, Any] | None = N
     try:
         return Settings.model_validate({**table, "root": root})
     except ValidationError as exc:
-        raise ConfigError(_format_errors(f"{root / 'pyproject.toml'} [tool.llmops]", exc)) from None
+        raise ConfigError(config_problems(root / "pyproject.toml", exc, FEATURE_TABLES)) from None
+
+
+__all__ = ["Settings", "PiiSettings", "PiiPattern", "GateSettings", "MonitorSettings", "PrivacySettings",
+           "load_settings", "find_project_root", "read_tool_table", "DEFAULT_ERROR_PHRASES"]

@@ -1,4 +1,4 @@
-"""A thin wrapper over the real ``git`` command, for promotion and rollback.
+"""A thin wrapper over the real ``git`` command: promotion, rollback, and the git facts reports show.
 
 Every call runs ``git -C ROOT ...`` with a fixed locale and no prompts; a failure raises
 :class:`~pytest_llmops.errors.GitError` carrying git's own message, never a traceback.
@@ -19,8 +19,9 @@ GIT_TIMEOUT_S = 120
 class Git:
     """One repository (work tree) on disk."""
 
-    def __init__(self, root: Path | str):
+    def __init__(self, root: Path | str, timeout_s: float = GIT_TIMEOUT_S):
         self.root = Path(root)
+        self.timeout_s = timeout_s
         top = self.run("rev-parse", "--show-toplevel", what=f"{self.root} is not inside a git work tree")
         self.root = Path(top)
 
@@ -40,11 +41,11 @@ class Git:
         env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
         try:
             return subprocess.run(["git", "-C", str(self.root), *args], input=input, capture_output=True,
-                                  text=True, env=env, timeout=GIT_TIMEOUT_S, check=False)
+                                  text=True, env=env, timeout=self.timeout_s, check=False)
         except FileNotFoundError:
             raise GitError("the git command is not installed") from None
         except subprocess.TimeoutExpired:
-            raise GitError(f"git {' '.join(args)} took longer than {GIT_TIMEOUT_S} s") from None
+            raise GitError(f"git {' '.join(args)} took longer than {self.timeout_s:g} s") from None
 
     def commit_of(self, ref: str) -> str | None:
         """The full sha of the commit ``ref`` names, or None when it names none."""

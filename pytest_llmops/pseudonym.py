@@ -18,9 +18,13 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from .config import Settings
+from typing import TYPE_CHECKING
+
 from .errors import ConfigError
-from .privacy.settings import PrivacySettings, privacy_settings
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .privacy.settings import PrivacySettings
 
 PREFIX = "u_"
 DIGEST_HEX_CHARS = 32  # 128 bits of HMAC-SHA256: collision-free in practice, short in logs
@@ -66,7 +70,7 @@ class Pseudonymizer:
         return f"Pseudonymizer(enabled={self.enabled}, key_env={self.key_env!r}, key={'set' if self.key else 'unset'})"
 
     @classmethod
-    def from_privacy(cls, privacy: PrivacySettings, environ: Mapping[str, str] | None = None) -> "Pseudonymizer":
+    def from_privacy(cls, privacy: "PrivacySettings", environ: Mapping[str, str] | None = None) -> "Pseudonymizer":
         environ = os.environ if environ is None else environ
         raw = environ.get(privacy.pseudonym_key_env) or None
         key = _key_bytes(raw) if raw is not None else None
@@ -77,9 +81,9 @@ class Pseudonymizer:
         return cls(privacy.pseudonymize, key, privacy.pseudonym_key_env)
 
     @classmethod
-    def from_settings(cls, settings: Settings, environ: Mapping[str, str] | None = None) -> "Pseudonymizer":
+    def from_settings(cls, settings: "Settings", environ: Mapping[str, str] | None = None) -> "Pseudonymizer":
         """The policy of ``[tool.llmops.privacy]``; ConfigError when hashing is on and the key is missing."""
-        return cls.from_privacy(privacy_settings(settings), environ)
+        return cls.from_privacy(settings.privacy, environ)
 
     def for_storage(self, user_id: str) -> str:
         """The id to write into a stored record: the pseudonym when enabled, else the id unchanged."""

@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
 
 from .errors import ResultsError
 from .jsonl import write_file_atomic
+from .transcript import CheckResult
+from .validation import one_line
 
 SCHEMA_VERSION = 1
 TOOL_NAME = "pytest-llmops"
@@ -32,18 +34,17 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
-class CheckRecord(_Open):
-    """One check of one reply; ``actual`` is already masked."""
+class TargetInfo(_Open):
+    """``Target.describe()`` made safe to show (``redaction.public_description``): never a secret."""
 
-    check: str
-    passed: bool
-    expected: str
-    actual: str
-    pii_kinds: list[str] = Field(default_factory=list)
+    name: str
+    kind: str
+    url: str | None = None
 
 
 class TurnRecord(_Open):
-    """One turn: the user message, the masked reply (None after a fault), timing and checks."""
+    """One turn as every output shows it: the masked user message and reply (None after a fault),
+    timing, the values its ``save`` captured (masked) and every check (``transcript.CheckResult``)."""
 
     turn: int
     user: str
@@ -54,12 +55,63 @@ class TurnRecord(_Open):
     error: str | None = None
     error_kind: str | None = None
     retries: int = 0
-    checks: list[CheckRecord] = Field(default_factory=list)
+    latency_recorded: bool = False  # replayed from a cassette: latency_ms is the recorded one
+    saved: dict[str, str] = Field(default_factory=dict)
+    checks: list[CheckResult] = Field(default_factory=list)
     passed: bool
+
+    def failed_checks(self) -> list[CheckResult]:
+        return [check for check in self.checks if not check.passed]
+
+
+class FailedCheck(_Open):
+    """A failed check of one run of a repeated case, as the distribution lists it."""
+
+    turn: int
+    check: str
+    actual: str
+
+
+class RunRecord(_Open):
+    """One run of a case replayed several times: its verdict and every turn.
+
+    ``failed_checks`` and ``latency_ms`` (per turn) summarise ``turns`` for readers of the
+    JSON; they are filled in when the record is built.
+    """
+
+    run: int
+    passed: bool
+    failed_checks: list[FailedCheck] = Field(default_factory=list)
+    skipped_turns: int = 0
+    latency_ms: list[float | None] = Field(default_factory=list)
+    turns: list[TurnRecord] = Field(default_factory=list)  # absent in files written before this field
+
+
+class LatencySpread(_Open):
+    min: float
+    median: float
+    max: float
+    runs: int
+
+
+class RepeatRecord(_Open):
+    """How a repeated case's runs went: the threshold, every run, and each turn's latency spread."""
+
+    runs: int
+    min_pass: int
+    passed_runs: int
+    shown_run: int  # the run whose turns are the case's ``turns``
+    results: list[RunRecord] = Field(default_factory=list)
+    latency_ms: dict[str, LatencySpread] = Field(default_factory=dict)  # per turn number ("1", ...)
 
 
 class CaseResult(_Open):
-    """The record built by ``report.case_record`` plus how pytest saw the case."""
+    """The typed record of one case: built once when it is judged, read by every output.
+
+    Failure text, JUnit properties, the terminal summary, the HTML report, the results
+    JSON and the gate all read this. ``turns`` are the shown run's; a repeated case
+    holds every run in ``repeat.results``, and :meth:`all_turns` walks them all.
+    """
 
     nodeid: str
     case_id: str
@@ -67,12 +119,42 @@ class CaseResult(_Open):
     line: int | None = None
     description: str | None = None
     tags: list[str] = Field(default_factory=list)
-    target: dict[str, Any] = Field(default_factory=dict)
+    target: TargetInfo = Field(default_factory=lambda: TargetInfo(name="?", kind="?"))
     passed: bool
     turns: list[TurnRecord] = Field(default_factory=list)
     skipped_turns: int = 0
     outcome: Outcome
     duration_s: float = 0.0
+    repeat: RepeatRecord | None = None
+
+    @model_serializer(mode="wrap")
+    def _repeat_only_when_repeated(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("repeat") is None:
+            data.pop("repeat", None)  # a case run once has no repeat field at all (docs/results.md)
+        return data
+
+    def all_turns(self) -> Iterator[TurnRecord]:
+        """Every turn sent for this case: of every run when it was repeated."""
+        if self.repeat is None or not any(run.turns for run in self.repeat.results):
+            yield from self.turns  # one run, or a file from before runs kept their turns
+            return
+        for run in self.repeat.results:
+            yield from run.turns
+
+    def failed_checks(self) -> list[tuple[TurnRecord, CheckResult]]:
+        """(turn, check) for every failed check of the shown run."""
+        return [(turn, check) for turn in self.turns for check in turn.checks if not check.passed]
+
+
+def case_to_dict(case: CaseResult) -> dict[str, Any]:
+    """A case record as plain JSON data (to cross a process boundary: xdist workers, the results file)."""
+    return case.model_dump(mode="json", by_alias=True)
+
+
+def case_from_dict(data: Any) -> CaseResult:
+    """A case record back from :func:`case_to_dict`'s data (validated)."""
+    return CaseResult.model_validate(data)
 
 
 class CollectionErrorRecord(_Open):
@@ -111,20 +193,14 @@ class GitInfo(_Open):
     dirty: bool | None = None
 
 
-class TargetInfo(_Open):
-    """``Target.describe()``: what may be shown about the chatbot, never a secret."""
-
-    name: str
-    kind: str
-    url: str | None = None
-
 
 class RunInfo(_Open):
     started_at: datetime
     finished_at: datetime
     duration_s: float
     git: GitInfo = Field(default_factory=GitInfo)
-    target: TargetInfo
+    target: TargetInfo  # the target the cases ran against (several: see ``targets``)
+    targets: list[TargetInfo] = Field(default_factory=list)  # every target a case ran against, in order
     concurrency: int
     cases_dir: str
     argv: list[str] = Field(default_factory=list)
@@ -157,14 +233,6 @@ def write_results(path: Path | str, results: RunResults) -> Path:
     return write_file_atomic(path, results.to_json().encode("utf-8"), mode=0o644)
 
 
-def _format_validation(path: Path, exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors(include_url=False)[:10]:
-        where = ".".join(str(part) for part in error["loc"]) or "(document)"
-        problems.append(f"{where}: {error['msg']}")
-    more = len(exc.errors()) - len(problems)
-    suffix = f" (and {more} more)" if more > 0 else ""
-    return f"{path}: not a valid results file: " + "; ".join(problems) + suffix
 
 
 def parse_results(document: Any, path: Path | str = "<results>") -> RunResults:
@@ -181,7 +249,7 @@ def parse_results(document: Any, path: Path | str = "<results>") -> RunResults:
     try:
         return RunResults.model_validate(document)
     except ValidationError as exc:
-        raise ResultsError(_format_validation(path, exc)) from None
+        raise ResultsError(f"{path}: not a valid results file: {one_line(exc, limit=10)}") from None
 
 
 def load_results(path: Path | str) -> RunResults:
@@ -208,7 +276,8 @@ def load_results(path: Path | str) -> RunResults:
 
 
 __all__ = [
-    "SCHEMA_VERSION", "Outcome", "CheckRecord", "TurnRecord", "CaseResult", "CollectionErrorRecord",
+    "SCHEMA_VERSION", "Outcome", "CheckResult", "TurnRecord", "RunRecord", "RepeatRecord", "CaseResult",
+    "CollectionErrorRecord", "case_to_dict", "case_from_dict",
     "LatencySummary", "Summary", "GitInfo", "TargetInfo", "RunInfo", "ToolInfo", "RunResults",
     "ResultsError", "write_results", "load_results", "parse_results",
 ]

@@ -2,9 +2,8 @@
 
 Replaying is waiting on the network, so the plugin hands every selected case to this
 pool as soon as collection ends, and each pytest item only waits for its own result.
-The pool knows nothing of pytest or targets: a job is any callable, keyed by any
-hashable (the plugin uses the item's node id; repeated replays can use
-``(nodeid, attempt)``).
+The pool knows nothing of pytest or targets: a task is any callable, keyed by any
+hashable (the plugin submits one task per run of a replay job, keyed ``(node id, run)``).
 
 Worker threads are daemons started on demand, so an interrupted run never waits for
 a hung request at exit; :meth:`ReplayScheduler.shutdown` cancels what has not started
@@ -17,11 +16,7 @@ import collections
 import threading
 from typing import Any, Callable, Hashable
 
-from .errors import LlmopsError
-
-
-class JobCancelled(LlmopsError):
-    """The job was cancelled (``-x``, ``--maxfail``, Ctrl-C) before it started."""
+from .errors import JobCancelled
 
 
 class _Job:

@@ -1,6 +1,10 @@
-"""Plain data that flows one way: a conversation's exchanges, then the checks' results.
+"""The raw data of a replay, before anything is masked: replies, exchanges, check results.
 
-Nothing here knows about pytest, HTTP or YAML; every front reads and writes these.
+A target returns a :class:`Reply` for each user message of a :class:`Conversation`; the
+replay engine times it into an :class:`Exchange`; the checker turns each exchange into
+:class:`CheckResult` s. These hold the chatbot's text as it was said, so they never leave
+the engine: :mod:`pytest_llmops.record` masks them into the case's record, which every
+output reads. Nothing here knows about pytest, HTTP or YAML.
 """
 
 from __future__ import annotations
@@ -11,12 +15,31 @@ from typing import Any
 
 @dataclass
 class Reply:
-    """What a target returned for one user message."""
+    """What a target returned for one user message.
+
+    ``retries`` counts 429/503 retries the reply needed; ``recorded_latency_ms`` is set
+    only when the reply was replayed from a cassette, and then it is the latency judged.
+    """
 
     text: str
     status: int | None = None
     ttft_ms: float | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    retries: int = 0
+    recorded_latency_ms: float | None = None
+
+
+@dataclass
+class Conversation:
+    """One run of one conversation, as a target sees it: which case and run it is, and private state.
+
+    ``state`` starts empty for every run; a target may keep what it needs between turns
+    there (the http target keeps the session id the bot handed out). ``case_key`` names
+    the case in cassette folders (``support/orders.yaml::status``); ``run`` is 1-based.
+    """
+
+    case_key: str = ""
+    run: int = 1
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -38,6 +61,7 @@ class Exchange:
     latency_recorded: bool = False  # latency comes from a cassette, not measured in this run
 
     def to_dict(self) -> dict[str, Any]:
+        """The exchange as plain data (unmasked: for the service's own hands, e.g. attaching it to feedback)."""
         return asdict(self)
 
 
@@ -45,7 +69,8 @@ class Exchange:
 class CheckResult:
     """One check of one reply: passed or not, with what was expected and what came back.
 
-    ``actual`` is already masked: it may be printed anywhere.
+    ``expected`` and ``actual`` are already masked: a check result may be printed anywhere.
+    The same object is part of the case's record (``results.TurnRecord.checks``).
     """
 
     check: str
@@ -53,10 +78,6 @@ class CheckResult:
     expected: str
     actual: str
     pii_kinds: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        # Flat fields: a shallow copy is what asdict() gives, at a fraction of its cost per check.
-        return {**vars(self), "pii_kinds": list(self.pii_kinds)}
 
 
 @dataclass
@@ -73,9 +94,10 @@ class TurnResult:
 
 @dataclass
 class Transcript:
-    """A whole replayed conversation."""
+    """A whole replayed conversation: one run of a case."""
 
     case_id: str
     target: str
     exchanges: list[Exchange] = field(default_factory=list)
     skipped_turns: int = 0  # turns never sent because an earlier turn failed at the transport
+    run: int = 1

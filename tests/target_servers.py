@@ -18,12 +18,13 @@ import httpx  # noqa: F401
 # so tests can read timings and turns exactly as reports will.
 RECORDER_CONFTEST = """
 import json, pathlib
+from pytest_llmops.results import case_to_dict
 
 def pytest_runtest_logreport(report):
     record = getattr(report, "llmops", None)
     if record is not None and report.when == "call":
         with pathlib.Path(__file__).with_name("records.jsonl").open("a") as out:
-            out.write(json.dumps(record) + "\\n")
+            out.write(json.dumps(case_to_dict(record)) + "\\n")
 """
 
 

@@ -12,7 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_llmops.results import CaseResult
-from pytest_llmops.report.run_info import git_info, public_target, public_url
+from pytest_llmops.record import target_info
+from pytest_llmops.redaction import public_url
+from pytest_llmops.report.run_info import git_info
 from pytest_llmops.report.summary import build_summary, latency_summary, percentile
 
 
@@ -75,8 +77,8 @@ def test_empty_run_summary() -> None:
 
 def test_public_url_and_target_hide_credentials() -> None:
     assert public_url("https://me:pw@api.example.test:8443/v1?key=abc&x") == "https://api.example.test:8443/v1?key=***&x"
-    target = public_target({"name": "prod", "kind": "openai", "base_url": "http://u:p@127.0.0.1:1/v1",
-                            "api_key_env": "OPENAI_API_KEY", "options": {"token": "t", "model": "m"}})
+    target = target_info({"name": "prod", "kind": "openai", "base_url": "http://u:p@127.0.0.1:1/v1",
+                            "api_key_env": "OPENAI_API_KEY", "options": {"token": "t", "model": "m"}}).model_dump()
     assert target == {"name": "prod", "kind": "openai", "url": None, "base_url": "http://127.0.0.1:1/v1",
                       "options": {"model": "m"}}
 

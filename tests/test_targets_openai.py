@@ -61,8 +61,8 @@ def test_multi_turn_conversation_sends_the_whole_history(make_project, stub_serv
     assert sorted(server.received) == sorted(["Hello, my name is Ann", "What is my name?",
                                               "How long do I have to return an item?"])
     record = read_records(project.path)["remembers-name"]
-    assert record["target"] == {"name": "bot", "kind": "openai", "base_url": f"{server.url}/v1",
-                                "model": "acme-1", "stream": False}
+    assert record["target"] == {"name": "bot", "kind": "openai", "url": None, "base_url": f"{server.url}/v1",
+                                "model": "acme-1", "stream": False}  # as the results file shows it
     assert all(turn["status"] == 200 and turn["latency_ms"] > 0 for turn in record["turns"])
 
 

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..config import Settings, load_settings
-from ..convert.core import (ConvertError, RegressionCandidate, Skipped, candidates_from_feedback, plan_cases,
-                       render_case_file, write_cases)
-from ..feedback.store import default_feedback_file, read_feedback, storage_detector
+from ..convert.core import ConvertError, RegressionCandidate, Skipped, plan_cases, render_case_file, write_cases
+from ..convert.from_feedback import candidates_from_feedback
+from ..feedback.store import default_feedback_file, read_feedback
 from ..pii import PiiDetector
+from ..pii.storage import storage_detector
 
 EXIT_OK, EXIT_STRICT = 0, 1
 LISTED = 50  # skipped records and kept files named one by one; the rest are counted

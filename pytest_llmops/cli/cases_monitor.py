@@ -8,10 +8,11 @@ from pathlib import Path
 
 from ..config import load_settings
 from ..errors import ConfigError
-from ..feedback.store import storage_detector
-from ..monitor.service import monitor_settings, parse_conditions
-from ..convert.from_monitor import candidates_from_monitor_log, log_files
-from ..monitor.stats import CATEGORIES
+from ..checks.names import CATEGORIES
+from ..convert.from_monitor import candidates_from_monitor_log
+from ..monitor.rotation import log_files
+from ..monitor.settings import DEFAULT_LOG_FILE, monitor_settings, parse_conditions
+from ..pii.storage import storage_detector
 from .cases import EXIT_STRICT, add_writer_options, report_bad_lines, write_and_report
 
 
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"no such log file: {', '.join(missing)}")
         paths = list(args.logs)
     else:
-        default = Path(settings.root) / (options.log_file or "chatbot_monitoring.log")
+        default = Path(settings.root) / (options.log_file or DEFAULT_LOG_FILE)
         paths = log_files(default)
         if not paths:
             raise ConfigError(f"{default}: no monitor log (run llmops monitor first, or name the log)")

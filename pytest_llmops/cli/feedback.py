@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from ..config import load_settings
-from ..feedback.store import (FEEDBACK_TYPES, TYPE_HELP, FeedbackError, FeedbackStore, check_user_id,
-                        feedback_json_schema)
+from ..errors import FeedbackError
 from ..feedback.conversation import STDIN, case_names, conversation_choices, load_conversation, parse_pasted
+from ..feedback.store import FEEDBACK_TYPES, TYPE_HELP, FeedbackStore, check_user_id, feedback_json_schema
 
 T = TypeVar("T")
 REQUIRED = (("user_id", "--user-id"), ("type", "--type"), ("message", "--message"))

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from ..config import load_settings
 from ..errors import ConfigError
-from ..release.gate import GateSettings, Verdict, evaluate, gate_settings, render_markdown, render_text
 from ..gitrepo import Git
+from ..release.gate import Verdict, evaluate, render_markdown, render_text
 from ..release.promote import stored_results
+from ..release.settings import GateSettings, gate_settings
 from ..results import RunResults, load_results
 
 EXIT_PASS, EXIT_FAIL = 0, 1

@@ -18,9 +18,10 @@ from typing import Any, Iterator
 from ..config import load_settings
 from ..errors import ConfigError
 from ..jsonl import parse_line
-from ..monitor.service import Monitor, MonitorSettings, monitor_settings, parse_conditions
 from ..monitor.input import RawLine, follow_file, read_file, read_stream
 from ..monitor.log import DIAGNOSTICS_LOGGER_NAME, diagnostics_handler
+from ..monitor.service import Monitor
+from ..monitor.settings import MonitorSettings, monitor_settings, parse_conditions
 from ..monitor.stats import format_summary
 
 EXIT_OK, EXIT_FLAGGED, EXIT_INTERRUPTED = 0, 1, 130
@@ -91,7 +92,7 @@ def _conditions(text: str | None, option: str) -> list[str] | None:
 def _options(args: argparse.Namespace, settings: Any) -> MonitorSettings:
     fields = _field_map(args.map)
     overrides: dict[str, Any] = {
-        "fields": {**settings.monitor.get("fields", {}), **fields} if fields else None,
+        "fields": {**settings.monitor.fields, **fields} if fields else None,
         "max_line_bytes": args.max_line_bytes,
         "summary_every_s": args.summary_every,
         "fail_on": _conditions(args.fail_on, "--fail-on"),

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from ..config import find_project_root, load_settings
 from ..errors import ReleaseRefused
-from ..release.gate import gate_settings, render_text
 from ..gitrepo import Git, short
+from ..release.gate import render_text
+from ..release.settings import gate_settings
 from ..release.promote import (NOTES_REF, RollbackPlan, check_promotable, fetch_remote_state, plan_rollback, promote,
                        rollback)
 from ..results import load_results

@@ -10,8 +10,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import ConfigError
-from ..targets.stub_server import StubServer, ServerFaults
 from ..targets.stub import StubBehaviour
+from ..targets.stub_server import ServerFaults, StubServer
 
 BEHAVIOUR_OPTIONS = {
     "latency_ms": (float, "MS", "added to every reply"),

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..results import load_results
 from ..report.summary import run_passed, terminal_lines
+from ..results import load_results
 
 EXIT_PASS, EXIT_FAIL = 0, 1
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cases import load_case_file
+from ..cases import case_files_in, load_case_file
 from ..config import load_settings
 from ..errors import CaseFileError
 
@@ -23,7 +23,7 @@ def _case_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+            files.extend(case_files_in(path))
         else:
             files.append(path)
     return files

@@ -12,8 +12,8 @@ The reusable core is source-agnostic:
 
 The case id and file name derive from a hash of the conversation and the rule, so a
 second run finds its own earlier files and writes nothing new. Feedback-specific
-parts (which feedback type implies which rule) live in :func:`candidates_from_feedback`;
-the monitor's converter builds candidates its own way and reuses the rest.
+parts (which feedback type implies which rule) live in :mod:`.from_feedback`; the
+monitor's converter (:mod:`.from_monitor`) builds candidates its own way and reuses the rest.
 """
 
 from __future__ import annotations
@@ -22,18 +22,16 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import yaml
 from pydantic import ValidationError
 
 from .. import jsonl
-from ..bulk import collector_paused
-from ..cases import CaseFile, Expect
-from ..checks.checker import excerpt
-from ..errors import LlmopsError
+from ..cases import CaseFile, Expect, case_files_in
+from ..errors import ConvertError
 from ..pii import PiiDetector
 from ..variables import literal
 
@@ -46,10 +44,6 @@ NOTE_CHARS = 80
 MAX_SOURCES_LISTED = 20  # in a file's header; the rest are counted
 GENERATED_ID_RE = re.compile(rf"\bid:\s*['\"]?([A-Za-z0-9]+-[a-z-]+-[0-9a-f]{{{KEY_CHARS}}})\b")
 MASK_LABEL_RE = re.compile(r"\[[A-Z][A-Z0-9_]*\]")
-
-
-class ConvertError(LlmopsError):
-    """Conversion cannot go on (e.g. ``--strict`` and a malformed input line)."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +126,7 @@ def plan_cases(candidates: Iterable[RegressionCandidate]) -> list[PlannedCase]:
     """One planned case per distinct (conversation, rule), in first-seen order, sources merged."""
     planned: dict[str, PlannedCase] = {}
     seen: set[tuple[str, Provenance]] = set()
-    with collector_paused():  # many small objects, no cycles
+    with jsonl.collector_paused():  # many small objects, no cycles
         for candidate in candidates:
             entry = planned.get(candidate.key)
             if entry is None:
@@ -222,7 +216,7 @@ def case_ids_in(folders: Iterable[Path]) -> dict[str, Path]:
     """Generated-looking case ids (``prefix-rule-<12 hex>``) found in the YAML files under ``folders``."""
     found: dict[str, Path] = {}
     for folder in folders:
-        for path in sorted(Path(folder).rglob("*.y*ml")) if Path(folder).is_dir() else ():
+        for path in case_files_in(Path(folder)):
             try:
                 text = path.read_text(encoding="utf-8", errors="replace")
             except OSError:
@@ -246,80 +240,6 @@ def forbidden_fragment(text: str, min_chars: int = MIN_FRAGMENT_CHARS) -> str | 
     return best if len(best) >= min_chars else None
 
 
-# --- feedback -> candidates -------------------------------------------------------------
-
-#: feedback type -> the rule it implies (types not listed imply none)
-FEEDBACK_RULES = {"pii_leak": "no_pii", "slow": "max_latency_ms", "error": "no_error",
-                  "wrong_answer": "wrong_answer"}
-FEEDBACK_TAGS = ("from-feedback", *REVIEW_TAGS)
-
-
-def candidates_from_feedback(records: Iterable[Any], detector: PiiDetector, max_latency_ms: float
-                             ) -> tuple[list[RegressionCandidate], list[Skipped]]:
-    """Candidates from feedback records (:class:`pytest_llmops.feedback.FeedbackRecord`), and skips with reasons."""
-    with collector_paused():  # many small objects, no cycles
-        return _candidates_from_feedback(records, detector, max_latency_ms)
-
-
-def _candidates_from_feedback(records: Iterable[Any], detector: PiiDetector, max_latency_ms: float
-                              ) -> tuple[list[RegressionCandidate], list[Skipped]]:
-    candidates: list[RegressionCandidate] = []
-    skipped: list[Skipped] = []
-    mask = lru_cache(maxsize=65536)(detector.mask)  # the same turns come back in many reports
-    for record in records:
-        note = record.type + (f": {excerpt(record.message, NOTE_CHARS)}" if record.message else "")
-        source = Provenance("feedback", record.id, record.timestamp, " ".join(note.split()))
-        rule = FEEDBACK_RULES.get(record.type)
-        if rule is None:
-            skipped.append(Skipped(source, f"type {record.type!r} implies no rule"))
-            continue
-        if not record.conversation:
-            skipped.append(Skipped(source, "no conversation attached"))
-            continue
-        turn = record.reported_turn()
-        if rule == "no_pii" and record.turn is None:
-            turn = _first_leaking_turn(record.conversation, mask) or turn
-        reported = record.conversation[turn - 1]
-        expect, problem = _feedback_expect(rule, record, reported.reply, max_latency_ms, mask)
-        if problem:
-            skipped.append(Skipped(source, problem))
-            continue
-        users = tuple(mask(t.user) for t in record.conversation[:turn])
-        candidates.append(RegressionCandidate(users=users, rule=rule, expect=expect, source=source,
-                                              tags=(*FEEDBACK_TAGS, record.type), id_prefix="fb"))
-    return candidates, skipped
-
-
-def _first_leaking_turn(conversation: list[Any], mask: Callable[[str], str]) -> int | None:
-    """The first turn whose reply held personal data (masked on the way in, or found now), if any."""
-    for number, turn in enumerate(conversation, start=1):
-        if turn.reply and MASK_LABEL_RE.search(mask(turn.reply)):
-            return number
-    return None
-
-
-def _feedback_expect(rule: str, record: Any, reply: str | None, max_latency_ms: float,
-                     mask: Callable[[str], str]) -> tuple[dict[str, Any], str | None]:
-    if rule == "no_pii":
-        return {"no_pii": True}, None
-    if rule == "no_error":
-        return {"no_error": True}, None
-    if rule == "max_latency_ms":
-        return {"max_latency_ms": max_latency_ms}, None
-    bad = record.bad_text or reply
-    fragment = forbidden_fragment(mask(bad)) if bad else None  # masked first: kept PII never reaches a case
-    expect: dict[str, Any] = {}
-    if fragment:
-        expect["not_contains"] = [fragment]
-    if record.expected:
-        expected = forbidden_fragment(mask(record.expected))  # same rule: a masked label can never match
-        if expected:
-            expect["contains"] = [expected]
-    if not expect:
-        return {}, "wrong_answer without a usable wrong text or right answer (give bad_text or expected)"
-    return expect, None
-
-
 __all__ = ["Provenance", "RegressionCandidate", "PlannedCase", "Skipped", "WriteResult", "ConvertError",
-           "plan_cases", "write_cases", "render_case_file", "case_document",
-           "forbidden_fragment", "candidates_from_feedback", "FEEDBACK_RULES"]
+           "plan_cases", "write_cases", "render_case_file", "case_document", "forbidden_fragment",
+           "REVIEW_TAGS", "NOTE_CHARS", "MASK_LABEL_RE"]

@@ -1,4 +1,4 @@
-"""Monitor log lines with findings -> regression candidates for :mod:`pytest_llmops.convert`.
+"""Monitor log lines with findings -> regression candidates for :mod:`pytest_llmops.convert.core`.
 
 Each finding of a flagged interaction becomes a candidate: the user turns of that
 conversation up to the flagged one (as logged, so already masked), and the rule the
@@ -12,29 +12,18 @@ earlier turns of just those conversations, so memory follows the findings, not t
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..checks.checker import excerpt
-from .core import NOTE_CHARS, REVIEW_TAGS, Provenance, RegressionCandidate, Skipped
+from ..checks.names import CATEGORIES, category_of
 from ..jsonl import BadLine, iter_lines
-from ..monitor.service import MonitorSettings
-from ..monitor.stats import CATEGORIES, category_of
+from ..monitor.settings import MonitorSettings
+from ..text import excerpt
+from .core import NOTE_CHARS, REVIEW_TAGS, Provenance, RegressionCandidate, Skipped
 
 MONITOR_TAGS = ("from-monitor", *REVIEW_TAGS)
 MAX_TURNS = 20  # earlier turns kept per conversation: enough context, bounded size
-
-
-def log_files(log_file: Path) -> list[Path]:
-    """The log and its rotated siblings (``log.1``, ``log.2`` ...), oldest first."""
-    rotated = []
-    for sibling in log_file.parent.glob(log_file.name + ".*"):
-        suffix = sibling.name[len(log_file.name) + 1:]
-        if re.fullmatch(r"\d+", suffix):
-            rotated.append((int(suffix), sibling))
-    return [path for _, path in sorted(rotated, reverse=True)] + ([log_file] if log_file.exists() else [])
 
 
 @dataclass

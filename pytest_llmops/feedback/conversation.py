@@ -18,7 +18,8 @@ from typing import Any, Iterator
 
 import yaml
 
-from .store import FeedbackError
+from ..cases import is_case_file_name
+from ..errors import FeedbackError
 
 USER_ROLES = ("user", "you", "customer", "human")
 BOT_ROLES = ("bot", "assistant", "reply", "agent", "chatbot")
@@ -98,7 +99,7 @@ def conversation_choices(path: Path) -> list[tuple[set[str], list[dict[str, Any]
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise FeedbackError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    elif kind in (".yaml", ".yml"):
+    elif is_case_file_name(kind):
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:

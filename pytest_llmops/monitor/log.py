@@ -14,13 +14,13 @@ monitor that is running losing lines or writing into a replaced file.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 from pathlib import Path
 from typing import IO, Any
 
-from ..jsonl import append_records, dumps, lock_for
+from ..jsonl import append_records, dumps
+from .rotation import rotate_if_larger
 
 LOGGER_NAME = "pytest_llmops.monitor"
 #: diagnostics (bad lines, undeliverable alerts): never mixed into the interaction log file
@@ -114,29 +114,6 @@ class JsonLinesFileHandler(logging.Handler):
             self._flusher.join(timeout=5)
         self._write_pending()
         super().close()
-
-
-def rotate_if_larger(path: Path, max_bytes: int, backups: int) -> bool:
-    """Rotate ``path`` to ``path.1`` (``.1`` to ``.2`` ..., the oldest beyond ``backups`` dropped) once it
-    holds ``max_bytes`` or more. Under the store's lock, so no append or privacy rewrite sees it half done."""
-    with lock_for(path):
-        try:
-            if path.stat().st_size < max_bytes:
-                return False
-        except FileNotFoundError:
-            return False
-        if backups < 1:
-            path.unlink()
-            return True
-        oldest = path.with_name(f"{path.name}.{backups}")
-        if oldest.exists():
-            oldest.unlink()
-        for number in range(backups - 1, 0, -1):
-            older = path.with_name(f"{path.name}.{number}")
-            if older.exists():
-                os.replace(older, path.with_name(f"{path.name}.{number + 1}"))
-        os.replace(path, path.with_name(f"{path.name}.1"))
-        return True
 
 
 def _report_write_failure(path: Path, lost: int) -> None:

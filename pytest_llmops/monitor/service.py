@@ -13,10 +13,8 @@ manager); ``llmops monitor`` feeds it records read from JSON Lines.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import logging
-import os
 import threading
 import time
 from contextlib import contextmanager
@@ -24,199 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from ..cases import Expect
-from ..checks.checker import Checker
-from ..config import Settings, _format_errors, load_settings
-from ..errors import ConfigError
-from ..feedback.store import storage_detector
-from .log import DIAGNOSTICS_LOGGER_NAME, LOGGER_NAME, JsonLinesFileHandler, JsonMessage, console_handler
-from .stats import CATEGORIES, Stats, category_of
+from ..checks import Checker
+from ..checks.names import category_of
+from ..clock import iso_z
+from ..config import Settings, load_settings
+from ..errors import RecordError
+from ..pii.storage import storage_detector
 from ..pseudonym import Pseudonymizer
 from ..transcript import Exchange
-
-DEFAULT_LOG_FILE = "chatbot_monitoring.log"
-
-#: the fields of an interaction record, as read from JSON Lines (before any mapping)
-RECORD_FIELDS = ("timestamp", "conversation_id", "user_id", "user", "reply", "latency_ms", "status", "error")
-#: what ``fail_on`` and ``alert_on`` may name, besides the finding categories
-EXTRA_CONDITIONS = ("bad_input", "any")
-
-
-class MonitorSettings(BaseModel):
-    """``[tool.llmops.monitor]``: where the log goes, how records are read, when to fail or alert."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    log_file: str | None = DEFAULT_LOG_FILE  # relative to the project root; None: no log file
-    console: bool = True  # the CLI prints each interaction's JSON line on stdout
-    log_max_bytes: int | None = Field(default=None, ge=1024)  # rotate the log to .1, .2 ... at this size
-    log_backups: int = Field(default=5, ge=0, le=1000)
-    fields: dict[str, str] = Field(default_factory=dict)  # record field -> dotted path in the input
-    max_line_bytes: int = Field(default=1_048_576, ge=64)
-    expect: Expect | None = None  # extra rules for every reply, as in a case file's `expect`
-    summary_every_s: float | None = Field(default=None, gt=0)
-    fail_on: list[str] = Field(default_factory=list)
-    alert_webhook: str | None = None
-    alert_webhook_env: str | None = None  # name of an environment variable holding the URL (it may hold a token)
-    alert_on: list[str] = Field(default_factory=lambda: ["pii", "error"])
-    alert_cooldown_s: float = Field(default=60, ge=0)
-    alert_retries: int = Field(default=3, ge=0, le=20)
-    alert_timeout_s: float = Field(default=5, gt=0)
-    metrics_port: int | None = Field(default=None, ge=0, le=65535)
-    metrics_host: str = "127.0.0.1"
-
-    @field_validator("fields")
-    @classmethod
-    def _known_fields(cls, mapping: dict[str, str]) -> dict[str, str]:
-        return validate_field_map(mapping)
-
-    @field_validator("fail_on", "alert_on", mode="before")
-    @classmethod
-    def _conditions(cls, value: Any) -> Any:
-        return parse_conditions(value) if isinstance(value, str) else [parse_condition(v) for v in value]
-
-
-def parse_condition(name: Any) -> str:
-    """One ``fail_on``/``alert_on`` name, checked: a finding category, ``bad_input`` or ``any``."""
-    if not isinstance(name, str) or name.strip() not in (*CATEGORIES, *EXTRA_CONDITIONS):
-        raise ValueError(f"unknown condition {name!r}; choose from {', '.join((*CATEGORIES, *EXTRA_CONDITIONS))}")
-    return name.strip()
-
-
-def parse_conditions(text: str) -> list[str]:
-    """``"pii,error"`` as a checked list."""
-    return [parse_condition(part) for part in text.split(",") if part.strip()]
-
-
-def validate_field_map(mapping: dict[str, str]) -> dict[str, str]:
-    for name, path in mapping.items():
-        if name not in RECORD_FIELDS:
-            raise ValueError(f"unknown record field {name!r}; known: {', '.join(RECORD_FIELDS)}")
-        if not isinstance(path, str) or not path or any(not part for part in path.split(".")):
-            raise ValueError(f"field {name!r}: {path!r} is not a dotted path like 'response.text'")
-    return mapping
-
-
-def monitor_settings(settings: Settings, overrides: dict[str, Any] | None = None) -> MonitorSettings:
-    """The validated ``[tool.llmops.monitor]`` section, with command-line ``overrides`` (None: not given)."""
-    table = dict(settings.monitor)
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            table[key] = value
-    try:
-        options = MonitorSettings.model_validate(table)
-    except ValidationError as exc:
-        raise ConfigError(_format_errors(f"{Path(settings.root) / 'pyproject.toml'} [tool.llmops.monitor]",
-                                         exc)) from None
-    if options.alert_webhook is None and options.alert_webhook_env:
-        url = os.environ.get(options.alert_webhook_env)
-        if not url:
-            raise ConfigError(f"[tool.llmops.monitor] alert_webhook_env: the environment variable "
-                              f"{options.alert_webhook_env} that should hold the webhook URL is not set")
-        options = options.model_copy(update={"alert_webhook": url})
-    return options
-
-
-class RecordError(ValueError):
-    """An input record that is JSON but not a usable interaction (missing or mistyped field)."""
-
-
-@dataclass(slots=True)
-class Interaction:
-    """One exchange seen in production. ``reply`` is None when the bot failed (``error`` says how)."""
-
-    user: str
-    reply: str | None
-    latency_ms: float | None
-    conversation_id: str | None = None
-    user_id: str | None = None
-    timestamp: str | None = None  # ISO 8601; None means "now"
-    status: int | None = None
-    error: str | None = None
-
-
-class FieldMap:
-    """Reads an interaction out of a record whose fields may be named or nested differently."""
-
-    def __init__(self, mapping: dict[str, str] | None = None):
-        mapping = validate_field_map(dict(mapping or {}))
-        self.paths = {name: tuple(mapping.get(name, name).split(".")) for name in RECORD_FIELDS}
-
-    def get(self, record: dict[str, Any], name: str) -> Any:
-        path = self.paths[name]
-        if len(path) == 1:
-            return record.get(path[0])
-        value: Any = record
-        for part in self.paths[name]:
-            if not isinstance(value, dict):
-                return None
-            value = value.get(part)
-        return value
-
-    def where(self, name: str) -> str:
-        return ".".join(self.paths[name])
-
-    def interaction(self, record: dict[str, Any]) -> Interaction:
-        """The interaction in ``record``; RecordError names the first field that is missing or wrong."""
-        get = self.get
-        user = get(record, "user")
-        if not isinstance(user, str):
-            raise self._problem("user", user, "a string")
-        reply = get(record, "reply")
-        error = get(record, "error")
-        if error is not None and not isinstance(error, str):
-            error = str(error)
-        if reply is None and not error:
-            raise self._problem("reply", reply, "a string (or an 'error')")
-        if reply is not None and not isinstance(reply, str):
-            raise self._problem("reply", reply, "a string")
-        latency = get(record, "latency_ms")
-        if latency is None:
-            if not error:
-                raise self._problem("latency_ms", latency, "a number of milliseconds")
-        elif isinstance(latency, bool) or not isinstance(latency, (int, float)) or not latency >= 0:
-            raise self._problem("latency_ms", latency, "a number of milliseconds >= 0")
-        status = get(record, "status")
-        if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
-            raise self._problem("status", status, "an integer")
-        return Interaction(user=user, reply=None if error else reply, latency_ms=latency,
-                           conversation_id=_optional_text(get(record, "conversation_id")),
-                           user_id=_optional_text(get(record, "user_id")),
-                           timestamp=_timestamp(get(record, "timestamp"), self.where("timestamp")),
-                           status=status, error=error or None)
-
-    def _problem(self, name: str, value: Any, wanted: str) -> RecordError:
-        if value is None:
-            return RecordError(f"missing field {self.where(name)!r}")
-        return RecordError(f"field {self.where(name)!r} must be {wanted}, not {type(value).__name__}")
-
-
-def _optional_text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return str(value)
-
-
-def _timestamp(value: Any, where: str) -> str | None:
-    """An ISO 8601 timestamp as given, or epoch seconds turned into one; None when absent."""
-    if value is None:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value, dt.timezone.utc).isoformat(timespec="milliseconds").replace(
-            "+00:00", "Z")
-    if isinstance(value, str):
-        try:
-            dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise RecordError(f"field {where!r} is not an ISO 8601 timestamp or epoch seconds") from None
-        return value
-    raise RecordError(f"field {where!r} must be an ISO 8601 string or epoch seconds")
-
-
-def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from .log import DIAGNOSTICS_LOGGER_NAME, LOGGER_NAME, JsonLinesFileHandler, JsonMessage, console_handler
+from .records import FieldMap, Interaction
+from .settings import MonitorSettings, monitor_settings
+from .stats import Stats
 
 
 class Listener(Protocol):
@@ -322,7 +139,7 @@ class Monitor:
         level = (logging.ERROR if categories & {"pii", "error"} else logging.WARNING) if categories else logging.INFO
         user_id = interaction.user_id
         entry = {
-            "timestamp": interaction.timestamp or utc_now(),
+            "timestamp": interaction.timestamp or iso_z(timespec="milliseconds"),
             "level": logging.getLevelName(level),
             "conversation_id": interaction.conversation_id,
             "user_id": self._pseudonym(user_id) if user_id else user_id,
@@ -449,5 +266,4 @@ class LiveExchange:
         self.status: int | None = None
 
 
-__all__ = ["Monitor", "MonitorSettings", "Interaction", "FieldMap", "RecordError", "Observed", "LiveExchange",
-           "monitor_settings", "DEFAULT_LOG_FILE", "RECORD_FIELDS"]
+__all__ = ["Monitor", "Observed", "LiveExchange", "Listener"]

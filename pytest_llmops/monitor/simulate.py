@@ -17,11 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..config import Settings
-from .service import Monitor
 from ..replay import build_messages, send_turn
 from ..targets import Target, build_target
 from ..targets.base import Message
 from ..targets.stub import StubBehaviour, StubTarget
+from ..transcript import Conversation
+from .service import Monitor
 
 #: short customer conversations; the demo picks among them at random
 CONVERSATIONS: list[list[str]] = [
@@ -63,19 +64,22 @@ def simulation_target(settings: Settings, name: str | None) -> Target:
 def _one_conversation(monitor: Monitor, target: Target, number: int, turns: list[str], user_id: str,
                       budget: list[int], budget_lock: Any) -> None:
     history: list[Message] = []
-    session: dict[str, Any] = {}
     conversation_id = f"sim-{number:05d}"
-    for index, user in enumerate(turns, start=1):
-        with budget_lock:
-            if budget[0] <= 0:
+    conversation = Conversation(case_key=conversation_id)
+    try:
+        for index, user in enumerate(turns, start=1):
+            with budget_lock:
+                if budget[0] <= 0:
+                    return
+                budget[0] -= 1
+            exchange = send_turn(target, build_messages(None, history, user), conversation, index)
+            monitor.record(user, exchange.reply, exchange.latency_ms, conversation_id=conversation_id,
+                           user_id=user_id, error=exchange.error, status=exchange.status)
+            if exchange.reply is None:
                 return
-            budget[0] -= 1
-        exchange = send_turn(target, build_messages(None, history, user), session, index)
-        monitor.record(user, exchange.reply, exchange.latency_ms, conversation_id=conversation_id,
-                       user_id=user_id, error=exchange.error, status=exchange.status)
-        if exchange.reply is None:
-            return
-        history.extend([{"role": "user", "content": user}, {"role": "assistant", "content": exchange.reply}])
+            history.extend([{"role": "user", "content": user}, {"role": "assistant", "content": exchange.reply}])
+    finally:
+        target.end(conversation)
 
 
 def simulate(monitor: Monitor, target: Target, interactions: int, *, seed: int | None = None,

@@ -12,16 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-#: every finding falls into one of these categories; `--fail-on` and alerts speak in them
-CATEGORIES = ("pii", "error", "latency", "content")
-
-_CATEGORY_OF_CHECK = {"no_pii": "pii", "no_error": "error", "reply": "error", "max_latency_ms": "latency"}
-
-
-def category_of(check: str) -> str:
-    """The category of a failed check: pii, error, latency, or content (every other check)."""
-    return _CATEGORY_OF_CHECK.get(check, "content")
-
+from ..checks.names import CATEGORIES, category_of
 
 class LatencyHistogram:
     """Latencies in log-spaced buckets: fixed memory, percentiles within ~1%."""

@@ -1,15 +1,54 @@
-"""Checking ``[tool.llmops.pii]`` when it is read, so a typo stops the run before any reply is judged."""
+"""``[tool.llmops.pii]``: which kinds of personal data to look for, and what the bot may say on purpose.
+
+Checked when it is read, so a typo stops the run before any reply is judged (docs/pii.md).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from .allowlist import Allowlist
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .allowlist import Allowlist, check_allow_entries
 from .presidio_backend import EXTRA_KINDS
 from .recognizers import BUILTIN_KINDS, custom_recognizer
 
 
-def check_pii_settings(pii: Any) -> None:
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PiiPattern(_Section):
+    """A project's own kind of personal data: a name, a regular expression, optionally a checksum."""
+
+    name: str
+    pattern: str
+    validator: str | None = None
+
+
+class PiiSettings(_Section):
+    """Which kinds of personal data to look for, and what the bot may say on purpose (docs/pii.md)."""
+
+    kinds: list[str] | None = None  # None: every built-in kind, plus the backend's
+    allowlist: list[str | dict[str, str]] = Field(default_factory=list)  # exact values, {pattern = REGEX}
+    custom: list[PiiPattern] = Field(default_factory=list)
+    backend: Literal["builtin", "presidio"] = Field(
+        default="builtin", validation_alias=AliasChoices("backend", "pii_backend"))
+    presidio_model: str | None = None  # None: the first installed English spaCy pipeline
+    presidio_min_score: float = Field(default=0.5, ge=0, le=1)
+
+    @field_validator("allowlist", mode="before")
+    @classmethod
+    def _allowlist_entries(cls, value: Any) -> Any:
+        return check_allow_entries(value)
+
+    @model_validator(mode="after")
+    def _kinds_patterns_and_allowlist_are_valid(self) -> "PiiSettings":
+        check_pii_settings(self)
+        return self
+
+
+def check_pii_settings(pii: PiiSettings) -> None:
     """Raise ValueError naming the first problem: an unknown kind, a bad custom pattern or allowlist pattern."""
     custom_names = []
     for spec in pii.custom:

@@ -1,63 +1,34 @@
-"""pytest hooks only: options, collecting case files into items, failure text, JUnit properties.
+"""The pytest front: the only package that imports pytest.
 
-The work is done by the engine (cases, targets, replay, checks); this module wires it
-into pytest. Run state lives in ``config.stash``, never in module globals.
+* this module: the hooks (options, configuring a run, collecting case files, reports
+  crossing to xdist's controller);
+* :mod:`.run`: what one session shares (settings, checker, targets);
+* :mod:`.items`: case files and case items;
+* :mod:`.replay_ahead`: replaying selected cases ahead of pytest on a bounded pool;
+* :mod:`.failure`: failure text and JUnit properties from a case's record;
+* :mod:`.collector`: the run's results (terminal summary, ``--llmops-results``);
+* :mod:`.html`: pytest-html integration, registered only when pytest-html is active.
+
+Run state lives in ``config.stash``, never in module globals.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from .. import repeat
+from ..cases import is_case_file_name
+from ..checks import Checker
+from ..config import load_settings
+from ..errors import ConfigError
+from ..record import unjudged_case
+from ..results import CaseResult, case_from_dict, case_to_dict
 from ..targets import cassette
-from . import collector, replay_ahead as concurrent_replay
-from ..cases import LoadedCase, load_case_file
-from ..checks.checker import Checker, excerpt
-from ..config import Settings, load_settings
-from ..errors import CaseFileError, ConfigError
-from ..record import case_record
-from ..targets import Target, build_target
-from ..transcript import Transcript
-
-CASE_SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass
-class LlmopsRun:
-    """Everything one ``--llmops`` session shares: settings, the target, the checker."""
-
-    settings: Settings
-    target: Target
-    checker: Checker
-    registered_tags: set[str]
-    targets: dict[str, Target] = field(default_factory=dict)  # built once per name, on first use
-    cassettes: cassette.CassetteMode | None = None  # --llmops-record / --llmops-replay
-    repeat: int | None = None  # --llmops-repeat: runs of every case
-
-    def build(self, name: str) -> Target:
-        """Build target ``name``, wrapped for recording or replaying when cassettes are on."""
-        if self.cassettes is None:
-            return build_target(name, self.settings)
-        return cassette.build_cassette_target(name, self.settings, self.cassettes, self.checker.detector, build_target)
-
-    def target_named(self, name: str | None) -> Target:
-        """The target called ``name`` (None: the run's own), built and cached on first use.
-
-        Raises ConfigError for an unknown name or bad options, before anything is sent.
-        """
-        if name is None or name == self.settings.target:
-            return self.target
-        if name not in self.targets:
-            self.targets[name] = self.build(name)
-        return self.targets[name]
-
-
-RUN_KEY = pytest.StashKey[LlmopsRun]()
-RECORD_KEY = pytest.StashKey[dict]()
+from . import collector, replay_ahead
+from .items import RECORD_KEY, CaseItem, CaseYamlFile
+from .run import RUN_KEY, LlmopsRun
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -100,6 +71,26 @@ def _overrides(config: pytest.Config) -> dict[str, Any]:
     }
 
 
+def _repeat_option(config: pytest.Config) -> int | None:
+    value = config.getoption("llmops_repeat")
+    if value is not None and not 1 <= value <= 1000:
+        raise ConfigError(f"--llmops-repeat {value}: give a number of runs from 1 to 1000")
+    return value
+
+
+def _new_run(config: pytest.Config) -> LlmopsRun:
+    """The session's shared state; ConfigError for bad settings or options, before anything runs."""
+    settings = load_settings(config.rootpath, _overrides(config))
+    cassettes = cassette.mode_from_options(
+        config.getoption("llmops_record"), config.getoption("llmops_replay"),
+        config.getoption("llmops_record_missing"), config.getoption("llmops_record_pii"),
+        config.invocation_params.dir)
+    run = LlmopsRun(settings, Checker.from_settings(settings), config.rootpath, cassettes=cassettes,
+                    repeat=_repeat_option(config))
+    run.target_named(None)  # the run's own target: a bad one is a usage error now, not at the first case
+    return run
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "llmops: a conversation case collected by pytest-llmops")
@@ -108,38 +99,23 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError("pytest-llmops: --llmops-results needs --llmops")
         return
     try:
-        settings = load_settings(config.rootpath, _overrides(config))
-        checker = Checker.from_settings(settings)
-        run = LlmopsRun(settings, None, checker, set(), repeat=_repeat_option(config),  # type: ignore[arg-type]
-                        cassettes=cassette.mode_from_options(
-                            config.getoption("llmops_record"), config.getoption("llmops_replay"),
-                            config.getoption("llmops_record_missing"), config.getoption("llmops_record_pii"),
-                            config.invocation_params.dir))
-        target = run.target = run.build(settings.target)
+        run = _new_run(config)
     except (ConfigError, ValueError) as exc:
         raise pytest.UsageError(f"pytest-llmops: {exc}") from None
     config.stash[RUN_KEY] = run
-    concurrent_replay.install(config, settings.concurrency)
+    settings = run.settings
+    replay_ahead.install(config, settings.concurrency)
     collector.install(config, cases_dir=settings.cases_dir, concurrency=settings.concurrency,
-                      target=target.describe(), detector=checker.detector)
+                      default_target=run.target_info(run.target_named(None)), detector=run.checker.detector)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --llmops` with no paths means "the case suite", not the project's unit tests.
         config.args = [str(settings.cases_path)]
 
 
-def _repeat_option(config: pytest.Config) -> int | None:
-    value = config.getoption("llmops_repeat")
-    if value is not None and not 1 <= value <= 1000:
-        raise ConfigError(f"--llmops-repeat {value}: give a number of runs from 1 to 1000")
-    return value
-
-
 def pytest_unconfigure(config: pytest.Config) -> None:
     run = config.stash.get(RUN_KEY, None)
     if run is not None:
-        run.target.close()
-        for other in run.targets.values():
-            other.close()
+        run.close()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -147,7 +123,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if run is None:
         return None
     settings = run.settings
-    return [f"llmops: target {settings.target} ({run.target.kind}), cases {settings.cases_dir}/, "
+    kind = run.target_named(None).kind
+    return [f"llmops: target {settings.target} ({kind}), cases {settings.cases_dir}/, "
             f"concurrency {settings.concurrency}, max latency {settings.max_latency_ms:g} ms",
             f"llmops: reproduce with: pytest --llmops --llmops-target {settings.target}"] + (
             [f"llmops: cassettes: {run.cassettes.describe()}"] if run.cassettes else []) + (
@@ -155,7 +132,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 
 def _is_case_file(run: LlmopsRun, file_path: Path, config: pytest.Config) -> bool:
-    if file_path.suffix not in CASE_SUFFIXES:
+    if not is_case_file_name(file_path.name):
         return False
     resolved = file_path.resolve()
     if resolved.is_relative_to(run.settings.cases_path):
@@ -164,136 +141,41 @@ def _is_case_file(run: LlmopsRun, file_path: Path, config: pytest.Config) -> boo
     return resolved in named
 
 
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> "CaseYamlFile | None":
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CaseYamlFile | None:
     run = parent.config.stash.get(RUN_KEY, None)
     if run is None or not _is_case_file(run, file_path, parent.config):
         return None
     return CaseYamlFile.from_parent(parent, path=file_path)
 
 
-class CaseYamlFile(pytest.File):
-    """A YAML case file: one item per case, or one clear collection error for a bad file."""
-
-    def collect(self) -> Iterator["CaseItem"]:
-        try:
-            cases = load_case_file(self.path)
-        except CaseFileError as exc:
-            raise self.CollectError(self._relative(str(exc))) from None
-        run = self.config.stash[RUN_KEY]
-        for case in cases:
-            try:
-                target = run.target_named(case.target)
-            except ConfigError as exc:
-                line = f"{self.nodeid}:{case.line}: case {case.id!r}"
-                raise self.CollectError(f"{line}: {exc}") from None
-            item = CaseItem.from_parent(self, name=case.id, case=case, target=target)
-            item.add_marker("llmops")
-            for tag in case.tags:
-                if tag not in run.registered_tags:
-                    self.config.addinivalue_line("markers", f"{tag}: llmops case tag")
-                    run.registered_tags.add(tag)
-                item.add_marker(tag)
-            yield item
-
-    def _relative(self, message: str) -> str:
-        absolute = str(self.path)
-        return message.replace(absolute, self.nodeid) if absolute in message else message
-
-
-class CaseFailed(Exception):
-    """A case whose checks failed; carries the record for the failure text."""
-
-    def __init__(self, record: dict[str, Any]):
-        super().__init__(record["nodeid"])
-        self.record = record
-
-
-class CaseItem(pytest.Item):
-    """One conversation case, replayed and checked when pytest runs it."""
-
-    def __init__(self, *, case: LoadedCase, target: Target, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.case = case
-        self.target = target
-        self.repeat_plan = repeat.plan_for(case, self.config.stash[RUN_KEY].repeat)
-        self.cassette_key = cassette.case_key(case.path, case.id, self.config.stash[RUN_KEY].settings.cases_path,
-                                              self.config.rootpath)
-
-    def replay(self, run: int = 1) -> Transcript:
-        """Send one run of this case's conversation to its target; may run on a replay pool thread."""
-        return concurrent_replay.replay_item(self, run)
-
-    def replay_jobs(self) -> list[tuple[Any, Any]]:
-        """One replay pool job per run: the runs of a repeated case go concurrently."""
-        return repeat.replay_jobs(self.nodeid, self.repeat_plan, self.replay)
-
-    def runtest(self) -> None:
-        run = self.config.stash[RUN_KEY]
-        transcripts = concurrent_replay.results_for(self)
-        cassette.finish(self.target, self.cassette_key)
-        records = []
-        for transcript in transcripts:
-            turns = run.checker.check_transcript(transcript, self.case.turn_expects)
-            records.append(case_record(self.case, self.nodeid, self.target.describe(), transcript, turns,
-                                       run.checker.detector))
-        record = repeat.combine(records, self.repeat_plan)
-        self.stash[RECORD_KEY] = record
-        self._record_properties(record)
-        if not record["passed"]:
-            raise CaseFailed(record)
-
-    def _record_properties(self, record: dict[str, Any]) -> None:
-        self.user_properties.append(("llmops_target", record["target"]["name"]))
-        for turn in record["turns"]:
-            prefix = f"llmops_turn_{turn['turn']}"
-            self.user_properties.append((f"{prefix}_latency_ms", turn["latency_ms"]))
-            if turn.get("ttft_ms") is not None:  # streaming targets: time to first token
-                self.user_properties.append((f"{prefix}_ttft_ms", turn["ttft_ms"]))
-            if turn.get("retries"):  # 429/503 retries the reply needed
-                self.user_properties.append((f"{prefix}_retries", turn["retries"]))
-            failed = [check["check"] for check in turn["checks"] if not check["passed"]]
-            self.user_properties.append((f"{prefix}_failed_checks", ",".join(failed)))
-        self.user_properties.extend(repeat.junit_properties(record))
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, CaseFailed):
-            return format_failure(excinfo.value.record)
-        return super().repr_failure(excinfo, style=style)
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.case.line - 1, f"llmops case {self.case.id}"
-
-
-def format_failure(record: dict[str, Any]) -> str:
-    """The terminal failure text: every failed check of every turn, PII already masked."""
-    failed = [(turn, check) for turn in record["turns"] for check in turn["checks"] if not check["passed"]]
-    lines = [f"{record['nodeid']}: {len(failed)} check(s) failed (target: {record['target']['name']})"]
-    lines += repeat.distribution_lines(record)
-    for turn in record["turns"]:
-        if turn["passed"]:
-            continue
-        lines.append("")
-        lines.append(f"turn {turn['turn']}: user: {excerpt(turn['user'], 200)!r}")
-        if turn["reply"] is not None:
-            lines.append(f"  reply ({turn['latency_ms']:.0f} ms): {excerpt(turn['reply'])!r}")
-        for check in turn["checks"]:
-            if not check["passed"]:
-                lines.append(f"  FAILED {check['check']}: expected {check['expected']}; got {check['actual']}")
-    if record["skipped_turns"]:
-        lines.append("")
-        lines.append(f"{record['skipped_turns']} later turn(s) not sent: the conversation broke off at a fault "
-                     "or a failed save")
-    return "\n".join(lines)
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
     report = yield
-    if call.when == "call" and isinstance(item, CaseItem) and RECORD_KEY in item.stash:
-        # Travels with the report (also across pytest-xdist workers) for reports and results JSON.
-        report.llmops = item.stash[RECORD_KEY]
-    elif isinstance(item, CaseItem) and (report.failed or report.skipped):
+    if not isinstance(item, CaseItem):
+        return report
+    if call.when == "call" and RECORD_KEY in item.stash:
+        report.llmops = item.stash[RECORD_KEY]  # the case's record travels with its report
+    elif report.failed or report.skipped:
         # A case its checks never judged (skipped, setup error, crash) still shows in reports, once.
-        detector = item.config.stash[RUN_KEY].checker.detector
-        report.llmops = collector.unrun_record(item.case, item.nodeid, item.target.describe(), detector)
+        run = item.config.stash[RUN_KEY]
+        report.llmops = unjudged_case(item.case, item.nodeid, run.target_info(item.target))
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(config: pytest.Config, report: Any) -> Iterator[Any]:
+    """An xdist worker sends the record as plain data (the one way out: ``results.case_to_dict``)."""
+    data = yield
+    if isinstance(data, dict) and isinstance(data.get("llmops"), CaseResult):
+        data["llmops"] = case_to_dict(data["llmops"])
+    return data
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_from_serializable(config: pytest.Config, data: Any) -> Iterator[Any]:
+    """The controller turns it back into the typed record (the one way in: ``results.case_from_dict``)."""
+    report = yield
+    record = getattr(report, "llmops", None)
+    if isinstance(record, dict):
+        report.llmops = case_from_dict(record)
     return report

@@ -17,30 +17,20 @@ from typing import Any
 import pytest
 
 from .. import __version__
-from ..checks.checker import excerpt
-from ..cases import LoadedCase
+from ..cases import is_case_file_name
+from ..clock import utc_now
 from ..pii import PiiDetector
-from ..record import case_record
-from ..results import (CaseResult, CollectionErrorRecord, RunInfo, RunResults, TargetInfo, ToolInfo,
-                      write_results)
-from ..report.run_info import git_info, public_target, utc_now
+from ..report.run_info import git_info, run_target, targets_used
 from ..report.summary import build_summary, terminal_lines
-from ..transcript import Transcript
+from ..results import CaseResult, CollectionErrorRecord, RunInfo, RunResults, TargetInfo, ToolInfo, write_results
+from ..text import excerpt
 
 COLLECTION_ERROR_CHARS = 2000
 
 
-def unrun_record(case: LoadedCase, nodeid: str, target: dict[str, Any], detector: PiiDetector) -> dict[str, Any]:
-    """The record of a case that never got a verdict from its checks (skipped, setup error, crash)."""
-    record = case_record(case, nodeid, target, Transcript(case_id=case.id, target=target.get("name", "?")),
-                         [], detector)
-    record["passed"] = False
-    return record
-
-
 @dataclass
 class _CaseEntry:
-    record: dict[str, Any]
+    record: CaseResult
     outcome: str = "passed"
     duration_s: float = 0.0
 
@@ -59,15 +49,16 @@ def _phase_outcome(report: pytest.TestReport, current: str, judged: bool) -> str
 class ResultsCollector:
     """A pytest plugin object: collects case records and collection errors, then writes the results."""
 
-    def __init__(self, config: pytest.Config, *, cases_dir: str, concurrency: int, target: dict[str, Any],
+    def __init__(self, config: pytest.Config, *, cases_dir: str, concurrency: int, default_target: TargetInfo,
                  detector: PiiDetector, results_path: Path | None):
         self.config = config
         self.cases_dir = cases_dir
         self.concurrency = concurrency
-        self.target = public_target(target)
+        self.default_target = default_target
         self.detector = detector
         self.results_path = results_path
         self.results: RunResults | None = None
+        self.results_written = False
         self._cases: dict[str, _CaseEntry] = {}
         self._collection_errors: dict[str, str] = {}
         self._started_at = utc_now()
@@ -78,7 +69,7 @@ class ResultsCollector:
         self._started = time.perf_counter()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed and report.nodeid.endswith((".yaml", ".yml")):
+        if report.failed and is_case_file_name(report.nodeid):
             message = self.detector.mask(excerpt(report.longreprtext, COLLECTION_ERROR_CHARS))
             self._collection_errors.setdefault(report.nodeid, message)
 
@@ -92,7 +83,7 @@ class ResultsCollector:
         elif record is not None and report.when == "call":
             entry.record = record
         entry.duration_s += report.duration
-        entry.outcome = _phase_outcome(report, entry.outcome, judged=bool(entry.record.get("turns")))
+        entry.outcome = _phase_outcome(report, entry.outcome, judged=bool(entry.record.turns))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -105,17 +96,20 @@ class ResultsCollector:
             print(f"pytest-llmops: cannot write results to {self.results_path}: {exc.strerror or exc}",
                   file=sys.stderr)
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        else:
+            self.results_written = True
 
     def build(self, exit_status: int | None = None) -> RunResults:
         """The results of the run so far (all of it, once the session has finished)."""
-        cases = [self._case_result(nodeid, entry) for nodeid, entry in self._cases.items()]
+        cases = [entry.record.model_copy(update={"outcome": entry.outcome, "duration_s": round(entry.duration_s, 4)})
+                 for entry in self._cases.values()]
         cases.sort(key=lambda case: (case.file, case.line or 0, case.nodeid))
-        finished = utc_now()
         workers = getattr(self.config.option, "numprocesses", None)
+        used = targets_used(cases)
         run = RunInfo(
-            started_at=self._started_at, finished_at=finished,
+            started_at=self._started_at, finished_at=utc_now(),
             duration_s=round(time.perf_counter() - self._started, 3),
-            git=git_info(self.config.rootpath), target=TargetInfo.model_validate(self.target),
+            git=git_info(self.config.rootpath), target=run_target(used, self.default_target), targets=used,
             concurrency=self.concurrency, cases_dir=self.cases_dir,
             argv=[str(arg) for arg in self.config.invocation_params.args],
             workers=workers if isinstance(workers, int) and workers > 0 else None, exit_status=exit_status,
@@ -126,22 +120,17 @@ class ResultsCollector:
         return RunResults(tool=ToolInfo(version=__version__), run=run, summary=summary, cases=cases,
                           collection_errors=errors)
 
-    def _case_result(self, nodeid: str, entry: _CaseEntry) -> CaseResult:
-        record = {**entry.record, "target": public_target(entry.record.get("target", {}))}
-        return CaseResult.model_validate({**record, "outcome": entry.outcome,
-                                          "duration_s": round(entry.duration_s, 4)})
-
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.results is None:
             return
         terminalreporter.write_sep("=", "llmops summary")
         for line in terminal_lines(self.results):
             terminalreporter.write_line(line)
-        if self.results_path is not None:
+        if self.results_written:
             terminalreporter.write_line(f"results: {self.results_path}")
 
 
-def install(config: pytest.Config, *, cases_dir: str, concurrency: int, target: dict[str, Any],
+def install(config: pytest.Config, *, cases_dir: str, concurrency: int, default_target: TargetInfo,
             detector: PiiDetector) -> None:
     """Register the collector, and the pytest-html integration when pytest-html is active.
 
@@ -155,8 +144,8 @@ def install(config: pytest.Config, *, cases_dir: str, concurrency: int, target: 
         results_path = Path(config.invocation_params.dir, option)
         if results_path.is_dir():
             raise pytest.UsageError(f"pytest-llmops: --llmops-results {option}: is a folder; name a file")
-    collector = ResultsCollector(config, cases_dir=cases_dir, concurrency=concurrency, target=target,
-                                 detector=detector, results_path=results_path)
+    collector = ResultsCollector(config, cases_dir=cases_dir, concurrency=concurrency,
+                                 default_target=default_target, detector=detector, results_path=results_path)
     config.pluginmanager.register(collector, "llmops-results")
     if config.pluginmanager.hasplugin("html"):
         from .html import HtmlReportPlugin  # pytest-html is optional: import it only when active

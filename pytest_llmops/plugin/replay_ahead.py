@@ -1,10 +1,11 @@
 """pytest hooks that replay the selected cases ahead of time on a :class:`ReplayScheduler`.
 
 After collection and deselection (``-k``, ``-m``, ``--lf``...), every case item that
-will really run is handed to the pool in pytest's order; each item's ``runtest`` then
-waits only for its own transcript, so pytest still reports one item at a time, in
-order. Items carrying a ``skip``/``skipif`` marker are never sent ahead: they are
-replayed in ``runtest`` only if pytest actually runs them.
+will really run hands its :class:`~pytest_llmops.replay.ReplayJob` to the pool in
+pytest's order, one task per run; each item's ``runtest`` then waits only for its own
+runs, so pytest still reports one item at a time, in order. Items carrying a
+``skip``/``skipif`` marker are never sent ahead: they are replayed in ``runtest`` only
+if pytest actually runs them.
 
 Under pytest-xdist a worker does not know which items the controller will give it
 (and may have pending items stolen), so it never sends ahead blindly: it replays the
@@ -19,12 +20,13 @@ from typing import Any, Iterator
 
 import pytest
 
-from ..targets import cassette
-from ..replay import replay_case
+from ..replay import ReplayJob
 from ..scheduler import JobCancelled, ReplayScheduler
 from ..transcript import Transcript
 
 SCHEDULER_KEY = pytest.StashKey[ReplayScheduler]()
+#: the replay job of a case item (set when the item is created); other items have none
+JOB_KEY = pytest.StashKey[ReplayJob]()
 PLUGIN_NAME = "llmops-concurrent-replay"
 
 
@@ -46,43 +48,32 @@ def _sends_nothing(config: pytest.Config) -> bool:
                 or getattr(option, "setupplan", False))
 
 
-def _replays_ahead(item: pytest.Item | None) -> bool:
-    """Whether ``item`` is a case that may be replayed before pytest runs it."""
-    if item is None or not hasattr(item, "replay"):
-        return False
-    return item.get_closest_marker("skip") is None and item.get_closest_marker("skipif") is None
+def _job_ahead(item: pytest.Item | None) -> ReplayJob | None:
+    """The job of ``item`` if it is a case that may be replayed before pytest runs it."""
+    if item is None or JOB_KEY not in item.stash:
+        return None
+    if item.get_closest_marker("skip") is not None or item.get_closest_marker("skipif") is not None:
+        return None
+    return item.stash[JOB_KEY]
 
 
-def _submit(scheduler: ReplayScheduler, item: pytest.Item | None) -> None:
-    if _replays_ahead(item):
-        for key, job in item.replay_jobs():  # type: ignore[union-attr]  # one per run of a repeated case
-            scheduler.submit(key, job)
+def _submit(scheduler: ReplayScheduler, job: ReplayJob) -> None:
+    """One pool task per run of ``job``: the runs of a repeated case go concurrently."""
+    stop = scheduler.stopping.is_set
+    for run in job.run_numbers:
+        scheduler.submit((job.key, run), lambda run=run: job.replay(run, stop))
 
 
-def results_for(item: Any) -> list[Any]:
+def transcripts_of(config: pytest.Config, job: ReplayJob) -> list[Transcript]:
     """Every run's transcript, in run order; runs not sent ahead are queued now, so they go concurrently."""
-    scheduler = item.config.stash.get(SCHEDULER_KEY, None)
-    jobs = item.replay_jobs()
+    scheduler = config.stash.get(SCHEDULER_KEY, None)
     if scheduler is None:
-        return [job() for _, job in jobs]
-    for key, job in jobs:
-        scheduler.submit(key, job)
+        return [job.replay(run) for run in job.run_numbers]
+    _submit(scheduler, job)
     try:
-        return [scheduler.result(key) for key, _ in jobs]
+        return [scheduler.result((job.key, run)) for run in job.run_numbers]
     except JobCancelled:
         pytest.skip("llmops: replay cancelled (the run is stopping)")
-
-
-def should_stop(config: pytest.Config) -> bool:
-    """True once the run is stopping; long conversations check it between turns."""
-    scheduler = config.stash.get(SCHEDULER_KEY, None)
-    return scheduler is not None and scheduler.stopping.is_set()
-
-
-def replay_item(item: Any, run: int = 1) -> Transcript:
-    """Replay one run of a case item against its own target (runs on a pool thread)."""
-    target = cassette.bind(item.target, item.cassette_key, run)
-    return replay_case(item.case, target, should_stop=lambda: should_stop(item.config))
 
 
 @pytest.hookimpl(trylast=True)
@@ -92,15 +83,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     scheduler = config.stash[SCHEDULER_KEY]
     for item in session.items:
-        _submit(scheduler, item)
+        job = _job_ahead(item)
+        if job is not None:
+            _submit(scheduler, job)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
     scheduler = item.config.stash[SCHEDULER_KEY]
     if _is_xdist_worker(item.config):
-        _submit(scheduler, item)
-        _submit(scheduler, nextitem)
+        for job in (_job_ahead(item), _job_ahead(nextitem)):
+            if job is not None:
+                _submit(scheduler, job)
     try:
         return (yield)
     finally:

@@ -1,6 +1,6 @@
 """Data-subject rights and retention over every stored record: export, erase, rectify, purge.
 
-Each operation walks the project's stores (see :mod:`privacy_stores`): JSON Lines
+Each operation walks the project's stores (see :mod:`.stores`): JSON Lines
 files are read tolerantly and rewritten only through :func:`jsonl.rewrite` (temporary
 file, fsync, rename, under the appenders' lock), so a crash leaves the old file or the
 new one and appends made meanwhile wait rather than vanish. Corrupt lines are kept and
@@ -23,22 +23,21 @@ from typing import Any, Callable, Iterator, Mapping
 from pydantic import ValidationError
 
 from .. import jsonl
+from ..clock import from_epoch, iso_z, utc_now
 from ..config import Settings, load_settings
-from ..errors import LlmopsError
-from ..feedback.store import FeedbackRecord, check_user_id, minimise, storage_detector, validation_message
+from ..errors import LlmopsError, PrivacyError
+from ..feedback.store import FeedbackRecord, check_user_id, minimise
 from ..pii import PiiDetector
-from .settings import PrivacySettings, privacy_settings
-from .stores import DocumentCheck, StoreFile, StoreLayout, check_document, display_path, layout
+from ..pii.storage import storage_detector
 from ..pseudonym import Pseudonymizer, is_pseudonym
+from ..validation import one_line
+from .settings import PrivacySettings
+from .stores import DocumentCheck, StoreFile, StoreLayout, check_document, display_path, layout
 
 EXPORT_SCHEMA = 1
 PROTECTED_FIELDS = ("id", "timestamp")  # provenance of a record: corrected never, erased only with it
 AGE_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-class PrivacyError(LlmopsError):
-    """A privacy request that cannot be served as asked (unknown record, bad field, bad age)."""
 
 
 @dataclass
@@ -53,12 +52,11 @@ class PrivacyProject:
     @classmethod
     def load(cls, root: Path | None = None, environ: Mapping[str, str] | None = None) -> "PrivacyProject":
         settings = load_settings(root)
-        privacy = privacy_settings(settings)
-        return cls(settings, privacy, layout(settings, privacy), environ)
+        return cls(settings, settings.privacy, layout(settings), environ)
 
     def refresh(self) -> StoreLayout:
         """Find the store files again, as they are now."""
-        self.stores = layout(self.settings, self.privacy)
+        self.stores = layout(self.settings)
         return self.stores
 
     def pseudonyms(self) -> Pseudonymizer:
@@ -174,7 +172,7 @@ def _audit(project: PrivacyProject, entry: dict[str, Any]) -> dict[str, Any]:
         operator = getpass.getuser()
     except (KeyError, OSError):
         operator = None
-    line = {"timestamp": _now().isoformat().replace("+00:00", "Z"), "operator": operator, **entry}
+    line = {"timestamp": iso_z(), "operator": operator, **entry}
     jsonl.append_record(project.stores.audit_log, line)
     return line
 
@@ -202,10 +200,6 @@ def _audited(project: PrivacyProject, report: PrivacyReport,
         reason = str(exc) if isinstance(exc, LlmopsError) else f"{type(exc).__name__}: {exc}"
         _audit(project, {**request, "status": "failed", "reason": reason})
         raise
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _file_counts(project: PrivacyProject, report: PrivacyReport) -> dict[str, int]:
@@ -252,7 +246,7 @@ def export_user(project: PrivacyProject, user_id: str, ticket: str | None = None
     document = {
         "schema": EXPORT_SCHEMA,
         "kind": "pytest-llmops subject access export",
-        "generated_at": _now().isoformat().replace("+00:00", "Z"),
+        "generated_at": iso_z(),
         "user_id": user_id,
         "stored_as": sorted(identities),
         "total_records": report.total,
@@ -369,7 +363,7 @@ def _rectified(record: dict[str, Any], prepared: dict[str, Any], detector: PiiDe
     try:
         corrected = FeedbackRecord.model_validate({**record, **prepared})
     except ValidationError as exc:
-        raise PrivacyError(f"{where}: {validation_message(exc)}") from None
+        raise PrivacyError(f"{where}: {one_line(exc, whole='record')}") from None
     return jsonl.dumps(minimise(corrected, detector).to_json_dict()).encode("utf-8")
 
 
@@ -416,7 +410,7 @@ def record_time(record: dict[str, Any]) -> datetime | None:
     value = record.get("timestamp")
     try:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, timezone.utc)
+            return from_epoch(value)
         if isinstance(value, str):
             stamp = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
             return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
@@ -438,7 +432,7 @@ def retention_age(project: PrivacyProject, older_than: str | None) -> tuple[time
 def purge_older_than(project: PrivacyProject, age: timedelta, label: str, dry_run: bool = False,
                      now: datetime | None = None, ticket: str | None = None) -> PrivacyReport:
     """Drop records whose timestamp is older than ``age`` from every JSON Lines store."""
-    cutoff = (now or _now()) - age
+    cutoff = (now or utc_now()) - age
     project.refresh()
     report = PrivacyReport("purge", dry_run, compressed=list(project.stores.compressed))
 
@@ -455,7 +449,7 @@ def purge_older_than(project: PrivacyProject, age: timedelta, label: str, dry_ru
         outcome.kept += 1
         return line.raw
 
-    report.details = {"older_than": label, "cutoff": cutoff.isoformat().replace("+00:00", "Z")}
+    report.details = {"older_than": label, "cutoff": iso_z(cutoff)}
     with _audited(project, report, {"action": "purge", "ticket": ticket, **report.details}) as finish:
         _apply(report, project.stores.jsonl_files, rule)
         finish({"records": report.total, "stores": _file_counts(project, report)})

@@ -1,22 +1,20 @@
 """``[tool.llmops.privacy]``: where personal data is stored, for how long, and how user ids are hidden.
 
-config.Settings keeps this section as a free-form dict so the core does not depend on
-the privacy feature; this module validates it (unknown keys are errors, as everywhere).
+Part of :class:`pytest_llmops.config.Settings`, validated with the rest of the file
+(unknown keys are errors, as everywhere).
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..config import Settings, _format_errors
-from ..errors import ConfigError
+if TYPE_CHECKING:
+    from ..config import Settings
 
 DEFAULT_KEY_ENV = "LLMOPS_PSEUDONYM_KEY"
-DEFAULT_MONITOR_LOG = "chatbot_monitoring.log"
 
 
 class PrivacySettings(BaseModel):
@@ -41,18 +39,9 @@ class PrivacySettings(BaseModel):
         return value
 
 
-def privacy_settings(settings: Settings) -> PrivacySettings:
-    """The validated ``[tool.llmops.privacy]`` section of ``settings``."""
-    try:
-        return PrivacySettings.model_validate(settings.privacy)
-    except ValidationError as exc:
-        source = f"{Path(settings.root) / 'pyproject.toml'} [tool.llmops.privacy]"
-        raise ConfigError(_format_errors(source, exc)) from None
-
-
-def monitor_log_patterns(settings: Settings, privacy: PrivacySettings) -> list[str]:
+def monitor_log_patterns(settings: "Settings") -> list[str]:
     """The monitor logs to cover: as configured here, else where the monitor writes its log."""
-    if privacy.monitor_logs is not None:
-        return privacy.monitor_logs
-    log_file = settings.monitor.get("log_file", DEFAULT_MONITOR_LOG)
-    return [log_file] if isinstance(log_file, str) and log_file else []
+    if settings.privacy.monitor_logs is not None:
+        return settings.privacy.monitor_logs
+    log_file = settings.monitor.log_file
+    return [log_file] if log_file else []

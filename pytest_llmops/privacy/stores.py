@@ -18,12 +18,11 @@ from typing import Any, Iterable, Iterator
 
 import yaml
 
+from ..cases import case_files_in
 from ..config import Settings
-from .settings import PrivacySettings, monitor_log_patterns
+from ..monitor.rotation import rotated_siblings
+from .settings import monitor_log_patterns
 
-# Python's RotatingFileHandler (log.1, log.2, ...) and TimedRotatingFileHandler (log.2026-11-25, ...).
-ROTATED_SUFFIX_RE = re.compile(r"^\.(\d+|\d{4}-\d{2}-\d{2}(?:[_T]\d{2}(?:-\d{2}){0,2})?)$")
-COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip", ".zst")
 COMMENT_RE = re.compile(r"(?:^|\s)#(.*)$")
 MIN_MENTION_CHARS = 4  # shorter ids ("42") would "occur" in any text; only exact values count for them
 
@@ -68,34 +67,15 @@ def _resolve(root: Path, pattern: str) -> list[Path]:
     return [path] if path.is_file() else []
 
 
-def rotated_siblings(path: Path) -> tuple[list[Path], list[Path]]:
-    """The rotated copies of a log (``log.1``, ``log.2026-11-25``) and any compressed ones (``log.1.gz``)."""
-    if not path.parent.is_dir():
-        return [], []
-    plain: list[Path] = []
-    compressed: list[Path] = []
-    for candidate in path.parent.glob(glob.escape(path.name) + ".*"):
-        suffix = candidate.name[len(path.name):]
-        if ROTATED_SUFFIX_RE.match(suffix):
-            plain.append(candidate)
-        elif suffix.endswith(COMPRESSED_SUFFIXES) and ROTATED_SUFFIX_RE.match(suffix.rsplit(".", 1)[0] or "."):
-            compressed.append(candidate)
-    return sorted(plain, key=_rotation_order), sorted(compressed)
-
-
-def _rotation_order(path: Path) -> tuple[int, str]:
-    suffix = path.suffix[1:]
-    return (int(suffix), "") if suffix.isdigit() else (0, suffix)
-
-
-def layout(settings: Settings, privacy: PrivacySettings) -> StoreLayout:
+def layout(settings: Settings) -> StoreLayout:
     """Resolve the configured stores of ``settings.root``."""
+    privacy = settings.privacy
     root = Path(settings.root)
     jsonl_files: list[StoreFile] = []
     compressed: list[Path] = []
     for pattern in privacy.feedback:
         jsonl_files.extend(StoreFile("feedback", p) for p in _resolve(root, pattern))
-    for pattern in monitor_log_patterns(settings, privacy):
+    for pattern in monitor_log_patterns(settings):
         bases = _resolve(root, pattern) if any(c in pattern for c in "*?[") else [root / pattern]
         for base in bases:
             if base.is_file():
@@ -108,9 +88,7 @@ def layout(settings: Settings, privacy: PrivacySettings) -> StoreLayout:
     unique = [f for f in jsonl_files if not (f.path.resolve() in seen or seen.add(f.path.resolve()))]
     result_files = sorted({p for pattern in privacy.results for p in _resolve(root, pattern)})
     if privacy.cases is None:
-        cases_root = settings.cases_path
-        case_files = sorted(p for p in cases_root.rglob("*") if p.suffix in (".yaml", ".yml")) \
-            if cases_root.is_dir() else []
+        case_files = case_files_in(settings.cases_path)
     else:
         case_files = sorted({p for pattern in privacy.cases for p in _resolve(root, pattern)})
     return StoreLayout(root, unique, sorted(set(compressed)), result_files, case_files, audit_log)

@@ -10,51 +10,14 @@ An empty run, or one where case files failed to load, never passes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from ..config import Settings, _format_errors
-from ..errors import ConfigError
 from ..results import CaseResult, RunResults
+from .settings import GateSettings
 
 #: outcomes that count as "this case does not work"
 BROKEN = ("failed", "error")
 #: how many case names a row lists before it says "and N more"
 LIST_LIMIT = 20
-
-
-class GateSettings(BaseModel):
-    """``[tool.llmops.gate]``: every threshold a run must meet. Unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    min_pass_rate: float = Field(default=1.0, ge=0, le=1)
-    max_pii_findings: int = Field(default=0, ge=0)
-    max_error_rate: float = Field(default=0.0, ge=0, le=1)
-    #: None: the per-reply limit ``[tool.llmops] max_latency_ms``
-    max_p95_latency_ms: float | None = Field(default=None, gt=0)
-    max_errors: int = Field(default=0, ge=0)
-    min_cases: int = Field(default=1, ge=1)
-    #: p95 may grow by this much over the baseline's ...
-    max_p95_regression_pct: float = Field(default=20.0, ge=0)
-    #: ... and by at least this many ms before it counts (sub-millisecond noise is not a regression)
-    p95_regression_floor_ms: float = Field(default=50.0, ge=0)
-    #: file the gate compares against by default, and that ``llmops promote`` writes
-    baseline_file: str | None = None
-
-
-def gate_settings(settings: Settings, overrides: dict[str, Any] | None = None) -> GateSettings:
-    """The gate section of ``settings`` with command-line ``overrides`` (None values ignored) on top."""
-    table = dict(settings.gate)
-    table.update({key: value for key, value in (overrides or {}).items() if value is not None})
-    try:
-        gate = GateSettings.model_validate(table)
-    except ValidationError as exc:
-        raise ConfigError(_format_errors(f"{settings.root / 'pyproject.toml'} [tool.llmops.gate]", exc)) from None
-    if gate.max_p95_latency_ms is None:
-        gate = gate.model_copy(update={"max_p95_latency_ms": settings.max_latency_ms})
-    return gate
 
 
 @dataclass

@@ -10,10 +10,9 @@ import math
 from collections import Counter
 from typing import Iterable, Sequence
 
+from ..checks.names import is_error_check
 from ..results import CaseResult, LatencySummary, RunResults, Summary, TurnRecord
-
-FAULT_CHECK = "reply"  # the check a turn gets when the chatbot gave no reply at all
-ERROR_CHECK = "no_error"
+from ..text import format_ms
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -39,14 +38,17 @@ def is_error_turn(turn: TurnRecord) -> bool:
     """A turn counts as an error when the chatbot faulted or its reply holds an error phrase."""
     if turn.reply is None:
         return True
-    return any(check.check in (FAULT_CHECK, ERROR_CHECK) and not check.passed for check in turn.checks)
+    return any(is_error_check(check.check) and not check.passed for check in turn.checks)
 
 
 def build_summary(cases: Sequence[CaseResult], collection_errors: int = 0,
                   pii_kinds: Iterable[str] = ()) -> Summary:
-    """The summary of a run from its case results (``pii_kinds``: configured kinds, listed even at 0)."""
+    """The summary of a run from its case results (``pii_kinds``: configured kinds, listed even at 0).
+
+    Every run of a repeated case counts: its turns, latencies and failed checks.
+    """
     outcomes = Counter(case.outcome for case in cases)
-    turns = [turn for case in cases for turn in case.turns]
+    turns = [turn for case in cases for turn in case.all_turns()]
     checks_failed: Counter[str] = Counter()
     pii_findings: Counter[str] = Counter({kind: 0 for kind in pii_kinds})
     for turn in turns:
@@ -77,10 +79,6 @@ def run_passed(summary: Summary) -> bool:
     return summary.cases > 0 and not (summary.failed or summary.errors)
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
-
-
 def _counts(counts: dict[str, int]) -> str:
     failing = [f"{name} {count}" for name, count in counts.items() if count]
     return ", ".join(failing) if failing else "none"
@@ -95,9 +93,10 @@ def describe_git(results: RunResults) -> str:
 
 
 def describe_target(results: RunResults) -> str:
-    target = results.run.target
-    url = f" at {target.url}" if target.url else ""
-    return f"{target.name} ({target.kind}){url}"
+    """The targets the cases ran against: ``stub (stub)``, or each of several, ``; ``-separated."""
+    targets = results.run.targets or [results.run.target]
+    return "; ".join(f"{target.name} ({target.kind})" + (f" at {target.url}" if target.url else "")
+                     for target in targets)
 
 
 def terminal_lines(results: RunResults) -> list[str]:
@@ -111,8 +110,8 @@ def terminal_lines(results: RunResults) -> list[str]:
         f"target: {describe_target(results)}; concurrency {run.concurrency}",
         f"suite: {run.cases_dir}/, {describe_git(results)}; {run.started_at:%Y-%m-%d %H:%M:%S} UTC, "
         f"{run.duration_s:.2f} s",
-        f"turns: {summary.turns}, error rate {summary.error_rate:.1%}; latency ms p50 {_ms(latency.p50)}, "
-        f"p95 {_ms(latency.p95)}, p99 {_ms(latency.p99)}, max {_ms(latency.max)}",
+        f"turns: {summary.turns}, error rate {summary.error_rate:.1%}; latency ms " + ", ".join(
+            f"{name} {format_ms(getattr(latency, name), unit=False)}" for name in ("p50", "p95", "p99", "max")),
         f"failed checks: {_counts(summary.checks_failed)}",
         f"PII findings: {_counts(summary.pii_findings)}",
     ]

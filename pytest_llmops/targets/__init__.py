@@ -1,4 +1,13 @@
-"""Building targets by name from settings: the stub, and each kind registered in KINDS."""
+"""The chatbots a run can talk to, built by name from settings.
+
+* :mod:`.base`: the :class:`Target` interface (``send``, ``end``, ``describe``, ``close``);
+* :mod:`.stub`: the built-in support bot; :mod:`.stub_server`: the same bot over HTTP (``llmops serve-stub``);
+* :mod:`.http_client`: what the HTTP kinds share (deadlines, retries, fault mapping);
+* :mod:`.openai`, :mod:`.http`, :mod:`.python`: one module per kind;
+* :mod:`.cassette`: recording and replaying any target.
+
+Add a kind: a module with a ``Target`` subclass and ``from_options``, then an entry in KINDS.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +18,7 @@ from pydantic import ValidationError
 
 from ..config import Settings
 from ..errors import ConfigError
+from ..validation import one_line
 from .base import Message, Target
 from .stub import StubTarget
 
@@ -62,8 +72,7 @@ def build_target(name: str, settings: Settings) -> Target:
     try:
         return factory(name, options, settings)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
-        raise ConfigError(f"target {name!r}: {problems}") from None
+        raise ConfigError(f"target {name!r}: {one_line(exc, unknown='Extra inputs are not permitted')}") from None
 
 
 __all__ = ["Target", "Message", "StubTarget", "OpenAITarget", "HttpTarget", "PythonTarget", "build_target", "KINDS"]

@@ -1,8 +1,11 @@
 """The target interface: how a conversation reaches a chatbot.
 
 Modelled on httpx's transport: one method, ``send``, that takes the whole message list
-(system prompt, earlier turns, the new user message) and returns a :class:`Reply` or
-raises a :class:`~pytest_llmops.errors.TargetError`. Targets know nothing of checks.
+(system prompt, earlier turns, the new user message) and returns a
+:class:`~pytest_llmops.transcript.Reply` or raises a
+:class:`~pytest_llmops.errors.TargetError`. Targets know nothing of checks. A target
+may wrap another (cassettes record or replay whatever target they wrap) through the
+same two methods, so the replay engine never asks what kind of target it holds.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, TypedDict
 
-from ..transcript import Reply
+from ..transcript import Conversation, Reply
 
 
 class Message(TypedDict):
@@ -28,12 +31,19 @@ class Target(ABC):
         self.name = name
 
     @abstractmethod
-    def send(self, messages: list[Message], session: dict[str, Any]) -> Reply:
+    def send(self, messages: list[Message], conversation: Conversation) -> Reply:
         """Reply to the last user message of ``messages``.
 
-        ``session`` is a dict private to one conversation (e.g. to carry a session id
-        from one turn to the next); it starts empty for every replay.
+        ``conversation`` says which run of which case this is and carries state private
+        to that run (e.g. a session id from one turn to the next).
         """
+
+    def end(self, conversation: Conversation) -> None:
+        """The run ``conversation`` is over (no more turns will be sent); cassettes save here."""
+
+    def request_headers(self) -> dict[str, str]:
+        """Headers sent with every request (cassettes record them, secrets redacted); none by default."""
+        return {}
 
     def describe(self) -> dict[str, Any]:
         """What reports may show about this target: never a secret."""

@@ -12,13 +12,17 @@ with long replies as text blocks, so a re-recording diffs well in review. API ke
 auth headers never reach the file; personal data is masked unless ``--llmops-record-pii``
 asked to keep it. A masked value is replayed as a stand-in of the same kind (e.g.
 ``redacted@example.com``), so the ``no_pii`` check gives the verdict it gave when recorded.
+
+A cassette is a target like any other: :class:`CassetteTarget` wraps the live target
+through the same :class:`~pytest_llmops.targets.base.Target` interface, learns which case
+and run a message belongs to from the :class:`~pytest_llmops.transcript.Conversation`,
+and writes a case's file when one of its runs ends.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,18 +32,14 @@ from typing import Any, Callable
 import yaml
 
 from ..config import Settings
-from ..errors import ConfigError, LlmopsError, TargetError
+from ..errors import CassetteError, ConfigError, NoRecording, TargetError
+from ..jsonl import write_file_atomic
 from ..pii import PiiDetector
+from ..redaction import Scrubber, environment_secrets
+from ..transcript import Conversation, Reply
 from .base import Message, Target
-from ..transcript import Reply
 
 CASSETTE_VERSION = 1
-REDACTED = "[REDACTED]"
-SECRET_NAME_RE = re.compile(r"auth|api[-_]?key|token|secret|password|passwd|cookie|credential|signature", re.I)
-SECRET_VALUE_RES = (
-    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),  # Authorization header values
-    re.compile(r"\bsk-[A-Za-z0-9_-]{12,}"),  # OpenAI-style keys
-)
 #: Values replayed in place of a masked ``[KIND]``: each is found by the PII detector as that kind.
 STAND_INS = {
     "email": "redacted@example.com",
@@ -52,26 +52,6 @@ STAND_INS = {
 }
 HEADER = ("# pytest-llmops cassette: one case's recorded conversation (see docs/cassettes.md).\n"
           "# Replay offline with: pytest --llmops --llmops-replay DIR\n")
-
-
-class CassetteError(LlmopsError):
-    """A cassette file is unreadable or not a cassette."""
-
-
-class NoRecording(TargetError):
-    """Replaying, and the cassette holds nothing for this case, run or turn."""
-
-    kind = "no_recording"
-
-
-class RecordedFault(TargetError):
-    """A fault (timeout, HTTP 500, ...) replayed as it was recorded."""
-
-    def __init__(self, message: str, kind: str, status: int | None, latency_ms: float | None):
-        super().__init__(message)
-        self.kind = kind
-        self.status = status
-        self.recorded_latency_ms = latency_ms
 
 
 @dataclass(frozen=True)
@@ -106,42 +86,15 @@ def mode_from_options(record: str | None, replay: str | None, record_missing: bo
     if record_pii and not (record or record_missing):
         raise ConfigError("--llmops-record-pii only applies when recording (--llmops-record DIR or "
                           "--llmops-replay DIR --llmops-record-missing)")
-    if not (record or replay):
+    chosen = record or replay
+    if not chosen:
         return None
-    folder = (root / (record or replay)).resolve()  # type: ignore[operator]
+    folder = (root / chosen).resolve()
     if replay and not folder.is_dir():
         raise ConfigError(f"--llmops-replay {replay}: no such folder of cassettes ({folder})")
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"--llmops-record {record}: {folder} exists and is not a folder")
     return CassetteMode(folder, replaying=bool(replay), record_missing=record_missing, keep_pii=record_pii)
-
-
-def secrets_of(settings: Settings) -> list[str]:
-    """Values of the environment variables the targets name (``api_key_env`` and any ``*_env``)."""
-    values = []
-    for spec in settings.targets.values():
-        for key, name in spec.items():
-            if key.endswith("_env") and isinstance(name, str) and len(os.environ.get(name, "")) >= 4:
-                values.append(os.environ[name])
-    return values
-
-
-class Scrubber:
-    """Removes secrets from what is written: secret-looking header names, known key values, bearer tokens."""
-
-    def __init__(self, secrets: list[str]):
-        self.secrets = sorted(set(secrets), key=len, reverse=True)
-
-    def headers(self, headers: dict[str, Any]) -> dict[str, str]:
-        return {name: (REDACTED if SECRET_NAME_RE.search(name) else self.text(str(value)))
-                for name, value in sorted(headers.items())}
-
-    def text(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        for pattern in SECRET_VALUE_RES:
-            text = pattern.sub(lambda m: (m.group(1) + " " if m.lastindex else "") + REDACTED, text)
-        return text
 
 
 def case_key(path: Path, case_id: str, cases_root: Path, rootpath: Path) -> str:
@@ -177,18 +130,6 @@ def dump_cassette(document: dict[str, Any]) -> str:
     return HEADER + yaml.dump(document, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
 
 def load_cassette(path: Path) -> dict[int, dict[int, dict[str, Any]]]:
     """{run: {turn: interaction}} from a cassette file; CassetteError naming the file for bad ones."""
@@ -220,10 +161,7 @@ class _CaseTape:
 
 
 class CassetteTarget(Target):
-    """Wraps a live target (or none, offline) and records or replays per case, run and turn.
-
-    Bind it to one conversation with :meth:`conversation`; :func:`bind` does this for any target.
-    """
+    """Wraps a live target (or none, offline) and records or replays per case, run and turn."""
 
     kind = "cassette"
 
@@ -238,23 +176,34 @@ class CassetteTarget(Target):
         self._tapes: dict[str, _CaseTape] = {}
         self._lock = threading.Lock()
 
-    # -- binding and bookkeeping -------------------------------------------------------
-    def conversation(self, case_key: str, run: int) -> "CassetteConversation":
-        return CassetteConversation(self, case_key, run)
+    # -- the Target interface ------------------------------------------------------------
+    def send(self, messages: list[Message], conversation: Conversation) -> Reply:
+        turn = sum(1 for message in messages if message["role"] == "user")
+        request = self._request(messages)
+        if self.mode.replaying:
+            key, run = conversation.case_key, conversation.run
+            tape = self.tape(key)
+            try:
+                recorded = self.loaded(key, tape).get(run, {})
+            except CassetteError as exc:
+                raise NoRecording(str(exc)) from None
+            interaction = recorded.get(turn)
+            problem = self._mismatch(key, run, recorded, interaction, request, turn)
+            if problem is None:
+                return self._replayed(interaction or {})
+            if not self.mode.record_missing:
+                raise NoRecording(f"{problem}; record it with --llmops-record DIR, or add what is missing with "
+                                  "--llmops-replay DIR --llmops-record-missing")
+        return self._live(messages, conversation, turn, request)
 
-    def send(self, messages: list[Message], session: dict[str, Any]) -> Reply:
-        raise TargetError("a cassette target must be bound to a case (cassette.bind) before sending")
+    def end(self, conversation: Conversation) -> None:
+        """A run is over: write its case's cassette if this run recorded anything for it."""
+        if self.live is not None:
+            self.live.end(conversation)
+        self.save(conversation.case_key)
 
-    def tape(self, case_key: str) -> _CaseTape:
-        with self._lock:
-            return self._tapes.setdefault(case_key, _CaseTape())
-
-    def loaded(self, case_key: str, tape: _CaseTape) -> dict[int, dict[int, dict[str, Any]]]:
-        """The case's recordings on disk (read once); an unreadable file is a clear NoRecording."""
-        if tape.loaded is None:
-            path = cassette_path(self.mode.folder, case_key)
-            tape.loaded = load_cassette(path) if path.exists() else {}
-        return tape.loaded
+    def request_headers(self) -> dict[str, str]:
+        return self.live.request_headers() if self.live is not None else {}
 
     def describe(self) -> dict[str, Any]:
         return {**self._live_description, "cassette": {"mode": "replay" if self.mode.replaying else "record",
@@ -265,76 +214,63 @@ class CassetteTarget(Target):
         if self.live is not None:
             self.live.close()
 
-    # -- saving ------------------------------------------------------------------------
-    def finish(self, case_key: str) -> Path | None:
-        """Write the case's cassette if this run recorded anything for it; returns its path."""
+    # -- the tapes -----------------------------------------------------------------------
+    def tape(self, case_key: str) -> _CaseTape:
+        with self._lock:
+            return self._tapes.setdefault(case_key, _CaseTape())
+
+    def loaded(self, case_key: str, tape: _CaseTape) -> dict[int, dict[int, dict[str, Any]]]:
+        """The case's recordings on disk (read once); an unreadable file is a clear CassetteError."""
+        if tape.loaded is None:
+            path = cassette_path(self.mode.folder, case_key)
+            tape.loaded = load_cassette(path) if path.exists() else {}
+        return tape.loaded
+
+    def save(self, case_key: str) -> Path | None:
+        """Write the case's cassette with everything recorded so far; returns its path (None: nothing new).
+
+        Runs of one case end on different threads; each writes the whole tape under its
+        lock, so the last write holds every run.
+        """
         tape = self.tape(case_key)
         with tape.lock:
             if not tape.recorded:
                 return None
-            runs = {run: dict(turns) for run, turns in (tape.loaded or {}).items()} if self.mode.replaying else {}
+            # what the file holds: loaded from disk when replaying, else what this session saved so far
+            runs = {run: dict(turns) for run, turns in (tape.loaded or {}).items()}
             for run, turns in tape.recorded.items():
                 first_new = min(turns)
                 kept = {t: i for t, i in runs.get(run, {}).items() if t < first_new}  # later ones are stale
                 runs[run] = {**kept, **turns}
             tape.loaded, tape.recorded = runs, {}
-        document = {
-            "version": CASSETTE_VERSION,
-            "case": case_key,
-            "target": self._live_description,
-            "personal_data": "kept as the bot said it" if self.mode.keep_pii else "masked",
-            "runs": [{"run": run, "turns": [runs[run][turn] for turn in sorted(runs[run])]} for run in sorted(runs)],
-        }
-        path = cassette_path(self.mode.folder, case_key)
-        write_atomically(path, self.scrubber.text(dump_cassette(document)))
+            document = {
+                "version": CASSETTE_VERSION,
+                "case": case_key,
+                "target": self._live_description,
+                "personal_data": "kept as the bot said it" if self.mode.keep_pii else "masked",
+                "runs": [{"run": run, "turns": [runs[run][turn] for turn in sorted(runs[run])]}
+                         for run in sorted(runs)],
+            }
+            path = cassette_path(self.mode.folder, case_key)
+            write_file_atomic(path, self.scrubber.text(dump_cassette(document)).encode("utf-8"), mode=0o644)
         return path
 
-
-class CassetteConversation(Target):
-    """The cassette target bound to one run of one case: what the replay engine talks to."""
-
-    kind = "cassette"
-
-    def __init__(self, owner: CassetteTarget, case_key: str, run: int):
-        super().__init__(owner.name)
-        self.owner = owner
-        self.case_key = case_key
-        self.run = run
-
-    def send(self, messages: list[Message], session: dict[str, Any]) -> Reply:
-        owner = self.owner
-        turn = sum(1 for message in messages if message["role"] == "user")
-        request = self._request(messages)
-        if owner.mode.replaying:
-            tape = owner.tape(self.case_key)
-            try:
-                recorded = owner.loaded(self.case_key, tape).get(self.run, {})
-            except CassetteError as exc:
-                raise NoRecording(str(exc)) from None
-            interaction = recorded.get(turn)
-            problem = self._mismatch(recorded, interaction, request, turn)
-            if problem is None:
-                return self._replayed(interaction)  # type: ignore[arg-type]
-            if not owner.mode.record_missing:
-                raise NoRecording(f"{problem}; record it with --llmops-record DIR, or add what is missing with "
-                                  "--llmops-replay DIR --llmops-record-missing")
-        return self._live(messages, session, turn, request)
-
-    # -- replaying ---------------------------------------------------------------------
-    def _mismatch(self, recorded: dict[int, Any], interaction: dict[str, Any] | None,
+    # -- replaying -----------------------------------------------------------------------
+    def _mismatch(self, case_key: str, run: int, recorded: dict[int, Any], interaction: dict[str, Any] | None,
                   request: dict[str, Any], turn: int) -> str | None:
-        path = os.path.relpath(cassette_path(self.owner.mode.folder, self.case_key))
+        path = os.path.relpath(cassette_path(self.mode.folder, case_key))
         where = f"cassette {path}"
         if not recorded:
-            runs = self.owner.loaded(self.case_key, self.owner.tape(self.case_key))
+            runs = self.loaded(case_key, self.tape(case_key))
             if not runs:
-                return f"no recording of {self.case_key} (no {where})"
-            return f"{where} holds run(s) {', '.join(map(str, sorted(runs)))}, not run {self.run}"
+                return f"no recording of {case_key} (no {where})"
+            return f"{where} holds run(s) {', '.join(map(str, sorted(runs)))}, not run {run}"
         if interaction is None:
-            return f"{where} has no turn {turn} in run {self.run}"
+            return f"{where} has no turn {turn} in run {run}"
         recorded_messages = interaction.get("request", {}).get("messages")
         if self._comparable(recorded_messages) != self._comparable(request["messages"]):
-            return f"{where}: turn {turn} was recorded for another conversation ({_first_difference(recorded_messages, request['messages'], self.owner.detector)})"
+            difference = _first_difference(recorded_messages, request["messages"], self.detector)
+            return f"{where}: turn {turn} was recorded for another conversation ({difference})"
         return None
 
     def _replayed(self, interaction: dict[str, Any]) -> Reply:
@@ -342,60 +278,59 @@ class CassetteConversation(Target):
         latency = response.get("latency_ms")
         error = response.get("error")
         if error:
-            raise RecordedFault(error.get("message", "recorded fault"), error.get("kind", "target_error"),
-                                response.get("status"), latency)
+            raise TargetError(error.get("message", "recorded fault"), kind=error.get("kind", "target_error"),
+                              status=response.get("status"), recorded_latency_ms=latency)
         text = _with_stand_ins(response.get("reply", ""), response.get("pii", []))
         return Reply(text, status=response.get("status"), ttft_ms=response.get("ttft_ms"),
-                     meta={"retries": response.get("retries", 0), "recorded_latency_ms": latency})
+                     retries=int(response.get("retries", 0)), recorded_latency_ms=latency)
 
     def _comparable(self, messages: Any) -> list[tuple[str, str]] | None:
         """Messages as compared on replay: masked on both sides, whether or not PII was kept."""
         if not isinstance(messages, list):
             return None
-        mask = self.owner.detector.mask
+        mask = self.detector.mask
         return [(str(m.get("role")), mask(str(m.get("content")))) if isinstance(m, dict) else ("?", str(m))
                 for m in messages]
 
-    # -- recording ---------------------------------------------------------------------
+    # -- recording -----------------------------------------------------------------------
     def _request(self, messages: list[Message]) -> dict[str, Any]:
-        owner = self.owner
         request: dict[str, Any] = {"messages": [{"role": m["role"], "content": self._clean(m["content"])}
                                                 for m in messages]}
-        headers = getattr(owner.live, "headers", None)
-        if isinstance(headers, dict) and headers:
-            request["headers"] = owner.scrubber.headers(headers)
+        headers = self.request_headers()
+        if headers:
+            request["headers"] = self.scrubber.headers(headers)
         return request
 
     def _clean(self, text: str) -> str:
-        text = self.owner.scrubber.text(text)
-        return text if self.owner.mode.keep_pii else self.owner.detector.mask(text)
+        text = self.scrubber.text(text)
+        return text if self.mode.keep_pii else self.detector.mask(text)
 
-    def _live(self, messages: list[Message], session: dict[str, Any], turn: int, request: dict[str, Any]) -> Reply:
-        owner = self.owner
-        if owner.live is None:  # cannot happen: offline replay never gets here
-            raise NoRecording(f"no recording and no live target for {self.case_key}")
+    def _live(self, messages: list[Message], conversation: Conversation, turn: int, request: dict[str, Any]) -> Reply:
+        if self.live is None:  # cannot happen: offline replay never gets here
+            raise NoRecording(f"no recording and no live target for {conversation.case_key}")
         started = time.perf_counter()
         try:
-            reply = owner.live.send(messages, session)
+            reply = self.live.send(messages, conversation)
         except TargetError as exc:
             latency = round((time.perf_counter() - started) * 1000, 3)
-            status = getattr(exc, "status", None)
-            self._keep(turn, request, {**({"status": status} if status is not None else {}), "latency_ms": latency,
-                                       "error": {"kind": exc.kind, "message": self._clean(str(exc))}})
+            status = {"status": exc.status} if exc.status is not None else {}
+            self._keep(conversation, turn, request, {**status, "latency_ms": latency,
+                                                     "error": {"kind": exc.kind, "message": self._clean(str(exc))}})
             raise
         latency = round((time.perf_counter() - started) * 1000, 3)
-        kinds = sorted({finding.kind for finding in owner.detector.find(reply.text)})
+        kinds = sorted({finding.kind for finding in self.detector.find(reply.text)})
         response: dict[str, Any] = {"status": reply.status, "reply": self._clean(reply.text), "latency_ms": latency,
-                                    "ttft_ms": reply.ttft_ms, "retries": int(reply.meta.get("retries", 0))}
-        if kinds and not owner.mode.keep_pii:
+                                    "ttft_ms": reply.ttft_ms, "retries": reply.retries}
+        if kinds and not self.mode.keep_pii:
             response["pii"] = kinds
-        self._keep(turn, request, {key: value for key, value in response.items() if value is not None})
+        self._keep(conversation, turn, request, {key: value for key, value in response.items() if value is not None})
         return reply
 
-    def _keep(self, turn: int, request: dict[str, Any], response: dict[str, Any]) -> None:
-        tape = self.owner.tape(self.case_key)
+    def _keep(self, conversation: Conversation, turn: int, request: dict[str, Any], response: dict[str, Any]) -> None:
+        tape = self.tape(conversation.case_key)
         with tape.lock:
-            tape.recorded.setdefault(self.run, {})[turn] = {"turn": turn, "request": request, "response": response}
+            tape.recorded.setdefault(conversation.run, {})[turn] = {"turn": turn, "request": request,
+                                                                    "response": response}
 
 
 def _with_stand_ins(text: str, kinds: list[str]) -> str:
@@ -415,17 +350,6 @@ def _first_difference(recorded: Any, current: list[dict[str, str]], detector: Pi
     return f"the recording has {len(recorded)} message(s), this request {len(current)}"
 
 
-def bind(target: Target, case_key: str, run: int) -> Target:
-    """The target one run of one case talks to: a bound conversation for cassettes, else ``target``."""
-    return target.conversation(case_key, run) if isinstance(target, CassetteTarget) else target
-
-
-def finish(target: Target, case_key: str) -> None:
-    """After every run of a case: write its cassette (does nothing for other targets)."""
-    if isinstance(target, CassetteTarget):
-        target.finish(case_key)
-
-
 def build_cassette_target(name: str, settings: Settings, mode: CassetteMode, detector: PiiDetector,
                           build_live: Callable[[str, Settings], Target]) -> CassetteTarget:
     """The run's target ``name`` wrapped for recording or replaying; offline replay builds no live target."""
@@ -439,9 +363,8 @@ def build_cassette_target(name: str, settings: Settings, mode: CassetteMode, det
         live = None
         spec = settings.targets.get(name, {"type": "stub"})
         description = {"name": name, "kind": spec.get("type", "stub")}
-    return CassetteTarget(name, mode, live, detector, Scrubber(secrets_of(settings)), description)
+    return CassetteTarget(name, mode, live, detector, Scrubber(environment_secrets(settings.targets)), description)
 
 
-__all__ = ["CassetteMode", "CassetteTarget", "CassetteConversation", "CassetteError", "NoRecording",
-           "RecordedFault", "Scrubber", "mode_from_options", "build_cassette_target", "bind", "finish",
-           "cassette_path", "load_cassette", "STAND_INS"]
+__all__ = ["CassetteMode", "CassetteTarget", "mode_from_options", "build_cassette_target",
+           "case_key", "cassette_path", "load_cassette", "dump_cassette", "STAND_INS"]

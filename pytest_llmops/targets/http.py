@@ -27,10 +27,11 @@ from pydantic import Field, field_validator, model_validator
 
 from ..config import Settings
 from ..errors import TargetResponseError
-from ..transcript import Reply
+from ..transcript import Conversation, Reply
+from ..redaction import public_url
 from .base import Message
 from .http_client import (HttpOptions, HttpTargetBase, check_http_url, dig, parse_json_body,
-                          public_url, reply_text)
+                          reply_text)
 
 PLACEHOLDERS = ("message", "system", "history", "messages", "conversation_id", "turn", "session_id")
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -113,6 +114,7 @@ class HttpTarget(HttpTargetBase):
         return cls(name, HttpTargetOptions.model_validate(options), settings)
 
     def placeholder_values(self, messages: list[Message], session: dict[str, Any]) -> dict[str, Any]:
+        """The values of every body placeholder for this turn; ``session`` is the conversation's state."""
         conversation_id = session.setdefault("conversation_id", uuid.uuid4().hex)
         session["turn"] = session.get("turn", 0) + 1
         system = next((m["content"] for m in messages if m["role"] == "system"), None)
@@ -121,8 +123,9 @@ class HttpTarget(HttpTargetBase):
                 "messages": [dict(m) for m in messages], "conversation_id": conversation_id,
                 "turn": session["turn"], "session_id": session.get("session_id")}
 
-    def send(self, messages: list[Message], session: dict[str, Any]) -> Reply:
+    def send(self, messages: list[Message], conversation: Conversation) -> Reply:
         options = self.options
+        session = conversation.state
         body = render(options.body, self.placeholder_values(messages, session))
         headers = dict(self.headers)
         if options.session_header and session.get("session_id"):
@@ -139,7 +142,7 @@ class HttpTarget(HttpTargetBase):
             text = reply_text(dig(document, options.reply_path), options.reply_path)
         except TargetResponseError as exc:
             raise TargetResponseError(self.client.scrub(str(exc))) from None
-        return Reply(text, status=result.status, meta={"retries": result.retries})
+        return Reply(text, status=result.status, retries=result.retries)
 
     def _remember_session(self, headers: Any, document: Any, session: dict[str, Any]) -> None:
         if self.options.session_header and headers.get(self.options.session_header):

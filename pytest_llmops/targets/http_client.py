@@ -20,11 +20,11 @@ import httpcore  # noqa: F401 - imported with httpx, not lazily: see below
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .base import Target
-
 from ..config import Settings
 from ..errors import (ConfigError, TargetConnectionError, TargetError, TargetHTTPError, TargetResponseError,
                       TargetTimeout)
+from ..redaction import Scrubber
+from .base import Target
 
 # httpx imports httpcore lazily and caches httpcore's exception classes on first use. A
 # process that forgets and re-imports modules (pytester's in-process runs do) would then
@@ -43,12 +43,6 @@ def check_http_url(url: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"not an http(s) URL with a host: {url!r}")
     return url
-
-
-def public_url(url: str) -> str:
-    """``url`` without user info or query string, which may carry credentials: safe for reports."""
-    parsed = httpx.URL(url)
-    return str(parsed.copy_with(userinfo=b"", query=None, fragment=None))
 
 
 class HttpOptions(BaseModel):
@@ -98,8 +92,10 @@ class HttpClient:
     max_connections: int = 8
     secrets: tuple[str, ...] = ()
     client: httpx.Client = field(init=False)
+    scrubber: Scrubber = field(init=False)
 
     def __post_init__(self) -> None:
+        self.scrubber = Scrubber(self.secrets)
         # trust_env=False: proxies from the environment must never re-route a test run.
         connections = max(self.max_connections, 1)
         self.client = httpx.Client(
@@ -119,9 +115,7 @@ class HttpClient:
 
     def scrub(self, text: str) -> str:
         """``text`` with every secret replaced, so a key echoed by a server never leaks."""
-        for secret in self.secrets:
-            text = text.replace(secret, "[REDACTED]")
-        return text
+        return self.scrubber.text(text)
 
     def close(self) -> None:
         self.client.close()
@@ -164,9 +158,7 @@ class HttpClient:
         body = " ".join(result.text().split())[:BODY_EXCERPT_CHARS]
         retried = f" after {result.retries} retr{'y' if result.retries == 1 else 'ies'}" if result.retries else ""
         message = f"HTTP {result.status} {phrase}{retried}" + (f": {body}" if body else "")
-        error = TargetHTTPError(self.scrub(message), result.status)
-        error.retries = result.retries  # type: ignore[attr-defined]
-        return error
+        return TargetHTTPError(self.scrub(message), result.status, retries=result.retries)
 
     def _attempt(self, method: str, url: str, *, json: Any, params: dict[str, Any] | None,
                  headers: dict[str, str] | None, on_line: Callable[[str, float], None] | None) -> HttpResult:
@@ -309,6 +301,9 @@ class HttpTargetBase(Target):
         self.headers = dict(options.headers)
         if api_key:
             self.headers[key_header] = f"{key_prefix}{api_key}"
+
+    def request_headers(self) -> dict[str, str]:
+        return self.headers
 
     def close(self) -> None:
         self.client.close()

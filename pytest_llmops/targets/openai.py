@@ -17,10 +17,11 @@ from pydantic import Field, field_validator
 
 from ..config import Settings
 from ..errors import TargetResponseError
-from ..transcript import Reply
+from ..transcript import Conversation, Reply
+from ..redaction import public_url
 from .base import Message
 from .http_client import (HttpOptions, HttpTargetBase, check_http_url, dig, parse_json_body,
-                          public_url, reply_text)
+                          reply_text)
 
 REPLY_PATH = "choices.0.message.content"
 
@@ -76,7 +77,7 @@ class OpenAITarget(HttpTargetBase):
             body["stream"] = True
         return body
 
-    def send(self, messages: list[Message], session: dict[str, Any]) -> Reply:
+    def send(self, messages: list[Message], conversation: Conversation) -> Reply:
         if self.options.stream:
             return self._send_streaming(messages)
         result = self.client.request("POST", self.url, json=self.request_body(messages), headers=self.headers)
@@ -84,7 +85,7 @@ class OpenAITarget(HttpTargetBase):
         if isinstance(document, dict) and "error" in document and "choices" not in document:
             raise TargetResponseError(self.client.scrub(f"the API returned an error: {_error_text(document)}"))
         text = reply_text(dig(document, REPLY_PATH), REPLY_PATH)
-        return Reply(text, status=result.status, meta={"retries": result.retries})
+        return Reply(text, status=result.status, retries=result.retries)
 
     def _send_streaming(self, messages: list[Message]) -> Reply:
         events = _StreamEvents()
@@ -96,12 +97,11 @@ class OpenAITarget(HttpTargetBase):
             # Not an event stream at all: a server that ignored stream=true, or garbage.
             document = parse_json_body(result, self.client.scrub)
             text = reply_text(dig(document, REPLY_PATH), REPLY_PATH)
-            return Reply(text, status=result.status, meta={"retries": result.retries})
+            return Reply(text, status=result.status, retries=result.retries)
         if not events.done:
             raise TargetResponseError("the event stream ended before 'data: [DONE]' (incomplete reply)")
         text = reply_text("".join(events.parts), "choices.0.delta.content")
-        return Reply(text, status=result.status, ttft_ms=events.ttft_ms,
-                     meta={"retries": result.retries, "chunks": events.events})
+        return Reply(text, status=result.status, ttft_ms=events.ttft_ms, retries=result.retries)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "base_url": public_url(self.options.base_url), "model": self.options.model,

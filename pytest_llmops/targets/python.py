@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..config import Settings
 from ..errors import ConfigError, TargetError, TargetResponseError, TargetTimeout
-from ..transcript import Reply
+from ..transcript import Conversation, Reply
 from .base import Message, Target
 
 CALLABLE_RE = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
@@ -83,7 +83,7 @@ class PythonTarget(Target):
             raise ConfigError(f"target {name!r}: {exc}") from None
         return cls(name, function, parsed.callable, parsed.timeout_s or settings.timeout_s)
 
-    def send(self, messages: list[Message], session: dict[str, Any]) -> Reply:
+    def send(self, messages: list[Message], conversation: Conversation) -> Reply:
         copied = [dict(m) for m in messages]  # the bot may not change our history
         outcome: dict[str, Any] = {}
         finished = threading.Event()

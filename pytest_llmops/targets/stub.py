@@ -18,7 +18,7 @@ from typing import Any, Callable, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import TargetError
-from ..transcript import Reply
+from ..transcript import Conversation, Reply
 from .base import Message, Target
 
 HOTLINE = "1-800-555-0199"
@@ -171,7 +171,7 @@ class StubTarget(Target):
     def from_options(cls, name: str, options: dict[str, Any]) -> "StubTarget":
         return cls(name, StubBehaviour.model_validate(options))
 
-    def send(self, messages: list[Message], session: dict[str, Any]) -> Reply:
+    def send(self, messages: list[Message], conversation: Conversation) -> Reply:
         behaviour = self.behaviour
         message = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         delay = behaviour.latency_ms

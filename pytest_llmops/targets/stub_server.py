@@ -32,6 +32,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import TargetError
+from ..transcript import Conversation
 from .base import Message
 from .stub import StubBehaviour, StubTarget
 
@@ -59,10 +60,6 @@ class ServerFaults(BaseModel):
 
     def hits(self, pattern: str | None, message: str) -> bool:
         return pattern is not None and re.search(pattern, message, re.I) is not None
-
-
-class _Hang(Exception):
-    """Raised inside a handler to leave the response unfinished."""
 
 
 class StubServer:
@@ -177,7 +174,7 @@ class _Handler(BaseHTTPRequestHandler):
                          + started_body)
         self.wfile.flush()
         self.stub.stopping.wait(HANG_LIMIT_S)
-        raise _Hang()
+        self.close_connection = True  # the response stays unfinished
 
     def _authorised(self) -> bool:
         if self.stub.api_key is None:
@@ -196,6 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         if faults.hits(faults.hang_on, message):
             self._hang(b'{"partial": "')
+            return True
         if faults.hits(faults.http_error_on, message):
             self._error(faults.http_error_status, "The stub server failed on purpose (http_error_on).", "server_error")
             return True
@@ -211,7 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
         """(HTTP status, reply text) from the stub bot; a raised TargetError is an HTTP 500."""
         message = messages[-1]["content"] if messages else ""
         try:
-            text = self.stub.bot.send(messages, {}).text
+            text = self.stub.bot.send(messages, Conversation()).text
         except TargetError as exc:
             return 500, str(exc)
         if self.stub.faults.hits(self.stub.faults.empty_on, message):
@@ -221,8 +219,6 @@ class _Handler(BaseHTTPRequestHandler):
     def handle_one_request(self) -> None:
         try:
             super().handle_one_request()
-        except _Hang:
-            self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 

@@ -1,0 +1,44 @@
+"""The names of the checks, and the categories the monitor, alerts and reports group them in.
+
+A check's name is what a case file's ``expect`` key, a failure line, a JUnit property,
+the results JSON and the monitor log all call it, so it is written here once.
+"""
+
+from __future__ import annotations
+
+#: the check a turn gets when the chatbot gave no reply at all (a fault)
+REPLY = "reply"
+NO_ERROR = "no_error"
+NO_PII = "no_pii"
+MAX_LATENCY_MS = "max_latency_ms"
+MAX_TTFT_MS = "max_ttft_ms"
+CONTAINS = "contains"
+NOT_CONTAINS = "not_contains"
+MATCHES = "matches"
+NOT_MATCHES = "not_matches"
+EQUALS = "equals"
+SAVE = "save"
+
+#: every finding falls into one of these categories; ``--fail-on``, alerts and summaries speak in them
+CATEGORIES = ("pii", "error", "latency", "content")
+_CATEGORY_OF_CHECK = {NO_PII: "pii", NO_ERROR: "error", REPLY: "error", MAX_LATENCY_MS: "latency"}
+
+#: reply text that counts as an error unless ``error_phrases`` in ``[tool.llmops]`` says otherwise
+DEFAULT_ERROR_PHRASES = (
+    "an error occurred",
+    "an error has occurred",
+    "internal server error",
+    "something went wrong",
+    "service unavailable",
+    "traceback (most recent call last)",
+)
+
+
+def category_of(check: str) -> str:
+    """The category of a failed check: pii, error, latency, or content (every other check)."""
+    return _CATEGORY_OF_CHECK.get(check, "content")
+
+
+def is_error_check(check: str) -> bool:
+    """True for the checks that say the chatbot failed (no reply, or an error phrase in it)."""
+    return check in (REPLY, NO_ERROR)

@@ -1,0 +1,25 @@
+"""The clock: every timestamp we store or show is UTC, written ISO 8601 with a ``Z``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def utc_now() -> datetime:
+    """Now, as an aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+def iso_z(moment: datetime | None = None, timespec: str = "microseconds") -> str:
+    """``moment`` (default now) in UTC as ISO 8601 ending in ``Z``, e.g. ``2026-11-25T10:41:31.123456Z``.
+
+    ``timespec`` as :meth:`datetime.isoformat`: stored records keep microseconds, the
+    monitor's log lines milliseconds.
+    """
+    moment = (moment or utc_now()).astimezone(timezone.utc)
+    return moment.replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
+
+
+def from_epoch(seconds: float) -> datetime:
+    """Unix seconds as an aware UTC datetime (OverflowError, OSError or ValueError when out of range)."""
+    return datetime.fromtimestamp(seconds, timezone.utc)
