@@ -27,12 +27,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from pytest_llmops import jsonl
+from pytest_llmops.config import load_settings
 from pytest_llmops.convert.core import plan_cases
 from pytest_llmops.convert.from_feedback import candidates_from_feedback
-from pytest_llmops.config import load_settings
-from pytest_llmops.feedback.store import (FEEDBACK_TYPES, FeedbackRecord, FeedbackStore, read_feedback,
-                                    storage_detector)
-from pytest_llmops import jsonl
+from pytest_llmops.feedback.store import FEEDBACK_TYPES, FeedbackRecord, FeedbackStore, read_feedback
+from pytest_llmops.pii.storage import storage_detector
 
 QUESTIONS = ["Where is my order {n}?", "How long do I have to return item {n}?", "Can I get a refund for {n}?",
              "My email is user{n}@example.com, can you check order {n}?", "Call me on 415-555-{n:04d} please",

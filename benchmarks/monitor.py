@@ -95,7 +95,8 @@ def run_monitor(path: Path, log: Path) -> tuple[float, int]:
     """The CLI's own reading and checking path, timed; returns (seconds, interactions)."""
     from pytest_llmops.cli.monitor import _check_lines
     from pytest_llmops.config import load_settings
-    from pytest_llmops.monitor.service import Monitor, monitor_settings
+    from pytest_llmops.monitor.service import Monitor
+    from pytest_llmops.monitor.settings import monitor_settings
     from pytest_llmops.monitor.input import read_file
 
     settings = load_settings(path.parent)
@@ -146,7 +147,8 @@ def measure(mode: str, path: Path, log: Path) -> dict:
 def api_cost(calls: int = 50_000) -> float:
     """CPU microseconds per Monitor.record() call with the log file on (its writes included)."""
     from pytest_llmops.config import load_settings
-    from pytest_llmops.monitor.service import Monitor, monitor_settings
+    from pytest_llmops.monitor.service import Monitor
+    from pytest_llmops.monitor.settings import monitor_settings
 
     pin_one_core()
     with tempfile.TemporaryDirectory() as folder:

@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from release_support import GIT_ENV, case, commit_file, git, make_repo, results_doc  # noqa: E402
 
-from pytest_llmops.release.gate import GateSettings, evaluate, render_markdown, render_text  # noqa: E402
+from pytest_llmops.release.gate import evaluate, render_markdown, render_text  # noqa: E402
+from pytest_llmops.release.settings import GateSettings  # noqa: E402
 from pytest_llmops.gitrepo import Git  # noqa: E402
 from pytest_llmops.release.promote import plan_rollback, promote, rollback  # noqa: E402
 from pytest_llmops.results import load_results  # noqa: E402

@@ -17,8 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from pytest_llmops.config import load_settings
-from pytest_llmops.feedback.store import (FEEDBACK_TYPES, FeedbackError, FeedbackRecord, FeedbackStore,
-                                    feedback_json_schema, read_feedback, record_feedback, storage_detector)
+from pytest_llmops.errors import FeedbackError
+from pytest_llmops.feedback.store import (FEEDBACK_TYPES, FeedbackRecord, FeedbackStore, feedback_json_schema,
+                                          read_feedback, record_feedback)
+from pytest_llmops.pii.storage import storage_detector
 from pytest_llmops.pseudonym import is_pseudonym, pseudonymize
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "docs" / "feedback.schema.json"

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from release_support import case, llmops, results_doc, run_cli, write_results
 
-from pytest_llmops.release.gate import GateSettings, evaluate
+from pytest_llmops.release.gate import evaluate
+from pytest_llmops.release.settings import GateSettings
 from pytest_llmops.results import parse_results
 
 

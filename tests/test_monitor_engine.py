@@ -13,7 +13,10 @@ from pytest_llmops.checks.checker import Checker
 from pytest_llmops.config import load_settings
 from pytest_llmops.errors import ConfigError
 from pytest_llmops.jsonl import rewrite
-from pytest_llmops.monitor.service import FieldMap, Interaction, Monitor, RecordError, monitor_settings
+from pytest_llmops.errors import RecordError
+from pytest_llmops.monitor.records import FieldMap, Interaction
+from pytest_llmops.monitor.service import Monitor
+from pytest_llmops.monitor.settings import monitor_settings
 from pytest_llmops.monitor.stats import LatencyHistogram
 from pytest_llmops.transcript import Exchange
 

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from pytest_llmops.config import PiiSettings
+from pytest_llmops.pii.settings import PiiSettings
 from pytest_llmops.errors import ConfigError
 from pytest_llmops.pii import PiiDetector
 from pytest_llmops.pii.presidio_backend import EXTRA_KINDS, entities_for, our_kind

@@ -9,7 +9,8 @@ import pytest
 
 from pytest_llmops import jsonl
 from pytest_llmops.privacy.operations import PrivacyProject, erase_user
-from pytest_llmops.privacy.stores import check_document, rotated_siblings
+from pytest_llmops.monitor.rotation import rotated_siblings
+from pytest_llmops.privacy.stores import check_document
 
 
 def test_rotated_siblings_in_rotation_order_and_compressed_apart(tmp_path: Path):

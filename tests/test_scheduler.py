@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from pytest_llmops.scheduler import JobCancelled, ReplayScheduler
+from pytest_llmops.errors import JobCancelled
+from pytest_llmops.scheduler import ReplayScheduler
 
 
 def test_runs_at_most_workers_jobs_at_once_and_returns_each_result():
