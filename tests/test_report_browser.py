@@ -10,7 +10,6 @@ purpose to prove that this detector catches a script that does run.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from tooling import require
 from report_support import scripted_project
 
 from pytest_llmops.pii import mask_pii
@@ -68,11 +68,7 @@ def _chromium_missing() -> str | None:
 
 @pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    missing = _chromium_missing()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(missing)  # CI installs them: a missing browser there is a broken build, not a skip
-        pytest.skip(missing)
+    require(_chromium_missing())  # CI installs them: a missing browser there is a broken build, not a skip
     monkeypatch.setenv("SE_OFFLINE", "true")  # selenium must use the local driver, never download one
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
