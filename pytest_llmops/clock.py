@@ -16,8 +16,11 @@ def iso_z(moment: datetime | None = None, timespec: str = "microseconds") -> str
     ``timespec`` as :meth:`datetime.isoformat`: stored records keep microseconds, the
     monitor's log lines milliseconds.
     """
-    moment = (moment or utc_now()).astimezone(timezone.utc)
-    return moment.replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
+    if moment is None:
+        moment = datetime.now(timezone.utc)
+    elif moment.tzinfo is None or moment.utcoffset():
+        moment = moment.astimezone(timezone.utc)  # naive means local time, as datetime.astimezone reads it
+    return moment.isoformat(timespec=timespec)[:-6] + "Z"  # "+00:00" -> "Z"
 
 
 def from_epoch(seconds: float) -> datetime:

@@ -24,6 +24,7 @@ from ..report.run_info import git_info, run_target, targets_used
 from ..report.summary import build_summary, terminal_lines
 from ..results import CaseResult, CollectionErrorRecord, RunInfo, RunResults, TargetInfo, ToolInfo, write_results
 from ..text import excerpt
+from .run import is_xdist_worker
 
 COLLECTION_ERROR_CHARS = 2000
 
@@ -136,7 +137,7 @@ def install(config: pytest.Config, *, cases_dir: str, concurrency: int, default_
 
     Only in the process that reports: xdist workers send their reports to the controller.
     """
-    if hasattr(config, "workerinput"):
+    if is_xdist_worker(config):
         return
     option = config.getoption("llmops_results")
     results_path = None

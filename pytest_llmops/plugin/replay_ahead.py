@@ -23,6 +23,7 @@ import pytest
 from ..replay import ReplayJob
 from ..scheduler import JobCancelled, ReplayScheduler
 from ..transcript import Transcript
+from .run import is_xdist_worker
 
 SCHEDULER_KEY = pytest.StashKey[ReplayScheduler]()
 #: the replay job of a case item (set when the item is created); other items have none
@@ -36,10 +37,6 @@ def install(config: pytest.Config, workers: int) -> ReplayScheduler:
     config.stash[SCHEDULER_KEY] = scheduler
     config.pluginmanager.register(sys.modules[__name__], PLUGIN_NAME)
     return scheduler
-
-
-def _is_xdist_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
 
 
 def _sends_nothing(config: pytest.Config) -> bool:
@@ -79,7 +76,7 @@ def transcripts_of(config: pytest.Config, job: ReplayJob) -> list[Transcript]:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
-    if _sends_nothing(config) or _is_xdist_worker(config):
+    if _sends_nothing(config) or is_xdist_worker(config):
         return
     scheduler = config.stash[SCHEDULER_KEY]
     for item in session.items:
@@ -91,7 +88,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
     scheduler = item.config.stash[SCHEDULER_KEY]
-    if _is_xdist_worker(item.config):
+    if is_xdist_worker(item.config):
         for job in (_job_ahead(item), _job_ahead(nextitem)):
             if job is not None:
                 _submit(scheduler, job)

@@ -66,3 +66,8 @@ class LlmopsRun:
 
 
 RUN_KEY = pytest.StashKey[LlmopsRun]()
+
+
+def is_xdist_worker(config: pytest.Config) -> bool:
+    """True inside a pytest-xdist worker process (xdist's documented test: the worker's input is set)."""
+    return hasattr(config, "workerinput")
