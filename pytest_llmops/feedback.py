@@ -170,7 +170,7 @@ def storage_detector(settings: Settings | None = None) -> PiiDetector:
     look for: minimisation masks more, not less), the project's custom patterns and allowlist."""
     if settings is None:
         return PiiDetector()
-    return PiiDetector(None, settings.pii.allowlist, settings.pii.custom)
+    return PiiDetector(None, settings.pii.allowlist, settings.pii.custom, regions=settings.pii.regions)
 
 
 def validation_message(exc: ValidationError) -> str:

@@ -13,6 +13,7 @@ import pytest
 from pytest_llmops.checks import Checker
 from pytest_llmops.config import load_settings
 from pytest_llmops.errors import ConfigError
+from pytest_llmops.feedback import storage_detector
 from pytest_llmops.pii import DEFAULT_REGIONS, PiiDetector, find_pii, mask_pii
 
 
@@ -103,8 +104,11 @@ def test_regions_from_config_reach_the_checks_detector(tmp_path) -> None:
     detector = Checker.from_settings(settings).detector
     assert detector.regions == ("US",)
     assert detector.find("Call 030 12345678.") == []
+    assert storage_detector(settings).find("Call 030 12345678.") == []  # feedback is masked the same way
     (tmp_path / "pyproject.toml").write_text("[tool.llmops]\n")
-    assert list(load_settings(tmp_path).pii.regions) == list(DEFAULT_REGIONS)
+    settings = load_settings(tmp_path)
+    assert list(settings.pii.regions) == list(DEFAULT_REGIONS)
+    assert storage_detector(settings).mask("Call 030 12345678.") == "Call [PHONE]."
 
 
 @pytest.mark.parametrize("text, value", [
@@ -116,6 +120,7 @@ def test_regions_from_config_reach_the_checks_detector(tmp_path) -> None:
     ("Social Security #: 123456789.", "123456789"),
     ("The social security number that we have on record is 123456789.", "123456789"),
     ("I have social security no. on file: 123456789", "123456789"),
+    ("Your form lists social security no. 123456789.", "123456789"),  # "no." here is no order-number label
     ("Your SSNs on file: 123456789 and 234567890.", "123456789"),
 ])
 def test_a_compact_ssn_with_a_context_word_near_it_is_found(text: str, value: str) -> None:
@@ -160,6 +165,14 @@ def test_nine_digits_without_a_near_ssn_word_in_the_sentence_are_not_an_ssn(text
 ])
 def test_look_alikes_of_national_numbers_stay_clean(text: str) -> None:
     assert kinds_in(text) == [], mask_pii(text)
+
+
+def test_a_number_written_the_north_american_way_is_read_the_north_american_way() -> None:
+    # 055 555 0142 is a Florence (and an Apeldoorn) number as Italians and Dutch write it;
+    # with dashes in 3-3-4 it is written the US way, where 055 is no area code.
+    assert kinds_in("Call 055 555 0142.") == [("phone", "055 555 0142")]
+    assert kinds_in("Call 055-555-0142.") == []
+    assert kinds_in("Call 415-555-0142.") == [("phone", "415-555-0142")]
 
 
 def test_an_allowlisted_national_number_is_let_through_but_a_leak_beside_it_is_not() -> None:
