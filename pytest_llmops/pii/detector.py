@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Protocol
 
 from .allowlist import Allowlist
-from .recognizers import BUILTIN_KINDS, BUILTIN_RECOGNIZERS, Recognizer, custom_recognizer
+from .phones import DEFAULT_REGIONS, check_regions, national_recognizers, reads_north_american
+from .recognizers import (BUILTIN_KINDS, BUILTIN_RECOGNIZERS, PHONE_NORTH_AMERICA, Recognizer, custom_recognizer,
+                          longest_digit_run)
 
 _HAS_DIGIT = re.compile(r"[0-9]").search
 
@@ -45,11 +47,15 @@ class PiiDetector:
     """Looks for the configured kinds of personal data, letting allowlisted values through.
 
     ``kinds`` defaults to every built-in kind plus the backend's; custom patterns
-    (``[tool.llmops.pii.custom]``) are always on.
+    (``[tool.llmops.pii.custom]``) are always on. ``regions`` (ISO codes, default
+    :data:`DEFAULT_REGIONS`) say whose national-format phone numbers to read: "030 12345678"
+    is a phone number only when Germany is among them.
     """
 
     def __init__(self, kinds: Iterable[str] | None = None, allowlist: Iterable[Any] | Allowlist = (),
-                 custom: Iterable[Any] = (), backend: Backend | None = None):
+                 custom: Iterable[Any] = (), backend: Backend | None = None, *,
+                 regions: Iterable[str] = DEFAULT_REGIONS):
+        self.regions = check_regions(regions)
         self.custom = tuple(c if isinstance(c, Recognizer) else custom_recognizer(c) for c in custom)
         self.backend = backend
         known = {*BUILTIN_KINDS, *(backend.kinds if backend else ()), *(c.kind for c in self.custom)}
@@ -60,7 +66,7 @@ class PiiDetector:
         self.kinds = tuple(dict.fromkeys((*chosen, *(c.kind for c in self.custom))))
         self.allowlist = allowlist if isinstance(allowlist, Allowlist) else Allowlist.from_entries(allowlist)
         enabled = frozenset(self.kinds)
-        self._recognizers = tuple(r for r in (*BUILTIN_RECOGNIZERS, *self.custom) if r.kind in enabled)
+        self._recognizers = tuple(r for r in (*_builtin_recognizers(self.regions), *self.custom) if r.kind in enabled)
         self._backend_kinds = enabled & frozenset(backend.kinds) if backend else frozenset()
 
     @classmethod
@@ -71,7 +77,7 @@ class PiiDetector:
             from .presidio_backend import PresidioBackend
 
             backend = PresidioBackend.load(pii.presidio_model, pii.presidio_min_score)
-        return cls(pii.kinds, pii.allowlist, pii.custom, backend)
+        return cls(pii.kinds, pii.allowlist, pii.custom, backend, regions=pii.regions)
 
     def with_allowlist(self, extra: Iterable[Any]) -> "PiiDetector":
         """A detector that also allows ``extra`` (a file's, case's or turn's own entries)."""
@@ -85,10 +91,16 @@ class PiiDetector:
 
     def _spans(self, text: str) -> list[tuple[int, int, int, str]]:
         has_digit = _HAS_DIGIT(text) is not None
+        longest_run = -1  # measured once, when a recognizer first asks
         spans = []
         for recognizer in self._recognizers:
             if recognizer.numeric and not has_digit:
                 continue
+            if recognizer.min_run:
+                if longest_run < 0:
+                    longest_run = longest_digit_run(text)
+                if longest_run < recognizer.min_run:
+                    continue
             for start, end in recognizer.spans(text):
                 spans.append((start, -(end - start), -recognizer.priority, recognizer.kind))
         if self._backend_kinds:
@@ -128,6 +140,14 @@ class PiiDetector:
             last = finding.end
         parts.append(text[last:])
         return "".join(parts)
+
+
+def _builtin_recognizers(regions: tuple[str, ...]) -> tuple[Recognizer, ...]:
+    """The built-in recognizers for ``regions``: North American format only for +1 regions, national formats added."""
+    builtin = BUILTIN_RECOGNIZERS
+    if not reads_north_american(regions):
+        builtin = tuple(r for r in builtin if r is not PHONE_NORTH_AMERICA)
+    return (*builtin, *national_recognizers(regions))
 
 
 def _with_copies(text: str, findings: list[PiiFinding]) -> list[PiiFinding]:

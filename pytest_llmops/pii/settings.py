@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .allowlist import Allowlist, check_allow_entries
+from .phones import DEFAULT_REGIONS, check_regions
 from .presidio_backend import EXTRA_KINDS
 from .recognizers import BUILTIN_KINDS, custom_recognizer
 
@@ -36,11 +37,18 @@ class PiiSettings(_Section):
         default="builtin", validation_alias=AliasChoices("backend", "pii_backend"))
     presidio_model: str | None = None  # None: the first installed English spaCy pipeline
     presidio_min_score: float = Field(default=0.5, ge=0, le=1)
+    # Whose national-format phone numbers ("030 12345678") to read; numbers with a country code are always read.
+    regions: list[str] = Field(default_factory=lambda: list(DEFAULT_REGIONS))
 
     @field_validator("allowlist", mode="before")
     @classmethod
     def _allowlist_entries(cls, value: Any) -> Any:
         return check_allow_entries(value)
+
+    @field_validator("regions")
+    @classmethod
+    def _known_regions(cls, value: list[str]) -> list[str]:
+        return list(check_regions(value))
 
     @model_validator(mode="after")
     def _kinds_patterns_and_allowlist_are_valid(self) -> "PiiSettings":

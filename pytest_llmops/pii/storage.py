@@ -19,4 +19,4 @@ def storage_detector(settings: "Settings | None" = None) -> PiiDetector:
     """The detector that masks text before it is stored: every built-in kind, custom patterns, allowlist."""
     if settings is None:
         return PiiDetector()
-    return PiiDetector(None, settings.pii.allowlist, settings.pii.custom)
+    return PiiDetector(None, settings.pii.allowlist, settings.pii.custom, regions=settings.pii.regions)

@@ -116,13 +116,19 @@ def international_phone(text: str) -> bool:
     return 8 <= len(number) <= 15 and number[0] != "0"
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # 0-255, no leading zero (as ipaddress reads them)
+_DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
 def ipv4(text: str) -> bool:
-    """A valid dotted-quad address that can point at someone (not 0.0.0.0, loopback or broadcast)."""
-    try:
-        address = ipaddress.IPv4Address(text)
-    except ValueError:
+    """A valid dotted-quad address that can point at someone (not 0.0.0.0, loopback or broadcast).
+
+    One regex instead of ``ipaddress.IPv4Address``, which costs ten times as much, and every
+    version string with four parts ("version 1.2.3.4") is a candidate.
+    """
+    if _DOTTED_QUAD.fullmatch(text) is None:
         return False
-    return not (address.is_loopback or address.is_unspecified or str(address) == "255.255.255.255")
+    return not (text.startswith("127.") or text in ("0.0.0.0", "255.255.255.255"))
 
 
 def ipv6(text: str) -> bool:
