@@ -1,36 +1,27 @@
-"""The detector every front uses: find personal data, and mask it with its kind.
+"""The detector every front uses: find personal data, and mask it (and any secret) with its kind.
 
 Checks, failure text, reports, logs and generated cases all mask through
 :meth:`PiiDetector.mask`, so a value found in one place is hidden in all of them.
+
+Secrets (API keys, tokens, private keys: :mod:`.secrets`) are a kind of sensitive data
+beside personal data. The detector holds a :class:`~.secrets.SecretDetector` and its
+``mask`` hides what both find, so every output that masks personal data hides secrets
+too; ``find`` stays personal data only, so the ``no_pii`` check, its kinds setting and
+its allowlist mean what they meant. Secrets are always masked: no ``kinds`` setting or
+PII allowlist turns that off.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Iterable, Protocol
 
 from .allowlist import Allowlist
+from .findings import PiiFinding
 from .recognizers import BUILTIN_KINDS, BUILTIN_RECOGNIZERS, Recognizer, custom_recognizer
+from .secrets import SecretDetector, SecretFinding
 
 _HAS_DIGIT = re.compile(r"[0-9]").search
-
-
-@dataclass(frozen=True)
-class PiiFinding:
-    """One piece of personal data: its kind and where it stands. ``value`` is never printed."""
-
-    kind: str
-    start: int
-    end: int
-    value: str
-
-    @property
-    def label(self) -> str:
-        return f"[{self.kind.upper()}]"
-
-    def __repr__(self) -> str:  # keep the value out of tracebacks and logs
-        return f"PiiFinding(kind={self.kind!r}, start={self.start}, end={self.end})"
 
 
 class Backend(Protocol):
@@ -45,11 +36,13 @@ class PiiDetector:
     """Looks for the configured kinds of personal data, letting allowlisted values through.
 
     ``kinds`` defaults to every built-in kind plus the backend's; custom patterns
-    (``[tool.llmops.pii.custom]``) are always on.
+    (``[tool.llmops.pii.custom]``) are always on. ``secrets`` finds the secrets
+    :meth:`mask` hides as well (the built-in rules unless given).
     """
 
     def __init__(self, kinds: Iterable[str] | None = None, allowlist: Iterable[Any] | Allowlist = (),
-                 custom: Iterable[Any] = (), backend: Backend | None = None):
+                 custom: Iterable[Any] = (), backend: Backend | None = None, secrets: SecretDetector | None = None):
+        self.secrets = secrets if secrets is not None else SecretDetector()
         self.custom = tuple(c if isinstance(c, Recognizer) else custom_recognizer(c) for c in custom)
         self.backend = backend
         known = {*BUILTIN_KINDS, *(backend.kinds if backend else ()), *(c.kind for c in self.custom)}
@@ -64,14 +57,17 @@ class PiiDetector:
         self._backend_kinds = enabled & frozenset(backend.kinds) if backend else frozenset()
 
     @classmethod
-    def from_settings(cls, pii: Any) -> "PiiDetector":
-        """The detector ``[tool.llmops.pii]`` describes (a ``config.PiiSettings``), backend included."""
+    def from_settings(cls, pii: Any, secrets: SecretDetector | None = None) -> "PiiDetector":
+        """The detector ``[tool.llmops.pii]`` describes (a ``config.PiiSettings``), backend included.
+
+        ``secrets``: the secret detector ``[tool.llmops.secrets]`` describes (built-in rules when None).
+        """
         backend = None
         if pii.backend == "presidio":
             from .presidio_backend import PresidioBackend
 
             backend = PresidioBackend.load(pii.presidio_model, pii.presidio_min_score)
-        return cls(pii.kinds, pii.allowlist, pii.custom, backend)
+        return cls(pii.kinds, pii.allowlist, pii.custom, backend, secrets)
 
     def with_allowlist(self, extra: Iterable[Any]) -> "PiiDetector":
         """A detector that also allows ``extra`` (a file's, case's or turn's own entries)."""
@@ -112,22 +108,40 @@ class PiiDetector:
             kept.append(PiiFinding(kind, start, end, value))
         return kept
 
-    def mask(self, text: str, findings: list[PiiFinding] | None = None) -> str:
-        """``text`` with each finding replaced by its kind, e.g. ``[EMAIL]``: the one masking function.
+    def find_secrets(self, text: str) -> list[SecretFinding]:
+        """Every secret in ``text`` (what the ``no_secrets`` check reports)."""
+        return self.secrets.find(text)
 
-        Every other copy of a found value goes too, even where its context alone would
-        not have made it a finding ("order 4155550142 ... call 4155550142").
+    def find_all(self, text: str) -> list[PiiFinding]:
+        """Personal data and secrets: everything :meth:`mask` hides."""
+        return [*self.find(text), *self.secrets.find(text)]
+
+    def mask(self, text: str, findings: list[PiiFinding] | None = None) -> str:
+        """``text`` with each finding replaced by its kind, e.g. ``[EMAIL]``, and each secret by ``[SECRET]``.
+
+        The one masking function. Every other copy of a found value goes too, even where
+        its context alone would not have made it a finding ("order 4155550142 ... call
+        4155550142"). Where findings overlap, the text of both is hidden.
         """
-        findings = self.find(text) if findings is None else findings
-        parts, last = [], 0
-        for finding in sorted(_with_copies(text, findings), key=lambda f: (f.start, -f.end)):
-            if finding.start < last:
-                continue
-            parts.append(text[last:finding.start])
-            parts.append(finding.label)
-            last = finding.end
-        parts.append(text[last:])
-        return "".join(parts)
+        findings = self.find_all(text) if findings is None else [*findings, *self.secrets.find(text)]
+        return mask_findings(text, findings)
+
+
+def mask_findings(text: str, findings: list[PiiFinding]) -> str:
+    """``text`` with every finding (and every other copy of its value) replaced by its label."""
+    if not findings:
+        return text
+    parts, last = [], 0
+    for finding in sorted(_with_copies(text, findings), key=lambda f: (f.start, -f.end)):
+        if finding.start < last:
+            if finding.end > last:  # overlaps the previous finding: hide its tail too
+                last = finding.end
+            continue
+        parts.append(text[last:finding.start])
+        parts.append(finding.label)
+        last = finding.end
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 def _with_copies(text: str, findings: list[PiiFinding]) -> list[PiiFinding]:
@@ -135,11 +149,11 @@ def _with_copies(text: str, findings: list[PiiFinding]) -> list[PiiFinding]:
     if not findings:
         return findings
     taken = {(f.start, f.end) for f in findings}
-    extra = []
-    for value, kind in {f.value: f.kind for f in findings if f.value}.items():
+    extra: list[PiiFinding] = []
+    for value, finding in {f.value: f for f in findings if f.value}.items():
         start = text.find(value)
         while start != -1:
             if (start, start + len(value)) not in taken:
-                extra.append(PiiFinding(kind, start, start + len(value), value))
+                extra.append(PiiFinding(finding.kind, start, start + len(value), value))
             start = text.find(value, start + len(value))
     return [*findings, *extra]
