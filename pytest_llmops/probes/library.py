@@ -43,16 +43,16 @@ def probe_file(category: str) -> Path:
     return Path(__file__).with_name(f"{category}.yaml")
 
 
-def parse_selection(text: str) -> tuple[str, ...]:
+def parse_selection(text: str, option: str = "--llmops-probes") -> tuple[str, ...]:
     """``all`` or a comma-separated list of categories, in library order; ConfigError naming unknown ones."""
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
-        raise ConfigError(f"--llmops-probes: name categories or all ({', '.join(PROBE_CATEGORIES)})")
+        raise ConfigError(f"{option}: name categories or all ({', '.join(PROBE_CATEGORIES)})")
     if "all" in names:
         return PROBE_CATEGORIES
     unknown = [name for name in names if name not in PROBE_CATEGORIES]
     if unknown:
-        raise ConfigError(f"--llmops-probes: unknown probe categor{'y' if len(unknown) == 1 else 'ies'} "
+        raise ConfigError(f"{option}: unknown probe categor{'y' if len(unknown) == 1 else 'ies'} "
                           f"{', '.join(unknown)}; choose from all, {', '.join(PROBE_CATEGORIES)}")
     return tuple(category for category in PROBE_CATEGORIES if category in names)
 
@@ -60,6 +60,15 @@ def parse_selection(text: str) -> tuple[str, ...]:
 def load_probes(categories: tuple[str, ...] = PROBE_CATEGORIES) -> list[Probe]:
     """Every probe of ``categories``, in library order (CaseFileError if a shipped file were broken)."""
     return [Probe(category, case) for category in categories for case in load_case_file(probe_file(category))]
+
+
+def holding_checks(probe: Probe) -> list[str]:
+    """The checks that decide whether ``probe`` holds: those on for every reply, and the probe's own."""
+    checks = {"no_pii", "no_secrets"} | ({"no_system_prompt_leak"} if probe.case.system else set())
+    for expect in probe.case.turn_expects:
+        checks |= {key for key, value in expect.model_dump(exclude_none=True).items()
+                   if key not in ("max_latency_ms", "max_ttft_ms", "allow_pii", "no_error") and value is not False}
+    return sorted(checks)
 
 
 def export_probes(folder: Path, categories: tuple[str, ...] = PROBE_CATEGORIES, overwrite: bool = False) -> list[Path]:
