@@ -89,14 +89,17 @@ class RefusalDetector(Protocol):
 
 @dataclass(frozen=True)
 class PhraseRefusalDetector:
-    """A reply declines when it holds one of ``phrases``."""
+    """A reply declines when it holds one of ``phrases`` (kept in their compared form)."""
 
     phrases: tuple[str, ...] = DEFAULT_REFUSAL_PHRASES
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "phrases", tuple(dict.fromkeys(normalised(p).strip() for p in self.phrases)))
+
     @classmethod
     def from_phrases(cls, phrases: Iterable[str] | None, extra: Iterable[str] = ()) -> "PhraseRefusalDetector":
-        chosen = DEFAULT_REFUSAL_PHRASES if phrases is None else tuple(phrases)
-        return cls(tuple(dict.fromkeys(normalised(p).strip() for p in (*chosen, *extra))))
+        """The built-in set (or ``phrases`` instead of it), plus ``extra``."""
+        return cls((*(DEFAULT_REFUSAL_PHRASES if phrases is None else phrases), *extra))
 
     def verdict(self, reply: str) -> RefusalVerdict:
         text = normalised(reply)

@@ -116,9 +116,11 @@ class Monitor:
 
     def observe(self, interaction: Interaction) -> Observed:
         """Check one interaction, log it, count it, tell the listeners. Returns what was logged."""
+        # a fixed canary ([tool.llmops.leaks] canary) planted in production's system prompt must never come back
         exchange = Exchange(turn=1, user=interaction.user, reply=interaction.reply,
                             latency_ms=interaction.latency_ms, error=interaction.error,
-                            error_kind="error" if interaction.error else None, status=interaction.status)
+                            error_kind="error" if interaction.error else None, status=interaction.status,
+                            canary=self.settings.leaks.canary)
         results = self.checker.check_exchange(exchange, self.expect)
         failed = [result for result in results if not result.passed]
         mask = self.detector.mask
