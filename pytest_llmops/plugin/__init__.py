@@ -114,8 +114,10 @@ def pytest_configure(config: pytest.Config) -> None:
     collector.install(config, cases_dir=settings.cases_dir, concurrency=settings.concurrency,
                       default_target=run.target_info(run.target_named(None)), detector=run.checker.detector)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
-        # `pytest --llmops` with no paths means "the case suite", not the project's unit tests.
-        config.args = [str(settings.cases_path)]
+        # `pytest --llmops` with no paths means "the case suite", not the project's unit tests;
+        # with --llmops-probes and no case folder yet, the probes alone.
+        no_suite = run.probe_categories and not settings.cases_path.exists()
+        config.args = [] if no_suite else [str(settings.cases_path)]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

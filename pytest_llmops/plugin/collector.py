@@ -26,6 +26,7 @@ from ..results import CaseResult, CollectionErrorRecord, RunInfo, RunResults, Ta
 from ..text import excerpt
 
 COLLECTION_ERROR_CHARS = 2000
+PROBES_NODE = "probes/"  # the probe library's collectors (--llmops-probes)
 
 
 @dataclass
@@ -69,7 +70,7 @@ class ResultsCollector:
         self._started = time.perf_counter()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed and is_case_file_name(report.nodeid):
+        if report.failed and (is_case_file_name(report.nodeid) or report.nodeid.startswith(PROBES_NODE)):
             message = self.detector.mask(excerpt(report.longreprtext, COLLECTION_ERROR_CHARS))
             self._collection_errors.setdefault(report.nodeid, message)
 

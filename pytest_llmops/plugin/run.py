@@ -74,8 +74,8 @@ class LlmopsRun:
         if not case.system or plant == "never" or (plant == "probes" and PROBE_TAG not in case.tags):
             return None
         if self.cassettes is not None and self.settings.leaks.canary is None:
-            raise ConfigError(f"case {case.id!r} gets a canary in its system prompt, and cassettes can only "
-                              "replay a fixed one: set canary = '...' under [tool.llmops.leaks] (docs/probes.md)")
+            raise ConfigError("its system prompt gets a canary, and cassettes can only replay a fixed one: "
+                              "set canary = '...' under [tool.llmops.leaks] (docs/probes.md)")
         return self.canary
 
     def job_for(self, nodeid: str, case: LoadedCase, target: Target, probe_category: str | None = None) -> ReplayJob:

@@ -306,10 +306,13 @@ class CassetteTarget(Target):
         return request
 
     def _clean(self, text: str) -> str:
-        text = self.scrubber.text(text)
+        # masked before scrubbing: a key the bot said becomes [SECRET], which replays as a stand-in
+        # (scrubbed first it would be [REDACTED], and replay could not give the no_secrets verdict again)
         if self.mode.keep_pii:  # personal data kept on request; secrets never
-            return mask_findings(text, self.detector.find_secrets(text))
-        return self.detector.mask(text)
+            text = mask_findings(text, self.detector.find_secrets(text))
+        else:
+            text = self.detector.mask(text)
+        return self.scrubber.text(text)
 
     def _live(self, messages: list[Message], conversation: Conversation, turn: int, request: dict[str, Any]) -> Reply:
         if self.live is None:  # cannot happen: offline replay never gets here
