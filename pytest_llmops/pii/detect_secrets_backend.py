@@ -35,6 +35,16 @@ class _Pattern:
     accept: Callable[[str], bool] | None
 
 
+def _secret_span(match: re.Match[str]) -> tuple[int, int]:
+    """Where the secret is in a plugin's match: its longest capture group when that is long enough to be
+    one (the password of ``://user:PASSWORD@``), else the whole match (GitHub's group is only ``ghp``)."""
+    groups = [match.span(index) for index in range(1, (match.lastindex or 0) + 1) if match.group(index)]
+    longest = max(groups, key=lambda span: span[1] - span[0], default=None)
+    if longest is not None and longest[1] - longest[0] >= 8:
+        return longest
+    return match.span()
+
+
 class DetectSecretsBackend:
     """The regex plugins of detect-secrets, run for spans; ``(rule, start, end)`` for each finding."""
 
@@ -62,9 +72,7 @@ class DetectSecretsBackend:
         found = []
         for pattern in self.patterns:
             for match in pattern.regex.finditer(text):
-                group = max((index for index in range(1, (match.lastindex or 0) + 1) if match.group(index)),
-                            default=0)  # a plugin's capture group is the secret; else the whole match
-                start, end = match.span(group)
+                start, end = _secret_span(match)
                 value = text[start:end].strip()
                 if len(value) < 8 or (pattern.accept is not None and not pattern.accept(value)):
                     continue

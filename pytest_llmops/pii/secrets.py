@@ -146,7 +146,7 @@ BUILTIN_RULES: tuple[SecretRule, ...] = (
     # a long random value a few words after "key", "token", "password"...: "the API key is 9f2c..."
     SecretRule(KEYWORD_RULE, re.compile(
         rf"(?i:\b(?:{_KEYWORDS})\b)[^\n.!?]{{0,30}}?[\s:=\"'`(]"
-        r"(?P<secret>[A-Za-z0-9+/_.~=-]{16,256})(?![A-Za-z0-9+/_.~=-])"), validator=high_entropy),
+        r"(?P<secret>[A-Za-z0-9+/_.~=-]{15,255}[A-Za-z0-9+/_~=-])(?![A-Za-z0-9+/_~=-])"), validator=high_entropy),
 )
 
 
