@@ -17,7 +17,7 @@ import re
 from typing import Any, Iterable, Protocol
 
 from .allowlist import Allowlist
-from .findings import PiiFinding
+from .findings import PiiFinding, kept_spans
 from .recognizers import BUILTIN_KINDS, BUILTIN_RECOGNIZERS, Recognizer, custom_recognizer
 from .secrets import SecretDetector, SecretFinding
 
@@ -95,18 +95,9 @@ class PiiDetector:
 
     def find(self, text: str) -> list[PiiFinding]:
         """Every finding in ``text``, in order, without overlaps (the longest, then strongest, wins)."""
-        kept: list[PiiFinding] = []
-        covered = 0  # end of the last span taken, kept or allowed: what overlaps it is part of it
-        for start, negative_length, _, kind in self._spans(text):
-            end = start - negative_length
-            if start < covered:
-                continue
-            covered = end
-            value = text[start:end]
-            if self.allowlist and self.allowlist.allows(value):
-                continue
-            kept.append(PiiFinding(kind, start, end, value))
-        return kept
+        ordered = ((start, start - negative_length, kind) for start, negative_length, _, kind in self._spans(text))
+        return [PiiFinding(kind, start, end, text[start:end])
+                for start, end, kind in kept_spans(text, ordered, self.allowlist)]
 
     def find_secrets(self, text: str) -> list[SecretFinding]:
         """Every secret in ``text`` (what the ``no_secrets`` check reports)."""

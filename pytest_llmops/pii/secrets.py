@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from .allowlist import Allowlist
-from .findings import PiiFinding
+from .findings import PiiFinding, kept_spans
 
 SECRET_KIND = "secret"
 KEYWORD_RULE = "keyword_secret"  # the generic rule: a random value right after "key", "token", "password"...
@@ -185,18 +185,10 @@ class SecretDetector:
         """Every secret in ``text``, in order, without overlaps (the longest wins)."""
         if not text:
             return []
-        kept: list[SecretFinding] = []
-        covered = 0
         # at the same start a named format wins over the generic keyword rule, then the longer span
-        for start, end, rule in sorted(self._spans(text), key=lambda span: (span[0], span[2] == KEYWORD_RULE, -span[1])):
-            if start < covered:
-                continue
-            covered = end
-            value = text[start:end]
-            if self.allowlist and self.allowlist.allows(value):
-                continue
-            kept.append(SecretFinding(SECRET_KIND, start, end, value, rule=rule))
-        return kept
+        ordered = sorted(self._spans(text), key=lambda span: (span[0], span[2] == KEYWORD_RULE, -span[1]))
+        return [SecretFinding(SECRET_KIND, start, end, text[start:end], rule=rule)
+                for start, end, rule in kept_spans(text, ordered, self.allowlist)]
 
     def rules_found(self, text: str) -> list[str]:
         """The formats of the secrets in ``text``, sorted, each once (what a failure line names)."""
