@@ -101,5 +101,6 @@ def load_settings(root: Path | None = None, overrides: dict[str, Any] | None = N
         raise ConfigError(config_problems(root / "pyproject.toml", exc, FEATURE_TABLES)) from None
 
 
-__all__ = ["Settings", "PiiSettings", "PiiPattern", "SecretSettings", "LeakSettings", "RefusalSettings", "GateSettings", "MonitorSettings", "PrivacySettings",
+__all__ = ["Settings", "PiiSettings", "PiiPattern", "SecretSettings", "LeakSettings", "RefusalSettings",
+           "GateSettings", "MonitorSettings", "PrivacySettings",
            "load_settings", "find_project_root", "read_tool_table", "DEFAULT_ERROR_PHRASES"]

@@ -37,5 +37,5 @@ def mask_pii(text: str, detector: PiiDetector | None = None) -> str:
     return (detector or DEFAULT_DETECTOR).mask(text)
 
 
-__all__ = ["Allowlist", "PiiDetector", "PiiFinding", "SecretDetector", "SecretFinding", "BUILTIN_KINDS", "DEFAULT_KINDS", "PATTERNS",
-           "VALIDATORS", "DEFAULT_DETECTOR", "find_pii", "mask_pii"]
+__all__ = ["Allowlist", "PiiDetector", "PiiFinding", "SecretDetector", "SecretFinding", "BUILTIN_KINDS",
+           "DEFAULT_KINDS", "PATTERNS", "VALIDATORS", "DEFAULT_DETECTOR", "find_pii", "mask_pii"]

@@ -29,7 +29,8 @@ class _Allows(Protocol):
     def allows(self, value: str) -> bool: ...
 
 
-def kept_spans(text: str, ordered: Iterable[tuple[int, int, str]], allowlist: _Allows) -> Iterator[tuple[int, int, str]]:
+def kept_spans(text: str, ordered: Iterable[tuple[int, int, str]],
+               allowlist: _Allows) -> Iterator[tuple[int, int, str]]:
     """The spans of ``ordered`` (best first at each start) that lie outside every earlier one, allowlisted values out.
 
     A span inside one already taken (kept or allowed) is part of it, so an allowed value

@@ -91,7 +91,8 @@ def _new_run(config: pytest.Config) -> LlmopsRun:
         config.invocation_params.dir)
     probes = config.getoption("llmops_probes")
     run = LlmopsRun(settings, Checker.from_settings(settings), config.rootpath, cassettes=cassettes,
-                    repeat=_repeat_option(config), probe_categories=parse_selection(probes) if probes is not None else ())
+                    repeat=_repeat_option(config),
+                    probe_categories=parse_selection(probes) if probes is not None else ())
     run.target_named(None)  # the run's own target: a bad one is a usage error now, not at the first case
     return run
 
@@ -136,8 +137,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
             f"concurrency {settings.concurrency}, max latency {settings.max_latency_ms:g} ms",
             f"llmops: reproduce with: pytest --llmops --llmops-target {settings.target}"] + (
             [f"llmops: cassettes: {run.cassettes.describe()}"] if run.cassettes else []) + (
-            [f"llmops: every case replayed {run.repeat} time(s) (--llmops-repeat {run.repeat})"] if run.repeat else []) + (
-            [f"llmops: probes: {', '.join(run.probe_categories)} (--llmops-probes)"] if run.probe_categories else [])
+            [f"llmops: every case replayed {run.repeat} time(s) (--llmops-repeat {run.repeat})"] if run.repeat else []
+            ) + ([f"llmops: probes: {', '.join(run.probe_categories)} (--llmops-probes)"] if run.probe_categories else [])
 
 
 def _is_case_file(run: LlmopsRun, file_path: Path, config: pytest.Config) -> bool:
