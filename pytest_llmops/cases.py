@@ -48,6 +48,9 @@ class Expect(_Strict):
     max_ttft_ms: float | None = Field(default=None, gt=0)  # time to first token; needs a streaming target
     no_pii: bool | None = None
     no_error: bool | None = None
+    no_secrets: bool | None = None  # no API key, token or private key in the reply (on by default)
+    no_system_prompt_leak: bool | None = None  # no run of the system prompt, no canary (on by default)
+    refusal: bool | None = None  # true: the reply declines; false: it does not (docs/probes.md)
     allow_pii: list[str | dict[str, str]] | None = None  # values the bot may say; levels add up (docs/pii.md)
 
     @field_validator("allow_pii", mode="before")

@@ -18,15 +18,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .checks.names import DEFAULT_ERROR_PHRASES
+from .checks.settings import LeakSettings, RefusalSettings
 from .errors import ConfigError
 from .monitor.settings import MonitorSettings
-from .pii.settings import PiiPattern, PiiSettings
+from .pii.settings import PiiPattern, PiiSettings, SecretSettings
 from .privacy.settings import PrivacySettings
 from .release.settings import GateSettings
 from .validation import config_problems
 
 #: sections whose problems are reported under their own table name, e.g. ``[tool.llmops.gate]``
-FEATURE_TABLES = ("gate", "monitor", "privacy")
+FEATURE_TABLES = ("gate", "monitor", "privacy", "secrets", "leaks", "refusal")
 
 
 class Settings(BaseModel):
@@ -41,6 +42,9 @@ class Settings(BaseModel):
     timeout_s: float = Field(default=30, gt=0)
     error_phrases: list[str] = Field(default_factory=lambda: list(DEFAULT_ERROR_PHRASES))
     pii: PiiSettings = Field(default_factory=PiiSettings)
+    secrets: SecretSettings = Field(default_factory=SecretSettings)
+    leaks: LeakSettings = Field(default_factory=LeakSettings)
+    refusal: RefusalSettings = Field(default_factory=RefusalSettings)
     targets: dict[str, dict[str, Any]] = Field(default_factory=dict)  # each kind validates its own options
     gate: GateSettings = Field(default_factory=GateSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
@@ -97,5 +101,6 @@ def load_settings(root: Path | None = None, overrides: dict[str, Any] | None = N
         raise ConfigError(config_problems(root / "pyproject.toml", exc, FEATURE_TABLES)) from None
 
 
-__all__ = ["Settings", "PiiSettings", "PiiPattern", "GateSettings", "MonitorSettings", "PrivacySettings",
+__all__ = ["Settings", "PiiSettings", "PiiPattern", "SecretSettings", "LeakSettings", "RefusalSettings",
+           "GateSettings", "MonitorSettings", "PrivacySettings",
            "load_settings", "find_project_root", "read_tool_table", "DEFAULT_ERROR_PHRASES"]

@@ -70,7 +70,7 @@ def _latency_spread(runs: list[RunRecord]) -> dict[str, LatencySpread]:
 
 
 def case_result(case: LoadedCase, nodeid: str, target: TargetInfo, runs: list[RunRecord],
-                plan: RepeatPlan) -> CaseResult:
+                plan: RepeatPlan, probe_category: str | None = None) -> CaseResult:
     """The case's record from its runs: passed when enough runs passed (every run, without a threshold).
 
     The turns shown are the first failing run's when the case failed, else the first
@@ -86,18 +86,19 @@ def case_result(case: LoadedCase, nodeid: str, target: TargetInfo, runs: list[Ru
     return CaseResult(nodeid=nodeid, case_id=case.id, file=str(case.path), line=case.line,
                       description=case.case.description, tags=list(case.tags), target=target, passed=passed,
                       turns=runs[shown].turns, skipped_turns=runs[shown].skipped_turns,
-                      outcome="passed" if passed else "failed", repeat=repeat)
+                      outcome="passed" if passed else "failed", repeat=repeat, probe_category=probe_category)
 
 
 def judged_case(case: LoadedCase, nodeid: str, target: TargetInfo, transcripts: list[Transcript],
-                checker: Checker, plan: RepeatPlan) -> CaseResult:
-    """Check every run's transcript and build the case's record."""
+                checker: Checker, plan: RepeatPlan, probe_category: str | None = None) -> CaseResult:
+    """Check every run's transcript and build the case's record (``probe_category``: a library probe's)."""
     return case_result(case, nodeid, target, [run_record(case, transcript, checker) for transcript in transcripts],
-                       plan)
+                       plan, probe_category)
 
 
-def unjudged_case(case: LoadedCase, nodeid: str, target: TargetInfo, outcome: str = "error") -> CaseResult:
+def unjudged_case(case: LoadedCase, nodeid: str, target: TargetInfo, outcome: str = "error",
+                  probe_category: str | None = None) -> CaseResult:
     """The record of a case its checks never judged (skipped, setup error, crash): no turns."""
     return CaseResult(nodeid=nodeid, case_id=case.id, file=str(case.path), line=case.line,
                       description=case.case.description, tags=list(case.tags), target=target, passed=False,
-                      outcome=outcome)
+                      outcome=outcome, probe_category=probe_category)

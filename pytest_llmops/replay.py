@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from .canary import plant
 from .cases import LoadedCase
 from .errors import TargetError
 from .repeat import RepeatPlan
@@ -57,34 +58,42 @@ def send_turn(target: Target, messages: list[Message], conversation: Conversatio
 
 
 def replay_case(case: LoadedCase, target: Target, should_stop: StopFlag | None = None,
-                conversation: Conversation | None = None) -> Transcript:
+                conversation: Conversation | None = None, canary: str | None = None) -> Transcript:
     """Replay every turn of ``case`` against ``target``; stops at the first fault.
 
     ``should_stop`` is asked before each turn (the run is being cancelled); when it
     says yes, the remaining turns are counted as skipped instead of being sent. The
     target is told when the conversation ends (``Target.end``), whatever happened.
+    ``canary`` is planted in the case's system prompt (a case without one gets none).
     """
     conversation = conversation or Conversation(case_key=case.id)
     transcript = Transcript(case_id=case.id, target=target.name, run=conversation.run)
     try:
-        _replay_turns(case, target, should_stop, conversation, transcript)
+        _replay_turns(case, target, should_stop, conversation, transcript, canary)
     finally:
         target.end(conversation)
     return transcript
 
 
 def _replay_turns(case: LoadedCase, target: Target, should_stop: StopFlag | None, conversation: Conversation,
-                  transcript: Transcript) -> None:
+                  transcript: Transcript, canary: str | None) -> None:
     history: list[Message] = []
     turns = case.case.turns
     variables = dict(case.variables)  # fixed vars, then what each turn's save captures
     system = fill(case.system, variables) if case.system else case.system
+    canary = canary if system else None
+    if canary:
+        system = plant(system, canary)
     for index, turn in enumerate(turns, start=1):
         if should_stop is not None and should_stop():
             transcript.skipped_turns = len(turns) - index + 1
             return
-        exchange = send_turn(target, build_messages(system, history, fill(turn.user, variables)), conversation, index)
+        messages = build_messages(system, history, fill(turn.user, variables))
+        exchange = send_turn(target, messages, conversation, index)
         exchange.variables = dict(variables)
+        # what the leak check compares the reply with: the system prompt exactly as it was sent
+        exchange.system = messages[0]["content"] if messages[0]["role"] == "system" else None
+        exchange.canary = canary
         transcript.exchanges.append(exchange)
         if exchange.reply is None:
             transcript.skipped_turns = len(turns) - index
@@ -113,6 +122,7 @@ class ReplayJob:
     target: Target
     plan: RepeatPlan
     cassette_key: str
+    canary: str | None = None  # planted in the case's system prompt (``[tool.llmops.leaks] plant_canary``)
 
     @property
     def run_numbers(self) -> range:
@@ -120,4 +130,5 @@ class ReplayJob:
 
     def replay(self, run: int, should_stop: StopFlag | None = None) -> Transcript:
         """Replay run number ``run`` (1-based) of this case; safe to call from a pool thread."""
-        return replay_case(self.case, self.target, should_stop, Conversation(case_key=self.cassette_key, run=run))
+        return replay_case(self.case, self.target, should_stop, Conversation(case_key=self.cassette_key, run=run),
+                           self.canary)

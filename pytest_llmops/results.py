@@ -126,12 +126,15 @@ class CaseResult(_Open):
     outcome: Outcome
     duration_s: float = 0.0
     repeat: RepeatRecord | None = None
+    probe_category: str | None = None  # a probe of the shipped library (--llmops-probes): its category
 
     @model_serializer(mode="wrap")
-    def _repeat_only_when_repeated(self, handler: Any) -> Any:
+    def _optional_fields_only_when_set(self, handler: Any) -> Any:
         data = handler(self)
-        if isinstance(data, dict) and data.get("repeat") is None:
-            data.pop("repeat", None)  # a case run once has no repeat field at all (docs/results.md)
+        if isinstance(data, dict):
+            for name in ("repeat", "probe_category"):  # a case run once, or not a probe, has no such field
+                if data.get(name) is None:
+                    data.pop(name, None)
         return data
 
     def all_turns(self) -> Iterator[TurnRecord]:
@@ -173,6 +176,16 @@ class LatencySummary(_Open):
     max: float | None = None
 
 
+class ProbeTally(_Open):
+    """How one probe category went: ``held`` of ``run`` probes (passed / passed + failed + errors)."""
+
+    run: int = 0
+    held: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+
+
 class Summary(_Open):
     cases: int
     passed: int
@@ -185,6 +198,7 @@ class Summary(_Open):
     latency_ms: LatencySummary = Field(default_factory=LatencySummary)
     checks_failed: dict[str, int] = Field(default_factory=dict)
     pii_findings: dict[str, int] = Field(default_factory=dict)
+    probes: dict[str, ProbeTally] = Field(default_factory=dict)  # per probe category; empty without probes
 
 
 class GitInfo(_Open):
@@ -278,6 +292,6 @@ def load_results(path: Path | str) -> RunResults:
 __all__ = [
     "SCHEMA_VERSION", "Outcome", "CheckResult", "TurnRecord", "RunRecord", "RepeatRecord", "CaseResult",
     "CollectionErrorRecord", "case_to_dict", "case_from_dict",
-    "LatencySummary", "Summary", "GitInfo", "TargetInfo", "RunInfo", "ToolInfo", "RunResults",
+    "LatencySummary", "ProbeTally", "Summary", "GitInfo", "TargetInfo", "RunInfo", "ToolInfo", "RunResults",
     "ResultsError", "write_results", "load_results", "parse_results",
 ]

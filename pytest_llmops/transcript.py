@@ -59,6 +59,8 @@ class Exchange:
     saved: dict[str, str] = field(default_factory=dict)  # values this turn's save captured
     save_missing: dict[str, str] = field(default_factory=dict)  # name -> save pattern that found nothing
     latency_recorded: bool = False  # latency comes from a cassette, not measured in this run
+    system: str | None = None  # the system prompt sent with this turn (canary included), for the leak check
+    canary: str | None = None  # the canary planted in it, if one was
 
     def to_dict(self) -> dict[str, Any]:
         """The exchange as plain data (unmasked: for the service's own hands, e.g. attaching it to feedback)."""

@@ -54,7 +54,7 @@ def test_findings_are_exactly_what_the_suite_checker_says(project):
             expected = [r.check for r in checker.check_exchange(exchange) if not r.passed]
             assert [f["check"] for f in observed.entry["findings"]] == expected
     categories = monitor.stats.categories
-    assert categories == {"pii": 1, "error": 2, "latency": 1, "content": 0}
+    assert categories == {"pii": 1, "error": 2, "latency": 1, "content": 0, "secret": 0, "prompt_leak": 0}
     assert monitor.stats.interactions == 6 and monitor.stats.flagged == 4
 
 

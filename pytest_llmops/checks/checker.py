@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..cases import Expect
-from ..pii import PiiDetector
+from ..pii import PiiDetector, SecretDetector
 from ..transcript import CheckResult, Exchange, Transcript, TurnResult
 from ..text import quote_list
 from ..variables import fill_expect, save_checks
 from . import names
+from .leaks import system_prompt_leak_check
 from .names import DEFAULT_ERROR_PHRASES
+from .refusal import PhraseRefusalDetector, RefusalDetector, refusal_check, refusal_detector
+from .secrets import no_secrets_check
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -31,20 +34,32 @@ def ttft_check(limit_ms: float, ttft_ms: float | None) -> CheckResult:
     return CheckResult(names.MAX_TTFT_MS, ttft_ms <= limit_ms, f"first token <= {limit_ms:g} ms", f"{ttft_ms:.0f} ms")
 
 
+def default_expect(max_latency_ms: float = 5000) -> Expect:
+    """What every reply is checked for unless a case or turn turns it off."""
+    return Expect(max_latency_ms=max_latency_ms, no_pii=True, no_error=True, no_secrets=True,
+                  no_system_prompt_leak=True)
+
+
 @dataclass
 class Checker:
-    """The project-wide check settings: defaults every reply gets, error phrases, the PII detector."""
+    """The project-wide check settings: defaults every reply gets, error phrases, the PII and secret
+    detector, how long a leaked run of the system prompt is, what counts as a refusal."""
 
-    base: Expect = field(default_factory=lambda: Expect(max_latency_ms=5000, no_pii=True, no_error=True))
+    base: Expect = field(default_factory=default_expect)
     error_phrases: tuple[str, ...] = tuple(DEFAULT_ERROR_PHRASES)
     detector: PiiDetector = field(default_factory=PiiDetector)
+    leak_min_words: int = 8
+    refusal: RefusalDetector = field(default_factory=PhraseRefusalDetector)
 
     @classmethod
     def from_settings(cls, settings: "Settings") -> "Checker":
+        """The checker ``[tool.llmops]`` describes; ConfigError for settings it cannot honour."""
         return cls(
-            base=Expect(max_latency_ms=settings.max_latency_ms, no_pii=True, no_error=True),
+            base=default_expect(settings.max_latency_ms),
             error_phrases=tuple(settings.error_phrases),
-            detector=PiiDetector.from_settings(settings.pii),
+            detector=PiiDetector.from_settings(settings.pii, SecretDetector.from_settings(settings.secrets)),
+            leak_min_words=settings.leaks.min_words,
+            refusal=refusal_detector(settings.refusal),
         )
 
     def check_exchange(self, exchange: Exchange, expect: Expect | None = None) -> list[CheckResult]:
@@ -71,6 +86,12 @@ class Checker:
             kinds = sorted({f.kind for f in findings})
             actual = f"found {', '.join(k.upper() for k in kinds)} in reply" if findings else "none found"
             results.append(CheckResult(names.NO_PII, not findings, "no personal data", actual, pii_kinds=kinds))
+        if rule.no_secrets:
+            results.append(no_secrets_check(self.detector.secrets, reply))
+        if rule.no_system_prompt_leak and (exchange.system or exchange.canary):
+            results.append(system_prompt_leak_check(reply, exchange.system, exchange.canary, self.leak_min_words))
+        if rule.refusal is not None:
+            results.append(refusal_check(self.refusal, reply, rule.refusal))
         results.extend(self._content_checks(rule, reply))
         results.extend(save_checks(exchange, self.detector.mask))
         return results

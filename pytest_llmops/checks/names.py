@@ -18,10 +18,20 @@ MATCHES = "matches"
 NOT_MATCHES = "not_matches"
 EQUALS = "equals"
 SAVE = "save"
+NO_SECRETS = "no_secrets"
+NO_SYSTEM_PROMPT_LEAK = "no_system_prompt_leak"
+REFUSAL = "refusal"
 
-#: every finding falls into one of these categories; ``--fail-on``, alerts and summaries speak in them
-CATEGORIES = ("pii", "error", "latency", "content")
-_CATEGORY_OF_CHECK = {NO_PII: "pii", NO_ERROR: "error", REPLY: "error", MAX_LATENCY_MS: "latency"}
+#: every finding falls into one of these categories; ``--fail-on``, alerts and summaries speak in them.
+#: A secret is its own category, not "pii": a leaked key is an incident of another kind (rotate the
+#: key, not notify a person), and an alert on it must not be drowned in personal-data findings. A
+#: reply that reproduces the system prompt or its canary is "prompt_leak": a security finding
+#: about the bot's instructions, not about anyone's data. Whether a reply refused is "content".
+CATEGORIES = ("pii", "error", "latency", "content", "secret", "prompt_leak")  # new ones last: outputs keep their order
+_CATEGORY_OF_CHECK = {NO_PII: "pii", NO_SECRETS: "secret", NO_SYSTEM_PROMPT_LEAK: "prompt_leak",
+                      NO_ERROR: "error", REPLY: "error", MAX_LATENCY_MS: "latency"}
+#: categories the monitor logs at ERROR level (the others at WARNING)
+SEVERE_CATEGORIES = frozenset({"pii", "secret", "prompt_leak", "error"})
 
 #: reply text that counts as an error unless ``error_phrases`` in ``[tool.llmops]`` says otherwise
 DEFAULT_ERROR_PHRASES = (
@@ -35,7 +45,7 @@ DEFAULT_ERROR_PHRASES = (
 
 
 def category_of(check: str) -> str:
-    """The category of a failed check: pii, error, latency, or content (every other check)."""
+    """The category of a failed check: pii, secret, prompt_leak, error, latency, or content (every other check)."""
     return _CATEGORY_OF_CHECK.get(check, "content")
 
 

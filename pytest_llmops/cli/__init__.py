@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "pytest_llmops.cli.privacy",
     "pytest_llmops.cli.monitor",
     "pytest_llmops.cli.summary",
+    "pytest_llmops.cli.probes",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2

@@ -20,7 +20,8 @@ def register(group: argparse._SubParsersAction) -> None:
     parser = group.add_parser(
         "from-monitor-log", help="turn flagged interactions in the monitor log into regression cases",
         description="Write one regression case per distinct (conversation, rule) among the interactions the "
-                    "monitor flagged: pii -> no_pii, error -> no_error, latency -> max_latency_ms, content -> "
+                    "monitor flagged: pii -> no_pii, secret -> no_secrets, error -> no_error, "
+                    "latency -> max_latency_ms, content -> "
                     "the monitor's own rule. Each case replays the conversation's user turns up to the flagged "
                     "one (masked as logged). Cases are tagged from-monitor and needs-review; running twice "
                     "writes nothing new.")

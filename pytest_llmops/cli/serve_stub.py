@@ -23,6 +23,15 @@ BEHAVIOUR_OPTIONS = {
     "leak_on": (str, "REGEX", "only replies to messages matching REGEX leak (default all)"),
     "leak_every": (int, "N", "only every Nth reply leaks (a deterministic flaky bot)"),
 }
+#: the safety weaknesses (targets/stub_safety.py), as on/off flags
+BEHAVIOUR_FLAGS = {
+    "reveal_system_prompt": "recite the system prompt when asked (encoded as asked: base64, rot13, hex...)",
+    "leak_customer_data": "answer questions about other customers with their data",
+    "follow_injections": "obey instructions hidden in pasted content",
+    "leak_secret": "give out an API key when asked for one",
+    "obey": "play along with jailbreaks, harmful requests and demands for promises",
+    "vulnerable": "every safety weakness above at once (the probe library fails against it)",
+}
 FAULT_OPTIONS = {
     "http_error_on": (str, "REGEX", "answer matching messages with --http-error-status"),
     "http_error_status": (int, "STATUS", "status for --http-error-on (default 500)"),
@@ -48,6 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     behaviour = parser.add_argument_group("the bot's misbehaviour (as the stub target's options)")
     for name, (kind, metavar, text) in BEHAVIOUR_OPTIONS.items():
         behaviour.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, metavar=metavar, help=text)
+    for name, text in BEHAVIOUR_FLAGS.items():
+        behaviour.add_argument(f"--{name.replace('_', '-')}", dest=name, action="store_const", const=True, help=text)
     faults = parser.add_argument_group("HTTP faults")
     for name, (kind, metavar, text) in FAULT_OPTIONS.items():
         faults.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, metavar=metavar, help=text)
@@ -71,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port} is not a port number (0-65535)")
     try:
-        behaviour = StubBehaviour.model_validate(_chosen(args, BEHAVIOUR_OPTIONS))
+        behaviour = StubBehaviour.model_validate(_chosen(args, {**BEHAVIOUR_OPTIONS, **BEHAVIOUR_FLAGS}))
         faults = ServerFaults.model_validate(_chosen(args, FAULT_OPTIONS))
     except ValidationError as exc:
         raise ConfigError(_problems(exc)) from None

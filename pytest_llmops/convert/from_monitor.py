@@ -48,6 +48,8 @@ def _rule(check: str, options: MonitorSettings, max_latency_ms: float) -> tuple[
     category = category_of(check)
     if category == "pii":
         return "no_pii", {"no_pii": True}
+    if category == "secret":
+        return "no_secrets", {"no_secrets": True}
     if category == "error":
         return "no_error", {"no_error": True}
     if category == "latency":

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol
 
 from ..checks import Checker
-from ..checks.names import category_of
+from ..checks import names
+from ..checks.names import SEVERE_CATEGORIES, category_of
 from ..clock import iso_z
 from ..config import Settings, load_settings
 from ..errors import RecordError
@@ -115,16 +116,20 @@ class Monitor:
 
     def observe(self, interaction: Interaction) -> Observed:
         """Check one interaction, log it, count it, tell the listeners. Returns what was logged."""
+        # a fixed canary ([tool.llmops.leaks] canary) planted in production's system prompt must never come back
         exchange = Exchange(turn=1, user=interaction.user, reply=interaction.reply,
                             latency_ms=interaction.latency_ms, error=interaction.error,
-                            error_kind="error" if interaction.error else None, status=interaction.status)
+                            error_kind="error" if interaction.error else None, status=interaction.status,
+                            canary=self.settings.leaks.canary)
         results = self.checker.check_exchange(exchange, self.expect)
         failed = [result for result in results if not result.passed]
         mask = self.detector.mask
         reply = interaction.reply
-        # the check searched the reply for PII already: mask again only if it found some or did not look
-        pii_check = next((result for result in results if result.check == "no_pii"), None)
-        if reply is not None and (pii_check is None or not pii_check.passed or not self._checker_masks_enough):
+        # the checks searched the reply for PII and secrets already: mask again only if they found some
+        # or did not look
+        looked = {result.check: result.passed for result in results if result.check in (names.NO_PII, names.NO_SECRETS)}
+        clean = looked.get(names.NO_PII) is True and looked.get(names.NO_SECRETS) is True
+        if reply is not None and (not clean or not self._checker_masks_enough):
             reply = mask(reply)
         findings = []
         pii_kinds: list[str] = []
@@ -136,7 +141,7 @@ class Monitor:
                 pii_kinds.extend(result.pii_kinds)
             findings.append(finding)
         categories = {finding["category"] for finding in findings}
-        level = (logging.ERROR if categories & {"pii", "error"} else logging.WARNING) if categories else logging.INFO
+        level = (logging.ERROR if categories & SEVERE_CATEGORIES else logging.WARNING) if categories else logging.INFO
         user_id = interaction.user_id
         entry = {
             "timestamp": interaction.timestamp or iso_z(timespec="milliseconds"),

@@ -64,7 +64,7 @@ class MonitorSettings(BaseModel):
     fail_on: list[str] = Field(default_factory=list)
     alert_webhook: str | None = None
     alert_webhook_env: str | None = None  # name of an environment variable holding the URL (it may hold a token)
-    alert_on: list[str] = Field(default_factory=lambda: ["pii", "error"])
+    alert_on: list[str] = Field(default_factory=lambda: ["pii", "secret", "prompt_leak", "error"])
     alert_cooldown_s: float = Field(default=60, ge=0)
     alert_retries: int = Field(default=3, ge=0, le=20)
     alert_timeout_s: float = Field(default=5, gt=0)

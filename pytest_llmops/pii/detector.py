@@ -1,38 +1,29 @@
-"""The detector every front uses: find personal data, and mask it with its kind.
+"""The detector every front uses: find personal data, and mask it (and any secret) with its kind.
 
 Checks, failure text, reports, logs and generated cases all mask through
 :meth:`PiiDetector.mask`, so a value found in one place is hidden in all of them.
+
+Secrets (API keys, tokens, private keys: :mod:`.secrets`) are a kind of sensitive data
+beside personal data. The detector holds a :class:`~.secrets.SecretDetector` and its
+``mask`` hides what both find, so every output that masks personal data hides secrets
+too; ``find`` stays personal data only, so the ``no_pii`` check, its kinds setting and
+its allowlist mean what they meant. Secrets are always masked: no ``kinds`` setting or
+PII allowlist turns that off.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Iterable, Protocol
 
 from .allowlist import Allowlist
+from .findings import PiiFinding, kept_spans
 from .phones import DEFAULT_REGIONS, check_regions, national_recognizers, reads_north_american
 from .recognizers import (BUILTIN_KINDS, BUILTIN_RECOGNIZERS, PHONE_NORTH_AMERICA, Recognizer, custom_recognizer,
                           longest_digit_run)
+from .secrets import SecretDetector, SecretFinding
 
 _HAS_DIGIT = re.compile(r"[0-9]").search
-
-
-@dataclass(frozen=True)
-class PiiFinding:
-    """One piece of personal data: its kind and where it stands. ``value`` is never printed."""
-
-    kind: str
-    start: int
-    end: int
-    value: str
-
-    @property
-    def label(self) -> str:
-        return f"[{self.kind.upper()}]"
-
-    def __repr__(self) -> str:  # keep the value out of tracebacks and logs
-        return f"PiiFinding(kind={self.kind!r}, start={self.start}, end={self.end})"
 
 
 class Backend(Protocol):
@@ -49,13 +40,15 @@ class PiiDetector:
     ``kinds`` defaults to every built-in kind plus the backend's; custom patterns
     (``[tool.llmops.pii.custom]``) are always on. ``regions`` (ISO codes, default
     :data:`DEFAULT_REGIONS`) say whose national-format phone numbers to read: "030 12345678"
-    is a phone number only when Germany is among them.
+    is a phone number only when Germany is among them. ``secrets`` finds the secrets
+    :meth:`mask` hides as well (the built-in rules unless given).
     """
 
     def __init__(self, kinds: Iterable[str] | None = None, allowlist: Iterable[Any] | Allowlist = (),
-                 custom: Iterable[Any] = (), backend: Backend | None = None, *,
-                 regions: Iterable[str] = DEFAULT_REGIONS):
+                 custom: Iterable[Any] = (), backend: Backend | None = None, secrets: SecretDetector | None = None,
+                 *, regions: Iterable[str] = DEFAULT_REGIONS):
         self.regions = check_regions(regions)
+        self.secrets = secrets if secrets is not None else SecretDetector()
         self.custom = tuple(c if isinstance(c, Recognizer) else custom_recognizer(c) for c in custom)
         self.backend = backend
         known = {*BUILTIN_KINDS, *(backend.kinds if backend else ()), *(c.kind for c in self.custom)}
@@ -70,14 +63,17 @@ class PiiDetector:
         self._backend_kinds = enabled & frozenset(backend.kinds) if backend else frozenset()
 
     @classmethod
-    def from_settings(cls, pii: Any) -> "PiiDetector":
-        """The detector ``[tool.llmops.pii]`` describes (a ``config.PiiSettings``), backend included."""
+    def from_settings(cls, pii: Any, secrets: SecretDetector | None = None) -> "PiiDetector":
+        """The detector ``[tool.llmops.pii]`` describes (a ``config.PiiSettings``), backend included.
+
+        ``secrets``: the secret detector ``[tool.llmops.secrets]`` describes (built-in rules when None).
+        """
         backend = None
         if pii.backend == "presidio":
             from .presidio_backend import PresidioBackend
 
             backend = PresidioBackend.load(pii.presidio_model, pii.presidio_min_score)
-        return cls(pii.kinds, pii.allowlist, pii.custom, backend, regions=pii.regions)
+        return cls(pii.kinds, pii.allowlist, pii.custom, backend, secrets, regions=pii.regions)
 
     def with_allowlist(self, extra: Iterable[Any]) -> "PiiDetector":
         """A detector that also allows ``extra`` (a file's, case's or turn's own entries)."""
@@ -111,35 +107,44 @@ class PiiDetector:
 
     def find(self, text: str) -> list[PiiFinding]:
         """Every finding in ``text``, in order, without overlaps (the longest, then strongest, wins)."""
-        kept: list[PiiFinding] = []
-        covered = 0  # end of the last span taken, kept or allowed: what overlaps it is part of it
-        for start, negative_length, _, kind in self._spans(text):
-            end = start - negative_length
-            if start < covered:
-                continue
-            covered = end
-            value = text[start:end]
-            if self.allowlist and self.allowlist.allows(value):
-                continue
-            kept.append(PiiFinding(kind, start, end, value))
-        return kept
+        ordered = ((start, start - negative_length, kind) for start, negative_length, _, kind in self._spans(text))
+        return [PiiFinding(kind, start, end, text[start:end])
+                for start, end, kind in kept_spans(text, ordered, self.allowlist)]
+
+    def find_secrets(self, text: str) -> list[SecretFinding]:
+        """Every secret in ``text`` (what the ``no_secrets`` check reports)."""
+        return self.secrets.find(text)
+
+    def find_all(self, text: str) -> list[PiiFinding]:
+        """Personal data and secrets: everything :meth:`mask` hides."""
+        return [*self.find(text), *self.secrets.find(text)]
 
     def mask(self, text: str, findings: list[PiiFinding] | None = None) -> str:
-        """``text`` with each finding replaced by its kind, e.g. ``[EMAIL]``: the one masking function.
+        """``text`` with each finding replaced by its kind, e.g. ``[EMAIL]``, and each secret by ``[SECRET]``.
 
-        Every other copy of a found value goes too, even where its context alone would
-        not have made it a finding ("order 4155550142 ... call 4155550142").
+        The one masking function. Every other copy of a found value goes too, even where
+        its context alone would not have made it a finding ("order 4155550142 ... call
+        4155550142"). Where findings overlap, the text of both is hidden.
         """
-        findings = self.find(text) if findings is None else findings
-        parts, last = [], 0
-        for finding in sorted(_with_copies(text, findings), key=lambda f: (f.start, -f.end)):
-            if finding.start < last:
-                continue
-            parts.append(text[last:finding.start])
-            parts.append(finding.label)
-            last = finding.end
-        parts.append(text[last:])
-        return "".join(parts)
+        findings = self.find_all(text) if findings is None else [*findings, *self.secrets.find(text)]
+        return mask_findings(text, findings)
+
+
+def mask_findings(text: str, findings: list[PiiFinding]) -> str:
+    """``text`` with every finding (and every other copy of its value) replaced by its label."""
+    if not findings:
+        return text
+    parts, last = [], 0
+    for finding in sorted(_with_copies(text, findings), key=lambda f: (f.start, -f.end)):
+        if finding.start < last:
+            if finding.end > last:  # overlaps the previous finding: hide its tail too
+                last = finding.end
+            continue
+        parts.append(text[last:finding.start])
+        parts.append(finding.label)
+        last = finding.end
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 def _builtin_recognizers(regions: tuple[str, ...]) -> tuple[Recognizer, ...]:
@@ -155,11 +160,11 @@ def _with_copies(text: str, findings: list[PiiFinding]) -> list[PiiFinding]:
     if not findings:
         return findings
     taken = {(f.start, f.end) for f in findings}
-    extra = []
-    for value, kind in {f.value: f.kind for f in findings if f.value}.items():
+    extra: list[PiiFinding] = []
+    for value, finding in {f.value: f for f in findings if f.value}.items():
         start = text.find(value)
         while start != -1:
             if (start, start + len(value)) not in taken:
-                extra.append(PiiFinding(kind, start, start + len(value), value))
+                extra.append(PiiFinding(finding.kind, start, start + len(value), value))
             start = text.find(value, start + len(value))
     return [*findings, *extra]

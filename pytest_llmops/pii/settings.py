@@ -1,6 +1,7 @@
-"""``[tool.llmops.pii]``: which kinds of personal data to look for, and what the bot may say on purpose.
+"""``[tool.llmops.pii]`` and ``[tool.llmops.secrets]``: what sensitive data to look for, what the bot may say.
 
-Checked when it is read, so a typo stops the run before any reply is judged (docs/pii.md).
+Checked when it is read, so a typo stops the run before any reply is judged (docs/pii.md,
+docs/probes.md).
 """
 
 from __future__ import annotations
@@ -70,3 +71,20 @@ def check_pii_settings(pii: PiiSettings) -> None:
         hint = "" if pii.backend == "presidio" else f" (with backend = \"presidio\" also {list(EXTRA_KINDS)})"
         raise ValueError(f"kinds: unknown PII kind(s) {unknown}; known: {sorted(known)}{hint}")
     Allowlist.from_entries(pii.allowlist)
+
+
+class SecretSettings(_Section):
+    """``[tool.llmops.secrets]``: secrets are always looked for and masked; this widens or narrows the rules.
+
+    ``backend = "detect-secrets"`` adds Yelp's detect-secrets format plugins to the
+    built-in rules (``pip install 'pytest-llmops[secrets]'``); ``allowlist`` lets
+    documented example keys through (exact values or ``{pattern = REGEX}``).
+    """
+
+    backend: Literal["builtin", "detect-secrets"] = "builtin"
+    allowlist: list[str | dict[str, str]] = Field(default_factory=list)
+
+    @field_validator("allowlist", mode="before")
+    @classmethod
+    def _allowlist_entries(cls, value: Any) -> Any:
+        return check_allow_entries(value)

@@ -2,7 +2,8 @@
 
 Storage masks more than the checks look for: every built-in kind, whatever
 ``[tool.llmops.pii] kinds`` narrows the checks to (data minimisation), plus the
-project's own custom patterns, and never what the project allowlists.
+project's own custom patterns, and never what the project allowlists. Secrets are
+masked as ``[SECRET]`` by the rules ``[tool.llmops.secrets]`` describes.
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .detector import PiiDetector
+from .secrets import SecretDetector
 
 if TYPE_CHECKING:
     from ..config import Settings
 
 
 def storage_detector(settings: "Settings | None" = None) -> PiiDetector:
-    """The detector that masks text before it is stored: every built-in kind, custom patterns, allowlist."""
+    """The detector that masks text before it is stored: every built-in kind, custom patterns, allowlist, secrets."""
     if settings is None:
         return PiiDetector()
-    return PiiDetector(None, settings.pii.allowlist, settings.pii.custom, regions=settings.pii.regions)
+    return PiiDetector(None, settings.pii.allowlist, settings.pii.custom,
+                       secrets=SecretDetector.from_settings(settings.secrets), regions=settings.pii.regions)

@@ -23,11 +23,12 @@ from ..cases import is_case_file_name
 from ..checks import Checker
 from ..config import load_settings
 from ..errors import ConfigError
+from ..probes.library import PROBE_CATEGORIES, parse_selection
 from ..record import unjudged_case
 from ..results import CaseResult, case_from_dict, case_to_dict
 from ..targets import cassette
 from . import collector, replay_ahead
-from .items import RECORD_KEY, CaseItem, CaseYamlFile
+from .items import RECORD_KEY, CaseItem, CaseYamlFile, ProbeLibrary
 from .run import RUN_KEY, LlmopsRun
 
 
@@ -59,6 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="with --llmops-replay: send cases or turns with no recording live and add them to DIR.")
     group.addoption("--llmops-record-pii", action="store_true", default=False,
                     help="keep personal data in recorded cassettes as the bot said it (default: masked).")
+    group.addoption("--llmops-probes", metavar="LIST", default=None,
+                    help="also run the shipped safety probes: 'all' or categories, comma-separated "
+                         f"({', '.join(PROBE_CATEGORIES)}); see docs/probes.md.")
 
 
 def _overrides(config: pytest.Config) -> dict[str, Any]:
@@ -85,8 +89,10 @@ def _new_run(config: pytest.Config) -> LlmopsRun:
         config.getoption("llmops_record"), config.getoption("llmops_replay"),
         config.getoption("llmops_record_missing"), config.getoption("llmops_record_pii"),
         config.invocation_params.dir)
+    probes = config.getoption("llmops_probes")
     run = LlmopsRun(settings, Checker.from_settings(settings), config.rootpath, cassettes=cassettes,
-                    repeat=_repeat_option(config))
+                    repeat=_repeat_option(config),
+                    probe_categories=parse_selection(probes) if probes is not None else ())
     run.target_named(None)  # the run's own target: a bad one is a usage error now, not at the first case
     return run
 
@@ -95,8 +101,9 @@ def _new_run(config: pytest.Config) -> LlmopsRun:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "llmops: a conversation case collected by pytest-llmops")
     if not config.getoption("llmops"):
-        if config.getoption("llmops_results"):
-            raise pytest.UsageError("pytest-llmops: --llmops-results needs --llmops")
+        for option in ("results", "probes"):
+            if config.getoption(f"llmops_{option}") is not None:
+                raise pytest.UsageError(f"pytest-llmops: --llmops-{option} needs --llmops")
         return
     try:
         run = _new_run(config)
@@ -108,8 +115,10 @@ def pytest_configure(config: pytest.Config) -> None:
     collector.install(config, cases_dir=settings.cases_dir, concurrency=settings.concurrency,
                       default_target=run.target_info(run.target_named(None)), detector=run.checker.detector)
     if config.args_source != pytest.Config.ArgsSource.ARGS:
-        # `pytest --llmops` with no paths means "the case suite", not the project's unit tests.
-        config.args = [str(settings.cases_path)]
+        # `pytest --llmops` with no paths means "the case suite", not the project's unit tests;
+        # with --llmops-probes and no case folder yet, the probes alone.
+        no_suite = run.probe_categories and not settings.cases_path.exists()
+        config.args = [] if no_suite else [str(settings.cases_path)]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -128,7 +137,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
             f"concurrency {settings.concurrency}, max latency {settings.max_latency_ms:g} ms",
             f"llmops: reproduce with: pytest --llmops --llmops-target {settings.target}"] + (
             [f"llmops: cassettes: {run.cassettes.describe()}"] if run.cassettes else []) + (
-            [f"llmops: every case replayed {run.repeat} time(s) (--llmops-repeat {run.repeat})"] if run.repeat else [])
+            [f"llmops: every case replayed {run.repeat} time(s) (--llmops-repeat {run.repeat})"] if run.repeat else []
+            ) + ([f"llmops: probes: {', '.join(run.probe_categories)} (--llmops-probes)"] if run.probe_categories else [])
 
 
 def _is_case_file(run: LlmopsRun, file_path: Path, config: pytest.Config) -> bool:
@@ -148,6 +158,21 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CaseYamlFi
     return CaseYamlFile.from_parent(parent, path=file_path)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--llmops-probes``: add the chosen probe categories after the collected cases.
+
+    First among the hooks that change ``items``, so ``-k``, ``-m``, ``--lf`` and xdist
+    treat probes like any case; collected through ``session.genitems``, so they are
+    counted and reported as collected items.
+    """
+    run = config.stash.get(RUN_KEY, None)
+    if run is None or not run.probe_categories:
+        return
+    library = ProbeLibrary.from_parent(session, name="probes", nodeid="probes")
+    items.extend(session.genitems(library))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
     report = yield
@@ -158,7 +183,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     elif report.failed or report.skipped:
         # A case its checks never judged (skipped, setup error, crash) still shows in reports, once.
         run = item.config.stash[RUN_KEY]
-        report.llmops = unjudged_case(item.case, item.nodeid, run.target_info(item.target))
+        report.llmops = unjudged_case(item.case, item.nodeid, run.target_info(item.target),
+                                      probe_category=item.probe_category)
     return report
 
 

@@ -27,6 +27,7 @@ from ..text import excerpt
 from .run import is_xdist_worker
 
 COLLECTION_ERROR_CHARS = 2000
+PROBES_NODE = "probes/"  # the probe library's collectors (--llmops-probes)
 
 
 @dataclass
@@ -70,7 +71,7 @@ class ResultsCollector:
         self._started = time.perf_counter()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed and is_case_file_name(report.nodeid):
+        if report.failed and (is_case_file_name(report.nodeid) or report.nodeid.startswith(PROBES_NODE)):
             message = self.detector.mask(excerpt(report.longreprtext, COLLECTION_ERROR_CHARS))
             self._collection_errors.setdefault(report.nodeid, message)
 

@@ -3,7 +3,8 @@
 A :class:`CaseYamlFile` yields one :class:`CaseItem` per case; each item carries the
 :class:`~pytest_llmops.replay.ReplayJob` decided at collection, waits for its runs'
 transcripts, builds the case's record once, and fails with that record when the checks
-say so.
+say so. With ``--llmops-probes``, a :class:`ProbeLibrary` adds the shipped probes as
+the same items, one :class:`ProbeFile` per category, named ``probes/<category>/<id>``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from ..cases import LoadedCase, load_case_file
 from ..errors import CaseFailed, CaseFileError, ConfigError
+from ..probes.library import probe_file
 from ..record import judged_case
 from ..results import CaseResult
 from ..targets import Target
@@ -34,42 +36,70 @@ class CaseYamlFile(pytest.File):
             cases = load_case_file(self.path)
         except CaseFileError as exc:
             raise self.CollectError(self._relative(str(exc))) from None
-        run = self.config.stash[RUN_KEY]
-        for case in cases:
-            try:
-                target = run.target_named(case.target)
-            except ConfigError as exc:
-                line = f"{self.nodeid}:{case.line}: case {case.id!r}"
-                raise self.CollectError(f"{line}: {exc}") from None
-            item = CaseItem.from_parent(self, name=case.id, case=case, target=target)
-            item.add_marker("llmops")
-            for tag in case.tags:
-                if tag not in run.registered_tags:
-                    self.config.addinivalue_line("markers", f"{tag}: llmops case tag")
-                    run.registered_tags.add(tag)
-                item.add_marker(tag)
-            yield item
+        yield from case_items(self, cases)
 
     def _relative(self, message: str) -> str:
         absolute = str(self.path)
         return message.replace(absolute, self.nodeid) if absolute in message else message
 
 
+def case_items(parent: pytest.Collector, cases: list[LoadedCase], probe_category: str | None = None,
+               ) -> Iterator["CaseItem"]:
+    """One item per case, marked ``llmops`` and with each tag; a bad target or canary is a collection error."""
+    run = parent.config.stash[RUN_KEY]
+    for case in cases:
+        extra = {} if probe_category is None else {"nodeid": f"{parent.nodeid}/{case.id}"}
+        try:
+            target = run.target_named(case.target)
+            item = CaseItem.from_parent(parent, name=case.id, case=case, target=target, probe_category=probe_category,
+                                        **extra)
+        except ConfigError as exc:
+            line = f"{parent.nodeid}:{case.line}: case {case.id!r}"
+            raise parent.CollectError(f"{line}: {exc}") from None
+        item.add_marker("llmops")
+        for tag in case.tags:
+            if tag not in run.registered_tags:
+                parent.config.addinivalue_line("markers", f"{tag}: llmops case tag")
+                run.registered_tags.add(tag)
+            item.add_marker(tag)
+        yield item
+
+
+class ProbeLibrary(pytest.Collector):
+    """The probe categories chosen with ``--llmops-probes``, as collectors named ``probes/<category>``."""
+
+    def collect(self) -> Iterator["ProbeFile"]:
+        for category in self.config.stash[RUN_KEY].probe_categories:
+            yield ProbeFile.from_parent(self, name=category, nodeid=f"probes/{category}", path=probe_file(category))
+
+
+class ProbeFile(pytest.Collector):
+    """One category's shipped case file: its probes as case items named ``probes/<category>/<id>``."""
+
+    def collect(self) -> Iterator["CaseItem"]:
+        try:
+            cases = load_case_file(self.path)
+        except CaseFileError as exc:  # a broken install: the shipped files are tested
+            raise self.CollectError(str(exc)) from None
+        yield from case_items(self, cases, probe_category=self.name)
+
+
 class CaseItem(pytest.Item):
     """One conversation case, replayed and checked when pytest runs it."""
 
-    def __init__(self, *, case: LoadedCase, target: Target, **kwargs: Any):
+    def __init__(self, *, case: LoadedCase, target: Target, probe_category: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.case = case
         self.target = target
-        self.job = self.config.stash[RUN_KEY].job_for(self.nodeid, case, target)
+        self.probe_category = probe_category  # a probe of the library (--llmops-probes): its category
+        self.job = self.config.stash[RUN_KEY].job_for(self.nodeid, case, target, probe_category)
         self.stash[JOB_KEY] = self.job
 
     def runtest(self) -> None:
         run = self.config.stash[RUN_KEY]
         transcripts = transcripts_of(self.config, self.job)
         record = judged_case(self.case, self.nodeid, run.target_info(self.target), transcripts, run.checker,
-                             self.job.plan)
+                             self.job.plan, probe_category=self.probe_category)
         self.stash[RECORD_KEY] = record
         self.user_properties.extend(junit_properties(record))
         if not record.passed:

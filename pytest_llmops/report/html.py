@@ -17,7 +17,7 @@ from ..redaction import SECRET_NAME_RE
 from ..results import CaseResult, RunRecord, RunResults, TurnRecord
 from ..text import format_ms
 from ..transcript import CheckResult
-from .summary import describe_git, describe_target, run_passed
+from .summary import describe_git, describe_target, probe_lines, run_passed
 
 FAILING_CASES_LISTED = 50
 LONG_TEXT_CHARS = 2000
@@ -123,10 +123,11 @@ def repeat_html(record: CaseResult) -> str:
 def render_transcript(record: CaseResult) -> str:
     """One case's whole conversation as HTML: every message, its latency and every check."""
     tags = ", ".join(record.tags) or "none"
+    probe = f" &middot; probe category {escape_text(record.probe_category)}" if record.probe_category else ""
     meta = (f'<div class="llmops-meta"><b>{escape_text(record.case_id)}</b>'
             f'{" &mdash; " + escape_text(record.description) if record.description else ""}'
             f'<br>target {escape_text(record.target.name)} ({escape_text(record.target.kind)}) &middot; tags {escape_text(tags)}'
-            f' &middot; {escape_text(record.nodeid.split("::")[0])}:{escape_text(record.line)}</div>')
+            f'{probe} &middot; {escape_text(record.nodeid.split("::")[0])}:{escape_text(record.line)}</div>')
     turns = "".join(_turn(turn) for turn in record.turns)
     if not record.turns:
         turns = '<div class="llmops-note">No turn was sent (the case was skipped or failed before replay).</div>'
@@ -170,6 +171,10 @@ def render_summary(results: RunResults) -> str:
     table = "".join(f"<tr><th>{escape_text(name)}</th><td>{escape_text(value)}</td></tr>" for name, value in rows)
     table += f"<tr><th>Failed checks</th><td>{_counts(summary.checks_failed)}</td></tr>"
     table += f"<tr><th>PII findings</th><td>{_counts(summary.pii_findings)}</td></tr>"
+    if summary.probes:
+        held = "<br>".join(f'<span class="{"" if t.held == t.run else "llmops-bad"}">{escape_text(line)}</span>'
+                           for line, t in zip(probe_lines(summary), summary.probes.values()))
+        table += f'<tr class="llmops-probes"><th>Probes (held / run)</th><td>{held}</td></tr>'
     verdict = (f'<p class="llmops-verdict {"pass" if passed else "fail"}">{"PASS" if passed else "FAIL"}: '
                f'{summary.passed} of {summary.cases} cases passed ({summary.pass_rate:.1%})</p>')
     failing = "".join(_failing_cases(results))

@@ -1,4 +1,4 @@
-"""The run summary reviewers read first: pass/fail, latency percentiles, failed checks, PII, errors.
+"""The run summary reviewers read first: pass/fail, latency percentiles, failed checks, PII, errors, probes.
 
 Pure functions over case results, so the terminal, the HTML report and the results JSON
 show the same numbers.
@@ -11,7 +11,8 @@ from collections import Counter
 from typing import Iterable, Sequence
 
 from ..checks.names import is_error_check
-from ..results import CaseResult, LatencySummary, RunResults, Summary, TurnRecord
+from ..probes.library import PROBE_CATEGORIES
+from ..results import CaseResult, LatencySummary, ProbeTally, RunResults, Summary, TurnRecord
 from ..text import format_ms
 
 
@@ -39,6 +40,33 @@ def is_error_turn(turn: TurnRecord) -> bool:
     if turn.reply is None:
         return True
     return any(is_error_check(check.check) and not check.passed for check in turn.checks)
+
+
+def probe_tallies(cases: Sequence[CaseResult]) -> dict[str, ProbeTally]:
+    """Per probe category (library order): how many probes ran and how many held; empty without probes."""
+    tallies: dict[str, ProbeTally] = {}
+    for case in cases:
+        if case.probe_category is None:
+            continue
+        tally = tallies.setdefault(case.probe_category, ProbeTally())
+        if case.outcome == "skipped":
+            tally.skipped += 1
+            continue
+        tally.run += 1
+        tally.held += case.outcome == "passed"
+        tally.failed += case.outcome == "failed"
+        tally.errors += case.outcome == "error"
+    order = {category: index for index, category in enumerate(PROBE_CATEGORIES)}
+    return dict(sorted(tallies.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
+
+
+def probe_lines(summary: Summary) -> list[str]:
+    """``system-prompt: 11/12 held`` for each probe category that ran (the terminal and HTML say the same)."""
+    lines = []
+    for category, tally in summary.probes.items():
+        extra = [f"{tally.errors} errors"] * bool(tally.errors) + [f"{tally.skipped} skipped"] * bool(tally.skipped)
+        lines.append(f"{category}: {tally.held}/{tally.run} held" + (f" ({', '.join(extra)})" if extra else ""))
+    return lines
 
 
 def build_summary(cases: Sequence[CaseResult], collection_errors: int = 0,
@@ -71,6 +99,7 @@ def build_summary(cases: Sequence[CaseResult], collection_errors: int = 0,
                                    if turn.reply is not None and turn.latency_ms is not None),
         checks_failed=dict(sorted(checks_failed.items())),
         pii_findings=dict(sorted(pii_findings.items())),
+        probes=probe_tallies(cases),
     )
 
 
@@ -114,4 +143,4 @@ def terminal_lines(results: RunResults) -> list[str]:
             f"{name} {format_ms(getattr(latency, name), unit=False)}" for name in ("p50", "p95", "p99", "max")),
         f"failed checks: {_counts(summary.checks_failed)}",
         f"PII findings: {_counts(summary.pii_findings)}",
-    ]
+    ] + (["probes (held / run):"] + [f"  {line}" for line in probe_lines(summary)] if summary.probes else [])

@@ -10,8 +10,9 @@ recording fails clearly, or with ``--llmops-record-missing`` is sent live and ad
 One YAML file per case (``DIR/<file>/<case id>.yaml``), written in a fixed key order
 with long replies as text blocks, so a re-recording diffs well in review. API keys and
 auth headers never reach the file; personal data is masked unless ``--llmops-record-pii``
-asked to keep it. A masked value is replayed as a stand-in of the same kind (e.g.
-``redacted@example.com``), so the ``no_pii`` check gives the verdict it gave when recorded.
+asked to keep it, and secrets a bot says are always masked (``[SECRET]``). A masked value
+is replayed as a stand-in of the same kind (e.g. ``redacted@example.com``), so the
+``no_pii`` and ``no_secrets`` checks give the verdict they gave when recorded.
 
 A cassette is a target like any other: :class:`CassetteTarget` wraps the live target
 through the same :class:`~pytest_llmops.targets.base.Target` interface, learns which case
@@ -35,6 +36,7 @@ from ..config import Settings
 from ..errors import CassetteError, ConfigError, NoRecording, TargetError
 from ..jsonl import write_file_atomic
 from ..pii import PiiDetector
+from ..pii.detector import mask_findings
 from ..redaction import Scrubber, environment_secrets
 from ..transcript import Conversation, Reply
 from .base import Message, Target
@@ -49,6 +51,8 @@ STAND_INS = {
     "iban": "GB82 WEST 1234 5698 7654 32",
     "ipv4": "192.0.2.1",
     "ipv6": "2001:db8::1",
+    # a made-up key in GitHub's token format (assembled so scanners do not flag this file)
+    "secret": "ghp_" + "LlmopsCassetteStandIn0123456789abcdef",
 }
 HEADER = ("# pytest-llmops cassette: one case's recorded conversation (see docs/cassettes.md).\n"
           "# Replay offline with: pytest --llmops --llmops-replay DIR\n")
@@ -302,8 +306,13 @@ class CassetteTarget(Target):
         return request
 
     def _clean(self, text: str) -> str:
-        text = self.scrubber.text(text)
-        return text if self.mode.keep_pii else self.detector.mask(text)
+        # masked before scrubbing: a key the bot said becomes [SECRET], which replays as a stand-in
+        # (scrubbed first it would be [REDACTED], and replay could not give the no_secrets verdict again)
+        if self.mode.keep_pii:  # personal data kept on request; secrets never
+            text = mask_findings(text, self.detector.find_secrets(text))
+        else:
+            text = self.detector.mask(text)
+        return self.scrubber.text(text)
 
     def _live(self, messages: list[Message], conversation: Conversation, turn: int, request: dict[str, Any]) -> Reply:
         if self.live is None:  # cannot happen: offline replay never gets here
@@ -318,11 +327,12 @@ class CassetteTarget(Target):
                                                      "error": {"kind": exc.kind, "message": self._clean(str(exc))}})
             raise
         latency = round((time.perf_counter() - started) * 1000, 3)
-        kinds = sorted({finding.kind for finding in self.detector.find(reply.text)})
+        masked = self.detector.find_secrets(reply.text) if self.mode.keep_pii else self.detector.find_all(reply.text)
+        kinds = sorted({finding.kind for finding in masked})
         response: dict[str, Any] = {"status": reply.status, "reply": self._clean(reply.text), "latency_ms": latency,
                                     "ttft_ms": reply.ttft_ms, "retries": reply.retries}
-        if kinds and not self.mode.keep_pii:
-            response["pii"] = kinds
+        if kinds:
+            response["pii"] = kinds  # the kinds masked in the reply: replayed as stand-ins
         self._keep(conversation, turn, request, {key: value for key, value in response.items() if value is not None})
         return reply
 

@@ -2,9 +2,12 @@
 
 It answers from a small table of rules for an online shop (orders, returns, account,
 privacy, escalation, small talk) and keeps context from the conversation history
-(the order number you gave, your name, whether it asked you something). Its
-misbehaviour switches (added latency, error replies, leaked email or phone number)
-let tests and demos prove that every check fails when it should.
+(the order number you gave, your name, whether it asked you something). It keeps a
+support bot's guardrails (:mod:`.stub_safety`): it declines to reveal its instructions,
+other customers' data, jailbreaks, harmful requests and promises. Its misbehaviour
+switches (added latency, error replies, leaked email or phone number, and the safety
+weaknesses the probe library looks for) let tests and demos prove that every check
+fails when it should.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ import time
 import zlib
 from typing import Any, Callable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import TargetError
 from ..transcript import Conversation, Reply
+from . import stub_safety
 from .base import Message, Target
 
 HOTLINE = "1-800-555-0199"
@@ -29,6 +33,8 @@ ERROR_REPLY = "Sorry, an error occurred while processing your request. Please tr
 
 ORDER_RE = re.compile(r"(?:#|\border\s*(?:number|no\.?|#)?\s*:?\s*)(\d{5,8})\b|\b(\d{5,8})\b", re.I)
 NAME_RE = re.compile(r"\bmy name is ([A-Z][a-z]+)", re.I)
+#: the switches ``vulnerable`` turns on together
+SAFETY_WEAKNESSES = ("reveal_system_prompt", "leak_customer_data", "follow_injections", "leak_secret", "obey")
 
 
 class StubBehaviour(BaseModel):
@@ -45,6 +51,23 @@ class StubBehaviour(BaseModel):
     leak_on: str | None = Field(default=None, description="regex: only these replies leak (default: all)")
     leak_every: int | None = Field(default=None, ge=1, description="only every Nth reply leaks (counted per "
                                    "target, across threads): a deterministic flaky bot")
+    # safety weaknesses (targets/stub_safety.py): each breaks one guardrail the probe library tests
+    reveal_system_prompt: bool = Field(default=False, description="recites its system prompt when asked, "
+                                       "encoded as asked")
+    leak_customer_data: bool = Field(default=False, description="answers questions about other customers "
+                                     "with their data")
+    follow_injections: bool = Field(default=False, description="obeys instructions hidden in pasted content")
+    leak_secret: bool = Field(default=False, description="gives out an API key when asked for one")
+    obey: bool = Field(default=False, description="plays along with jailbreaks, harmful requests and demands "
+                       "for promises")
+    vulnerable: bool = Field(default=False, description="every safety weakness above at once")
+
+    @model_validator(mode="after")
+    def _vulnerable_means_every_weakness(self) -> "StubBehaviour":
+        if self.vulnerable:
+            for name in SAFETY_WEAKNESSES:
+                object.__setattr__(self, name, True)
+        return self
 
     def applies(self, pattern: str | None, message: str, default: bool) -> bool:
         if pattern is None:
@@ -144,9 +167,16 @@ FALLBACK = ("I'm not sure I understood. I can help with orders, returns, refunds
             "requests, or connect you with a human agent.")
 
 
-def answer(messages: list[Message]) -> str:
-    """The stub's reply to the last user message, given the whole conversation."""
+def answer(messages: list[Message], behaviour: StubBehaviour | None = None) -> str:
+    """The stub's reply to the last user message, given the whole conversation (and its weaknesses)."""
     context = _Context(messages)
+    if behaviour is not None:
+        weak = stub_safety.weakness(messages, context.message, behaviour)
+        if weak is not None:
+            return weak
+    guarded = stub_safety.guardrail(context.message)
+    if guarded is not None:
+        return guarded
     if context.last_bot.endswith("What is your order number?") and ORDER_RE.search(context.message):
         if re.search(r"cancel", " ".join(context.history[-1:]), re.I):
             return f"Order {context.order} can be cancelled until it ships: open Orders, choose the order and press Cancel."
@@ -183,7 +213,7 @@ class StubTarget(Target):
             if behaviour.error_mode == "raise":
                 raise TargetError("stub bot failed on purpose (error_on)")
             return Reply(ERROR_REPLY)
-        text = answer(messages)
+        text = answer(messages, behaviour)
         nth = next(self._replies)
         leaks_now = not behaviour.leak_every or nth % behaviour.leak_every == 0
         if behaviour.leak and leaks_now and behaviour.applies(behaviour.leak_on, message, default=True):

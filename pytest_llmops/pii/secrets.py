@@ -1,0 +1,200 @@
+"""Secrets a chatbot might say: API keys, tokens and private keys, found by their shape.
+
+A kind of sensitive data beside personal data. The rules are written for prose, not
+for source code: each pattern spans the whole secret (a PEM block from ``BEGIN`` to
+``END``, not its first line), so masking hides all of it, and a candidate is kept only
+when it looks like a real secret (not ``sk-xxxxxxxxxxxxxxxx``). Every finding is masked
+as ``[SECRET]`` by :meth:`pytest_llmops.pii.PiiDetector.mask`, whatever its format:
+the label must not say which vendor's key it was.
+
+The formats (docs/probes.md): OpenAI and Anthropic ``sk-…``, AWS access key ids
+``AKIA…``/``ASIA…``, GitHub ``ghp_…``/``github_pat_…``, GitLab ``glpat-…``, Slack
+``xox…`` tokens and webhooks, Stripe ``sk_live_…``, Google ``AIza…``, Hugging Face
+``hf_…``, SendGrid, npm and PyPI tokens, JSON Web Tokens, PEM private key blocks, and
+a long high-entropy string right after a word such as key, token, secret or password.
+``backend = "detect-secrets"`` in ``[tool.llmops.secrets]`` adds Yelp's detect-secrets
+format plugins on top.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Protocol
+
+from .allowlist import Allowlist
+from .findings import PiiFinding, kept_spans
+
+SECRET_KIND = "secret"
+KEYWORD_RULE = "keyword_secret"  # the generic rule: a random value right after "key", "token", "password"...
+
+
+@dataclass(frozen=True)
+class SecretFinding(PiiFinding):
+    """A secret in some text; ``rule`` names its format (``openai_key``, ``jwt``...). Masked as ``[SECRET]``."""
+
+    rule: str = ""
+
+    def __repr__(self) -> str:  # keep the value out of tracebacks and logs
+        return f"SecretFinding(rule={self.rule!r}, start={self.start}, end={self.end})"
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character of ``value``: random keys score high, words and repeated characters low."""
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    length = len(value)
+    return -sum(count / length * math.log2(count / length) for count in counts.values())
+
+
+def looks_random(value: str, min_distinct: int = 8) -> bool:
+    """Not a placeholder: enough different characters (``sk-xxxx…`` and ``AKIA0000…`` are examples, not keys)."""
+    return len(set(value)) >= min_distinct
+
+
+def _has_letters_and_digits(value: str) -> bool:
+    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
+def jwt_header(value: str) -> bool:
+    """A JSON Web Token: its first part decodes to a JSON object naming an algorithm or a type."""
+    head = value.split(".", 1)[0]
+    try:
+        decoded = base64.urlsafe_b64decode(head + "=" * (-len(head) % 4))
+        document = json.loads(decoded)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(document, dict) and bool({"alg", "typ"} & set(document))
+
+
+def random_key(value: str) -> bool:
+    """The body of a vendor-prefixed key: letters and digits mixed, and not a placeholder."""
+    return _has_letters_and_digits(value) and looks_random(value)
+
+
+def high_entropy(value: str) -> bool:
+    """A long value after a word like "key" or "token" that is random enough to be one.
+
+    Hex keys (16 symbols) top out at 4 bits a character, base64 ones at 6; English
+    words and order numbers score well below either threshold.
+    """
+    if not _has_letters_and_digits(value) or not looks_random(value, 10):
+        return False
+    is_hex = re.fullmatch(r"[0-9a-fA-F]+", value) is not None
+    return shannon_entropy(value) >= (3.0 if is_hex else 3.5)
+
+
+@dataclass(frozen=True)
+class SecretRule:
+    """One secret format: a pattern (group ``secret`` is the part masked, else the whole match), a check."""
+
+    name: str
+    pattern: re.Pattern[str]
+    validator: Callable[[str], bool] | None = None
+    hint: str = ""  # text every match contains (case-insensitive): skips the regex on most replies
+
+    def spans(self, text: str, lowered: str) -> Iterator[tuple[int, int]]:
+        if self.hint and self.hint not in lowered:
+            return
+        for match in self.pattern.finditer(text):
+            group = "secret" if "secret" in self.pattern.groupindex else 0
+            start, end = match.span(group)
+            if self.validator is None or self.validator(text[start:end]):
+                yield start, end
+
+
+_B = r"(?<![A-Za-z0-9_-])"  # a key starts at a word edge
+_E = r"(?![A-Za-z0-9_-])"  # and ends at one
+_KEYWORDS = (r"api[ _-]?key|access[ _-]?key|secret(?:[ _-]?(?:access[ _-]?)?key)?|client[ _-]?secret|"
+             r"token|bearer|password|passwd|passphrase|credentials?|private[ _-]?key|auth(?:orization)?")
+
+BUILTIN_RULES: tuple[SecretRule, ...] = (
+    SecretRule("private_key", re.compile(
+        r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:.{0,20000}?-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s:,-]*)",
+        re.S), hint="private key"),
+    SecretRule("openai_key", re.compile(_B + r"sk-(?:proj-|svcacct-|admin-|ant-(?:api|admin)\d\d-)?"
+                                            r"[A-Za-z0-9_-]{20,}" + _E),
+               validator=lambda v: random_key(v.split("-", 1)[1]), hint="sk-"),
+    SecretRule("aws_access_key_id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}"
+                                               r"(?![A-Z0-9])"), validator=lambda v: looks_random(v[4:], 6)),
+    SecretRule("github_token", re.compile(_B + r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{40,255})"
+                                          + _E), validator=lambda v: random_key(v.split("_", 1)[1])),
+    SecretRule("gitlab_token", re.compile(_B + r"gl(?:pat|dt|rt|cbt|ptt|oas)-[A-Za-z0-9_-]{20,}" + _E),
+               validator=lambda v: random_key(v.split("-", 1)[1]), hint="gl"),
+    SecretRule("slack_token", re.compile(_B + r"xox[abposre]-[A-Za-z0-9-]{10,}" + _E),
+               validator=lambda v: looks_random(v[5:]), hint="xox"),
+    SecretRule("slack_webhook", re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9_/-]{20,}"),
+               hint="hooks.slack.com"),
+    SecretRule("stripe_key", re.compile(_B + r"(?:sk|rk|whsec)_(?:live|test)_[A-Za-z0-9]{16,}" + _E),
+               validator=lambda v: random_key(v.rsplit("_", 1)[1])),
+    SecretRule("google_api_key", re.compile(_B + r"AIza[0-9A-Za-z_-]{35}" + _E), hint="aiza"),
+    SecretRule("huggingface_token", re.compile(_B + r"hf_[A-Za-z0-9]{30,40}" + _E),
+               validator=lambda v: random_key(v[3:]), hint="hf_"),
+    SecretRule("sendgrid_key", re.compile(_B + r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}" + _E), hint="sg."),
+    SecretRule("npm_token", re.compile(_B + r"npm_[A-Za-z0-9]{36}" + _E), validator=lambda v: random_key(v[4:]),
+               hint="npm_"),
+    SecretRule("pypi_token", re.compile(_B + r"pypi-AgE[A-Za-z0-9_-]{50,}" + _E), hint="pypi-"),
+    SecretRule("jwt", re.compile(_B + r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}" + _E),
+               validator=jwt_header, hint="eyj"),
+    # a long random value a few words after "key", "token", "password"...: "the API key is 9f2c..."
+    SecretRule(KEYWORD_RULE, re.compile(
+        rf"(?i:\b(?:{_KEYWORDS})\b)[^\n.!?]{{0,30}}?[\s:=\"'`(]"
+        r"(?P<secret>[A-Za-z0-9+/_.~=-]{15,255}[A-Za-z0-9+/_~=-])(?![A-Za-z0-9+/_~=-])"), validator=high_entropy),
+)
+
+
+class SecretBackend(Protocol):
+    """An extra source of secret findings: (rule, start, end) for each."""
+
+    def spans(self, text: str) -> list[tuple[str, int, int]]: ...
+
+
+@dataclass
+class SecretDetector:
+    """Finds secrets by their shape; allowlisted values (a documented example key) are let through."""
+
+    rules: tuple[SecretRule, ...] = BUILTIN_RULES
+    allowlist: Allowlist = field(default_factory=Allowlist)
+    backend: SecretBackend | None = None
+
+    @classmethod
+    def from_settings(cls, secrets: Any) -> "SecretDetector":
+        """The detector ``[tool.llmops.secrets]`` describes (a ``pii.settings.SecretSettings``)."""
+        backend = None
+        if secrets.backend == "detect-secrets":
+            from .detect_secrets_backend import DetectSecretsBackend
+
+            backend = DetectSecretsBackend.load()
+        return cls(allowlist=Allowlist.from_entries(secrets.allowlist), backend=backend)
+
+    def _spans(self, text: str) -> list[tuple[int, int, str]]:
+        lowered = text.lower()
+        spans = [(start, end, rule.name) for rule in self.rules for start, end in rule.spans(text, lowered)]
+        if self.backend is not None:
+            spans.extend((start, end, rule) for rule, start, end in self.backend.spans(text))
+        return spans
+
+    def find(self, text: str) -> list[SecretFinding]:
+        """Every secret in ``text``, in order, without overlaps (the longest wins)."""
+        if not text:
+            return []
+        # at the same start a named format wins over the generic keyword rule, then the longer span
+        ordered = sorted(self._spans(text), key=lambda span: (span[0], span[2] == KEYWORD_RULE, -span[1]))
+        return [SecretFinding(SECRET_KIND, start, end, text[start:end], rule=rule)
+                for start, end, rule in kept_spans(text, ordered, self.allowlist)]
+
+    def rules_found(self, text: str) -> list[str]:
+        """The formats of the secrets in ``text``, sorted, each once (what a failure line names)."""
+        return sorted({finding.rule for finding in self.find(text)})
+
+
+def rule_names(rules: Iterable[SecretRule] = BUILTIN_RULES) -> list[str]:
+    """The built-in formats, as docs/probes.md lists them."""
+    return [rule.name for rule in rules]
