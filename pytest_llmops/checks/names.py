@@ -18,6 +18,15 @@ MATCHES = "matches"
 NOT_MATCHES = "not_matches"
 EQUALS = "equals"
 SAVE = "save"
+JUDGE = "judge"  # a rubric graded by the judge target (checks/judge.py)
+SIMILAR = "similar"  # embedding similarity (checks/similarity.py)
+TOOL_CALLS = "tool_calls"  # calls the bot made (checks/tools.py)
+NO_TOOL_CALLS = "no_tool_calls"
+JSON = "json"  # the reply is JSON, maybe of a schema (checks/structured.py)
+MAX_TOKENS = "max_tokens"  # completion tokens of the reply (checks/tokens.py)
+
+#: the checks that spend tokens of their own, and whose account they are counted in
+TOKEN_ACCOUNT_OF_CHECK = {JUDGE: "judge", SIMILAR: "embeddings"}
 
 #: every finding falls into one of these categories; ``--fail-on``, alerts and summaries speak in them
 CATEGORIES = ("pii", "error", "latency", "content")

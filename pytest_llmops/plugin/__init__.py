@@ -59,6 +59,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="with --llmops-replay: send cases or turns with no recording live and add them to DIR.")
     group.addoption("--llmops-record-pii", action="store_true", default=False,
                     help="keep personal data in recorded cassettes as the bot said it (default: masked).")
+    group.addoption("--llmops-no-cache", action="store_true", default=False,
+                    help="ask the judge and the embedder again instead of reusing cached verdicts and vectors "
+                         "(cache_dir, default .llmops-cache/).")
 
 
 def _overrides(config: pytest.Config) -> dict[str, Any]:
@@ -86,8 +89,9 @@ def _new_run(config: pytest.Config) -> LlmopsRun:
         config.getoption("llmops_record_missing"), config.getoption("llmops_record_pii"),
         config.invocation_params.dir)
     run = LlmopsRun(settings, Checker.from_settings(settings), config.rootpath, cassettes=cassettes,
-                    repeat=_repeat_option(config))
+                    repeat=_repeat_option(config), use_cache=not config.getoption("llmops_no_cache"))
     run.target_named(None)  # the run's own target: a bad one is a usage error now, not at the first case
+    run.set_up_evaluators()  # the judge and the embedder, likewise
     return run
 
 
@@ -128,6 +132,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
             f"concurrency {settings.concurrency}, max latency {settings.max_latency_ms:g} ms",
             f"llmops: reproduce with: pytest --llmops --llmops-target {settings.target}"] + (
             [f"llmops: cassettes: {run.cassettes.describe()}"] if run.cassettes else []) + (
+            [run.describe_evaluators()] if run.describe_evaluators() else []) + (
             [f"llmops: every case replayed {run.repeat} time(s) (--llmops-repeat {run.repeat})"] if run.repeat else [])
 
 

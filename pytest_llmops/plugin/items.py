@@ -1,9 +1,9 @@
 """Case files as pytest collectors, cases as pytest items.
 
 A :class:`CaseYamlFile` yields one :class:`CaseItem` per case; each item carries the
-:class:`~pytest_llmops.replay.ReplayJob` decided at collection, waits for its runs'
-transcripts, builds the case's record once, and fails with that record when the checks
-say so.
+:class:`~pytest_llmops.replay.ReplayJob` decided at collection, waits for its runs
+(replayed and checked on the pool), builds the case's record once, and fails with that
+record when the checks say so.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import pytest
 
 from ..cases import LoadedCase, load_case_file
 from ..errors import CaseFailed, CaseFileError, ConfigError
-from ..record import judged_case
+from ..record import case_result
 from ..results import CaseResult
 from ..targets import Target
 from .failure import failure_text, junit_properties
-from .replay_ahead import JOB_KEY, transcripts_of
+from .replay_ahead import JOB_KEY, run_records_of
 from .run import RUN_KEY
 
 #: the record of a case item once its checks judged it
@@ -36,11 +36,14 @@ class CaseYamlFile(pytest.File):
             raise self.CollectError(self._relative(str(exc))) from None
         run = self.config.stash[RUN_KEY]
         for case in cases:
+            line = f"{self.nodeid}:{case.line}: case {case.id!r}"
             try:
                 target = run.target_named(case.target)
             except ConfigError as exc:
-                line = f"{self.nodeid}:{case.line}: case {case.id!r}"
                 raise self.CollectError(f"{line}: {exc}") from None
+            problems = run.unavailable_checks(case)
+            if problems:
+                raise self.CollectError("\n".join(f"{line}: {problem}" for problem in problems))
             item = CaseItem.from_parent(self, name=case.id, case=case, target=target)
             item.add_marker("llmops")
             for tag in case.tags:
@@ -67,8 +70,7 @@ class CaseItem(pytest.Item):
 
     def runtest(self) -> None:
         run = self.config.stash[RUN_KEY]
-        transcripts = transcripts_of(self.config, self.job)
-        record = judged_case(self.case, self.nodeid, run.target_info(self.target), transcripts, run.checker,
+        record = case_result(self.case, self.nodeid, run.target_info(self.target), run_records_of(self.config, self.job),
                              self.job.plan)
         self.stash[RECORD_KEY] = record
         self.user_properties.extend(junit_properties(record))

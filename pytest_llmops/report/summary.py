@@ -11,8 +11,9 @@ from collections import Counter
 from typing import Iterable, Sequence
 
 from ..checks.names import is_error_check
-from ..results import CaseResult, LatencySummary, RunResults, Summary, TurnRecord
-from ..text import format_ms
+from ..results import (TOKEN_ACCOUNTS, CaseResult, LatencySummary, RunResults, Summary, TokenUsage, Tokens, TurnRecord,
+                       sum_tokens)
+from ..text import format_ms, format_usd
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -71,7 +72,23 @@ def build_summary(cases: Sequence[CaseResult], collection_errors: int = 0,
                                    if turn.reply is not None and turn.latency_ms is not None),
         checks_failed=dict(sorted(checks_failed.items())),
         pii_findings=dict(sorted(pii_findings.items())),
+        tokens=sum_tokens(case.tokens for case in cases) or Tokens(),
     )
+
+
+def describe_usage(usage: TokenUsage) -> str:
+    """One account's tokens and cost: ``1,234 tokens (1,000 in, 234 out), $0.0012``."""
+    text = f"{usage.total_tokens:,} tokens ({usage.prompt_tokens:,} in, {usage.completion_tokens:,} out)"
+    if usage.cost_usd is None:
+        return f"{text}, no price for {', '.join(usage.unpriced_models) or 'the model'}"
+    return f"{text}, {format_usd(usage.cost_usd)}"
+
+
+def describe_tokens(tokens: Tokens | None) -> str:
+    """Tokens and cost per account, ``; ``-separated: ``bot 1,234 tokens (...), $0.0012; judge ...``."""
+    parts = [f"{account} {describe_usage(getattr(tokens, account))}" for account in TOKEN_ACCOUNTS
+             if tokens is not None and getattr(tokens, account) is not None]
+    return "; ".join(parts) if parts else "none reported"
 
 
 def run_passed(summary: Summary) -> bool:
@@ -114,4 +131,5 @@ def terminal_lines(results: RunResults) -> list[str]:
             f"{name} {format_ms(getattr(latency, name), unit=False)}" for name in ("p50", "p95", "p99", "max")),
         f"failed checks: {_counts(summary.checks_failed)}",
         f"PII findings: {_counts(summary.pii_findings)}",
+        f"tokens: {describe_tokens(summary.tokens)}",
     ]
