@@ -80,7 +80,7 @@ def tool_names(tools: Iterable[dict[str, Any]]) -> list[str]:
 
 def result_content(value: Any) -> str:
     """A canned result as the ``content`` of a ``tool`` message: text as is, anything else as JSON."""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 __all__ = ["tool_definition", "tool_definitions", "merge_tools", "tool_names", "result_content",

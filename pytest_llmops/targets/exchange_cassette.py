@@ -2,7 +2,7 @@
 
 A judge or an embedder is asked questions whose answers depend only on what is asked,
 so its exchanges are matched by the request (compared masked, as the bot's are), not by
-turn: ``DIR/<case file>/<case id>@judge.yaml`` and ``...@embeddings.yaml`` (``@`` never
+turn: ``DIR/<case file>/<case id>+judge.yaml`` and ``...+embeddings.yaml`` (``+`` never
 appears in a case's own cassette name). Under ``--llmops-replay`` every verdict and
 vector comes from these files, so a run with ``judge`` and ``similar`` checks replays
 offline with the servers stopped; a question that was never recorded fails its check
@@ -34,9 +34,9 @@ HEADER = ("# pytest-llmops cassette: the {role} exchanges of one case (see docs/
 
 
 def exchange_cassette_path(folder: Path, case_key: str, role: str) -> Path:
-    """``DIR/support/orders/status.yaml`` -> ``DIR/support/orders/status@judge.yaml``."""
+    """``DIR/support/orders/status.yaml`` -> ``DIR/support/orders/status+judge.yaml``."""
     path = cassette_path(folder, case_key)
-    return path.with_name(f"{path.stem}@{role}{path.suffix}")
+    return path.with_name(f"{path.stem}+{role}{path.suffix}")
 
 
 @dataclass
