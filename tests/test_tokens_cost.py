@@ -212,3 +212,22 @@ def test_end_to_end_a_run_over_budget_fails_the_real_gate_command(priced_run):
     assert passing.returncode == 0, passing.stdout + passing.stderr
     failing = llmops("gate", "out.json", "--min-pass-rate", "0", "--max-cost-usd", str(cost / 2), cwd=project.path)
     assert failing.returncode == 1 and "checks failed: bot cost)" in failing.stdout
+
+
+def test_a_streamed_reply_has_usage_when_the_server_is_asked_for_it(make_project, serve_stub):
+    server = serve_stub(model="acme-1")
+    cases = "cases:\n  - id: a\n    turns: [{user: hello, expect: {max_tokens: 50}}]\n"
+    project = make_project({"t.yaml": cases}, openai_target("bot", server, stream=True) + PRICES)
+    project.makeconftest(RECORDER_CONFTEST)
+    result = project.runpytest("--llmops", "--llmops-target", "bot")
+    result.assert_outcomes(failed=1)  # without stream_options the stream carries no usage
+    result.stdout.fnmatch_lines(["*FAILED max_tokens: expected <= 50 completion tokens; got no token usage reported "
+                                 "(a streaming openai target needs params = {stream_options = {include_usage = true}}*"])
+    (project.path / "pyproject.toml").write_text(
+        "[tool.llmops]\n" + openai_target("bot", server, stream=True, params={"stream_options": {"include_usage": True}})
+        + PRICES)
+    (project.path / "records.jsonl").unlink(missing_ok=True)
+    project.runpytest("--llmops", "--llmops-target", "bot").assert_outcomes(passed=1)
+    turn = read_records(project.path)["a"]["turns"][0]
+    assert turn["tokens"]["bot"]["completion_tokens"] == 11 and turn["ttft_ms"] is not None
+    assert bodies(server)[-1]["stream_options"] == {"include_usage": True}

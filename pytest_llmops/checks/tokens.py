@@ -22,7 +22,8 @@ def max_tokens_check(limit: int, usage: Usage | None) -> CheckResult:
     expected = f"<= {limit} completion tokens"
     if usage is None:
         return CheckResult(names.MAX_TOKENS, False, expected,
-                           "no token usage reported (an http target needs usage_path; see docs/targets.md)")
+                           "no token usage reported (a streaming openai target needs params = {stream_options = "
+                           "{include_usage = true}}, an http target usage_path; see docs/targets.md)")
     return CheckResult(names.MAX_TOKENS, usage.completion_tokens <= limit, expected,
                        f"{usage.completion_tokens} completion tokens")
 

@@ -283,7 +283,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(status, reply.text, "server_error")
             return
         if body.get("stream"):
-            self._stream(reply.text, reply)
+            options = body.get("stream_options")
+            wants_usage = isinstance(options, dict) and options.get("include_usage") is True
+            self._stream(reply.text, reply, self._usage(messages, reply.text) if wants_usage else None)
             return
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         message: dict[str, Any] = {"role": "assistant", "content": (reply.text or None) if reply.tool_calls else reply.text}
@@ -320,7 +322,7 @@ class _Handler(BaseHTTPRequestHandler):
                          "usage": {"prompt_tokens": answer.usage.prompt_tokens if answer.usage else 0,
                                    "total_tokens": answer.usage.prompt_tokens if answer.usage else 0}})
 
-    def _stream(self, text: str, reply: Reply | None = None) -> None:
+    def _stream(self, text: str, reply: Reply | None = None, usage: dict[str, int] | None = None) -> None:
         """The reply as chat.completion.chunk events, one word a chunk, ending with [DONE]."""
         self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
                          b"Transfer-Encoding: chunked\r\n\r\n")
@@ -344,7 +346,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._chunk(event({"tool_calls": [{"index": index, "id": call.id, "type": "function",
                                                "function": {"name": call.name, "arguments": ""}}]}))
             self._chunk(event({"tool_calls": [{"index": index, "function": {"arguments": call.arguments}}]}))
-        self._chunk(event({}, "tool_calls" if calls else "stop") + b"data: [DONE]\n\n")
+        self._chunk(event({}, "tool_calls" if calls else "stop"))
+        if usage is not None:  # what OpenAI sends for stream_options.include_usage: a last chunk without choices
+            chunk = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
+                     "model": self.stub.model, "choices": [], "usage": usage}
+            self._chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+        self._chunk(b"data: [DONE]\n\n")
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
