@@ -101,3 +101,17 @@ def test_recording_never_reads_the_cache_so_the_cassette_is_complete(make_projec
     assert evaluator.requests == 2 * asked
     evaluator.stop()
     project.runpytest("--llmops", "--llmops-replay", "cas", "--llmops-no-cache").assert_outcomes(failed=1)
+
+
+def test_a_recorded_judge_fault_replays_as_the_same_fault(make_project, serve_stub):
+    evaluator = serve_stub(http_error_on="tracking number", http_error_status=502)
+    project = make_project({"meaning.yaml": CASES}, judge_toml(evaluator, embeddings=True))
+    live = project.runpytest("--llmops", "--llmops-record", "cas")
+    live.assert_outcomes(failed=1)
+    line = "*FAILED judge: expected judge: Offers store credit and gives a tracking number. (score >= 0.9); got judge " \
+           "error: http_status: HTTP 502 Bad Gateway: *"
+    live.stdout.fnmatch_lines([line])
+    evaluator.stop()
+    replayed = project.runpytest("--llmops", "--llmops-replay", "cas", "--llmops-no-cache")
+    replayed.assert_outcomes(failed=1)
+    replayed.stdout.fnmatch_lines([line])

@@ -290,3 +290,21 @@ def test_the_monitor_refuses_checks_it_cannot_run(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_settings(tmp_path)
     assert "judge, max_tokens cannot run in the monitor" in str(caught.value)
+
+
+def test_a_reason_quoting_personal_data_is_masked_in_the_cache_too(tmp_path):
+    from pytest_llmops.checks.cache import DiskCache
+    from pytest_llmops.pii import PiiDetector
+    from pytest_llmops.targets.python import PythonTarget
+
+    def judge_quoting(messages):
+        return '{"pass": true, "score": 1, "reason": "It told ann.lee@example.org the refund time."}'
+
+    cache = DiskCache(tmp_path)
+    judge = Judge(PythonTarget("quoting", judge_quoting, "t:judge_quoting", 5), cache=cache,
+                  mask_stored=PiiDetector().mask)  # mask_pii = false: sent unmasked, but never stored so
+    verdict = judge.ask("Says how long refunds take.", [{"role": "user", "content": "I'm ann.lee@example.org"}],
+                        "Refunds take 5 days, ann.lee@example.org.")
+    assert verdict.passed
+    [entry] = (tmp_path / "verdicts").rglob("*.json")
+    assert "ann.lee@example.org" not in entry.read_text() and "[EMAIL]" in entry.read_text()

@@ -98,12 +98,18 @@ def parse_verdict(text: str) -> Verdict | None:
 
 
 class Judge:
-    """A judge target with its cache and its masking: ask it a rubric question about a reply."""
+    """A judge target with its cache and its masking: ask it a rubric question about a reply.
+
+    ``mask`` is applied to what is sent (None: sent as said, ``mask_pii = false``);
+    ``mask_stored`` to the reason kept in the cache, always (the judge may quote what it saw).
+    """
 
     def __init__(self, target: "Target", *, mask: Callable[[str], str] | None = None,
-                 cache: DiskCache | None = None, retries: int = 1):
+                 cache: DiskCache | None = None, retries: int = 1,
+                 mask_stored: Callable[[str], str] | None = None):
         self.target = target
         self.mask = mask or (lambda text: text)
+        self.mask_stored = mask_stored or self.mask
         self.cache = cache
         self.retries = retries
 
@@ -126,7 +132,7 @@ class Judge:
             verdict = parse_verdict(answer.text)
             if verdict is not None:
                 if self.cache is not None:
-                    self.cache.put("verdicts", key, verdict.to_data())
+                    self.cache.put("verdicts", key, {**verdict.to_data(), "reason": self.mask_stored(verdict.reason)})
                 return Verdict(verdict.passed, verdict.score, verdict.reason, usage=usage)
             messages = [*messages, {"role": "assistant", "content": answer.text},
                         {"role": "user", "content": RETRY_PROMPT}]

@@ -128,11 +128,12 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         return None
     settings = run.settings
     kind = run.target_named(None).kind
+    evaluators = run.describe_evaluators()
     return [f"llmops: target {settings.target} ({kind}), cases {settings.cases_dir}/, "
             f"concurrency {settings.concurrency}, max latency {settings.max_latency_ms:g} ms",
             f"llmops: reproduce with: pytest --llmops --llmops-target {settings.target}"] + (
             [f"llmops: cassettes: {run.cassettes.describe()}"] if run.cassettes else []) + (
-            [run.describe_evaluators()] if run.describe_evaluators() else []) + (
+            [evaluators] if evaluators else []) + (
             [f"llmops: every case replayed {run.repeat} time(s) (--llmops-repeat {run.repeat})"] if run.repeat else [])
 
 

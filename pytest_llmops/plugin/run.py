@@ -78,7 +78,7 @@ class LlmopsRun:
         if settings.judge.target:
             judge = self._helper("judge", settings.judge.target)
             self.checker.judge = Judge(judge, mask=mask if settings.judge.mask_pii else None, cache=self.cache,
-                                       retries=settings.judge.retries)
+                                       retries=settings.judge.retries, mask_stored=mask)
         if settings.embeddings.target:
             kind = cassette.known_target(settings.embeddings.target, settings).get("type", "stub")
             if kind not in EMBEDDING_KINDS:

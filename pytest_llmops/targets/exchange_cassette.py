@@ -71,6 +71,7 @@ class ExchangeCassette(Target):
         found = self._answer(conversation, request, lambda: self.live.send(messages, conversation))  # type: ignore[union-attr]
         if isinstance(found, Reply):
             return found
+        _raise_recorded_fault(found)
         return Reply(str(found.get("reply", "")), status=found.get("status"),
                      usage=usage_from_data(found.get("usage")), recorded_latency_ms=found.get("latency_ms"))
 
@@ -79,6 +80,7 @@ class ExchangeCassette(Target):
         found = self._answer(conversation, request, lambda: self.live.embed(texts, conversation))  # type: ignore[union-attr]
         if isinstance(found, Embeddings):
             return found
+        _raise_recorded_fault(found)
         return Embeddings([list(vector) for vector in found.get("vectors", [])],
                           usage=usage_from_data(found.get("usage")), recorded_latency_ms=found.get("latency_ms"))
 
@@ -187,6 +189,14 @@ class ExchangeCassette(Target):
             path = exchange_cassette_path(self.mode.folder, key, self.role)
             write_file_atomic(path, self.scrubber.text(text).encode("utf-8"), mode=0o644)
         return path
+
+
+def _raise_recorded_fault(response: dict[str, Any]) -> None:
+    """A fault recorded for this question is replayed as the same fault (kind, status, latency)."""
+    error = response.get("error")
+    if error:
+        raise TargetError(str(error.get("message", "recorded fault")), kind=error.get("kind", "target_error"),
+                          status=response.get("status"), recorded_latency_ms=response.get("latency_ms"))
 
 
 def load_exchanges(path: Path) -> dict[int, list[dict[str, Any]]]:
