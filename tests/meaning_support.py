@@ -83,3 +83,15 @@ def case_file_problems(path: Path, text: str) -> str:
     with pytest.raises(CaseFileError) as caught:
         load_case_file(path)
     return str(caught.value)
+
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "results.schema.json"
+
+
+def validate_results(path: Path) -> dict[str, Any]:
+    """The results file at ``path``, validated against the published JSON Schema."""
+    import jsonschema
+
+    document = json.loads(path.read_text(encoding="utf-8"))
+    jsonschema.validate(document, json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    return document

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from meaning_support import bodies, case_file_problems, check_of, openai_target, serve_stub  # noqa: F401 (a fixture)
+from meaning_support import (bodies, case_file_problems, check_of, openai_target, serve_stub,  # noqa: F401
+                             validate_results)
 
 from target_servers import RECORDER_CONFTEST, read_records
 
@@ -37,8 +38,9 @@ def run(make_project, cases: str, toml: str, *args: str):
 
 def test_a_tool_round_sends_the_canned_result_and_the_final_reply_is_checked(make_project, serve_stub):
     server = serve_stub(latency_ms=30)
-    project, result = run(make_project, ROUNDS, openai_target("bot", server))
+    project, result = run(make_project, ROUNDS, openai_target("bot", server), "--llmops-results=out.json")
     result.assert_outcomes(passed=1)
+    assert validate_results(project.path / "out.json")["cases"][0]["turns"][0]["tool_calls"]
     first_turn, second_turn = read_records(project.path)["looks-it-up"]["turns"]
     assert first_turn["reply"] == "Order 48213: status: shipped, carrier: UPS."  # from the canned result
     assert first_turn["tool_calls"] == [{"name": "lookup_order", "arguments": '{"order_id": "48213"}'}]

@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from meaning_support import bodies, check_of, judge_bodies, openai_target, serve_stub  # noqa: F401 (a fixture)
+from meaning_support import (bodies, check_of, judge_bodies, openai_target, serve_stub,  # noqa: F401 (a fixture)
+                             validate_results)
 from release_support import llmops, results_doc, run_cli, write_results
 
 from pytest_llmops.checks.tokens import Pricing
@@ -58,7 +59,7 @@ def priced_run(make_project, serve_stub):
 def test_tokens_and_cost_are_summed_per_turn_case_and_run(priced_run):
     project, result, bot, judge = priced_run
     result.assert_outcomes(passed=1, failed=1)
-    document = json.loads((project.path / "out.json").read_text())
+    document = validate_results(project.path / "out.json")  # tokens, scores and reasons as published
     # every bot request's prompt is the words of the messages sent, the completion the reply's words
     expected_bot = [0, 0]
     for body in bodies(bot):
@@ -88,6 +89,9 @@ def test_tokens_and_cost_are_summed_per_turn_case_and_run(priced_run):
 
     result.stdout.fnmatch_lines([f"tokens: bot {bot_total['total_tokens']:,} tokens ({expected_bot[0]:,} in, "
                                  f"{expected_bot[1]:,} out), $0.00*; judge {judge_total['total_tokens']:,} tokens *"])
+    returns_total, wordy_total = (cases[name]["tokens"]["bot"]["total_tokens"] for name in ("returns", "wordy"))
+    result.stdout.fnmatch_lines([f"most tokens: eval_cases/priced.yaml::returns {returns_total:,} tokens $0.0*, "
+                                 f"eval_cases/priced.yaml::wordy {wordy_total:,} tokens $0.0*"])
     properties = [(p.get("name"), p.get("value")) for p in ET.parse(project.path / "junit.xml").iter("property")]
     assert ("llmops_tokens_bot", str(cases["wordy"]["tokens"]["bot"]["total_tokens"])) in properties
     assert any(name == "llmops_cost_usd_judge" for name, _ in properties)

@@ -84,6 +84,21 @@ def describe_usage(usage: TokenUsage) -> str:
     return f"{text}, {format_usd(usage.cost_usd)}"
 
 
+#: cases named on the terminal summary's "most tokens" line
+COSTLIEST_SHOWN = 3
+
+
+def costliest_cases(cases: Sequence[CaseResult], limit: int = COSTLIEST_SHOWN) -> str | None:
+    """The cases whose bot spent the most tokens, with their cost: ``a.yaml::x 412 tokens $0.0012, ...``."""
+    spent = [(case.tokens.bot, case.nodeid) for case in cases if case.tokens is not None and case.tokens.bot]
+    if not spent:
+        return None
+    spent.sort(key=lambda item: (-item[0].total_tokens, item[1]))
+    return ", ".join(f"{nodeid} {usage.total_tokens:,} tokens"
+                     + ("" if usage.cost_usd is None else f" {format_usd(usage.cost_usd)}")
+                     for usage, nodeid in spent[:limit])
+
+
 def describe_tokens(tokens: Tokens | None) -> str:
     """Tokens and cost per account, ``; ``-separated: ``bot 1,234 tokens (...), $0.0012; judge ...``."""
     parts = [f"{account} {describe_usage(getattr(tokens, account))}" for account in TOKEN_ACCOUNTS
@@ -132,4 +147,4 @@ def terminal_lines(results: RunResults) -> list[str]:
         f"failed checks: {_counts(summary.checks_failed)}",
         f"PII findings: {_counts(summary.pii_findings)}",
         f"tokens: {describe_tokens(summary.tokens)}",
-    ]
+    ] + ([f"most tokens: {costliest}"] if (costliest := costliest_cases(results.cases)) else [])
