@@ -109,10 +109,10 @@ def run_pytest(folder: Path, *args: str) -> tuple[float, float, float]:
 class ServeStub:
     """``llmops serve-stub`` as a subprocess on a free port."""
 
-    def __init__(self, latency_ms: float):
+    def __init__(self, latency_ms: float, *options: str):
         self.process = subprocess.Popen([sys.executable, "-m", "pytest_llmops.cli", "serve-stub", "--port", "0",
-                                         "--latency-ms", str(latency_ms)], stdout=subprocess.PIPE, text=True,
-                                        env=CHILD_ENV)
+                                         "--latency-ms", str(latency_ms), *options], stdout=subprocess.PIPE,
+                                        text=True, env=CHILD_ENV)
         line = self.process.stdout.readline()
         match = re.search(r"http://127\.0\.0\.1:\d+", line)
         if not match:

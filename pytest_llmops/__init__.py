@@ -13,6 +13,7 @@ from typing import Any
 
 from .cases import Case, Expect, LoadedCase, Turn, load_case_file
 from .checks import Checker
+from .checks.judge import Judge, Verdict, ask_judge
 from .config import Settings, load_settings
 from .errors import (CaseFileError, ConfigError, FeedbackError, LlmopsError, PrivacyError, ResultsError,
                      TargetConnectionError, TargetError, TargetHTTPError, TargetResponseError, TargetTimeout)
@@ -22,7 +23,8 @@ from .replay import ReplayJob, replay_case
 from .results import CaseResult, RunResults, load_results, write_results
 from .targets import Target, build_target
 from .targets.stub import StubBehaviour, StubTarget
-from .transcript import CheckResult, Conversation, Exchange, Reply, Transcript, TurnResult
+from .transcript import (CheckResult, Conversation, Embeddings, Exchange, Reply, ToolCall, Transcript, TurnResult,
+                         Usage)
 
 __version__ = "0.1.0"
 
@@ -52,13 +54,13 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Case", "Expect", "LoadedCase", "Turn", "load_case_file",
-    "Checker", "Settings", "load_settings",
+    "Checker", "Judge", "Verdict", "ask_judge", "Settings", "load_settings",
     "LlmopsError", "CaseFileError", "ConfigError", "FeedbackError", "PrivacyError", "ResultsError",
     "TargetError", "TargetConnectionError", "TargetTimeout", "TargetHTTPError", "TargetResponseError",
     "PiiDetector", "PiiFinding", "find_pii", "mask_pii",
     "Pseudonymizer", "pseudonymize",
     "ReplayJob", "replay_case", "Target", "build_target", "StubBehaviour", "StubTarget",
-    "CheckResult", "Conversation", "Exchange", "Reply", "Transcript", "TurnResult",
+    "CheckResult", "Conversation", "Exchange", "Reply", "Transcript", "TurnResult", "Usage", "ToolCall", "Embeddings",
     "CaseResult", "RunResults", "load_results", "write_results",
     *_LAZY,
 ]

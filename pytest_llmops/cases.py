@@ -19,6 +19,7 @@ from . import validation
 from .errors import CaseFileError
 from .validation import dotted
 from .pii.allowlist import check_allow_entries
+from .tools import TOOL_NAME_RE, check_json_schema, merge_tools, tool_definitions
 from .variables import NAME_RE, as_text, compile_capture, unknown_references, variant_labels
 from .yaml_lines import LineDict, LineList, line_of, load_yaml_with_lines
 
@@ -36,8 +37,49 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+class JudgeExpect(_Strict):
+    """``judge:``: a rubric the judge target grades the reply against (docs/checks.md)."""
+
+    rubric: str = Field(min_length=1)
+    min_score: float | None = Field(default=None, ge=0, le=1)
+
+
+class SimilarExpect(_Strict):
+    """``similar:``: the reply's embedding must be at least ``min`` cosine-similar to ``to``'s."""
+
+    to: str = Field(min_length=1)
+    min: float = Field(ge=-1, le=1)
+
+
+class ToolCallExpect(_Strict):
+    """One call the bot must make in the turn: this function, with at least these arguments."""
+
+    name: str = Field(pattern=TOOL_NAME_RE.pattern)
+    args: dict[str, Any] | None = None
+
+
+class JsonExpect(_Strict):
+    """``json: {schema: ...}``: the reply parses as JSON and validates against a JSON Schema."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    json_schema: dict[str, Any] = Field(alias="schema")
+
+
+def _json_key(value: Any) -> Any:
+    """``json:`` is true, false or ``{schema: ...}``; one clear sentence for anything else."""
+    if value is None or isinstance(value, (bool, JsonExpect)):
+        return value
+    if isinstance(value, dict) and set(value) == {"schema"}:
+        check_json_schema(value["schema"], "schema")
+        return JsonExpect(schema=value["schema"])
+    raise ValueError("json must be true, false or {schema: {...a JSON Schema...}}")
+
+
 class Expect(_Strict):
     """What one reply must satisfy. ``None`` means "not set here": a wider level decides."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
     contains: list[str] | None = None
     not_contains: list[str] | None = None
@@ -52,6 +94,19 @@ class Expect(_Strict):
     no_system_prompt_leak: bool | None = None  # no run of the system prompt, no canary (on by default)
     refusal: bool | None = None  # true: the reply declines; false: it does not (docs/probes.md)
     allow_pii: list[str | dict[str, str]] | None = None  # values the bot may say; levels add up (docs/pii.md)
+    judge: JudgeExpect | None = None  # a rubric for the judge target ([tool.llmops.judge])
+    similar: SimilarExpect | None = None  # embedding similarity ([tool.llmops.embeddings])
+    tool_calls: list[ToolCallExpect] | None = None  # calls the bot must make this turn (arguments as a subset)
+    no_tool_calls: bool | None = None
+    json_reply: bool | JsonExpect | None = Field(default=None, alias="json")  # the reply is JSON (+ a schema)
+    max_tokens: int | None = Field(default=None, gt=0)  # completion tokens of this reply
+
+    @field_validator("judge", mode="before")
+    @classmethod
+    def _rubric_alone(cls, value: Any) -> Any:
+        return {"rubric": value} if isinstance(value, str) else value
+
+    _json_valid = field_validator("json_reply", mode="before")(classmethod(lambda cls, v: _json_key(v)))
 
     @field_validator("allow_pii", mode="before")
     @classmethod
@@ -77,7 +132,8 @@ class Expect(_Strict):
         """This expectation with every key that ``narrower`` sets taken from ``narrower``."""
         if narrower is None:
             return self
-        update = narrower.model_dump(exclude_none=True)
+        update = {name: getattr(narrower, name) for name in type(narrower).model_fields
+                  if getattr(narrower, name) is not None}
         if self.allow_pii and narrower.allow_pii:  # allowlists add up from file to case to turn
             update["allow_pii"] = [*self.allow_pii, *narrower.allow_pii]
         return self.model_copy(update=update)
@@ -144,9 +200,12 @@ class Case(_RepeatKeys):
     expect: Expect | None = None
     turns: list[Turn] = Field(min_length=1)
     vars: dict[str, VarValue] | None = None  # fixed values for {name}, over the file's vars
+    tools: list[dict[str, Any]] | None = None  # offered to the bot (docs/checks.md#tool_calls)
+    tool_results: dict[str, Any] | None = None  # tool name -> canned result sent back when the bot calls it
 
     _tags_valid = field_validator("tags")(classmethod(lambda cls, v: _check_tags(v)))
     _vars_valid = field_validator("vars")(classmethod(lambda cls, v: v and _check_var_names(v)))
+    _tools_valid = field_validator("tools")(classmethod(lambda cls, v: v and tool_definitions(v)))
 
 
 class Defaults(_RepeatKeys):
@@ -156,8 +215,11 @@ class Defaults(_RepeatKeys):
     system: str | None = None
     target: str | None = None  # pins every case of the file to this target
     expect: Expect | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_results: dict[str, Any] | None = None
 
     _tags_valid = field_validator("tags")(classmethod(lambda cls, v: _check_tags(v)))
+    _tools_valid = field_validator("tools")(classmethod(lambda cls, v: v and tool_definitions(v)))
 
 
 class CaseFile(_Strict):
@@ -200,6 +262,8 @@ class LoadedCase:
     repeat: int = 1  # replays of this case (repeat:), before --llmops-repeat
     min_pass: int | None = None  # runs that must pass; None: see min_pass_rate
     min_pass_rate: float | None = None  # share of runs that must pass; both None: every run
+    tools: tuple[dict[str, Any], ...] = ()  # the file's and the case's tool definitions (OpenAI shape)
+    tool_results: dict[str, Any] = field(default_factory=dict)  # tool name -> canned result
 
     @property
     def id(self) -> str:
@@ -354,6 +418,8 @@ def resolve_cases(path: Path, data: Any, model: CaseFile) -> list[LoadedCase]:
                 repeat=repeat,
                 min_pass=min_pass,
                 min_pass_rate=min_pass_rate,
+                tools=tuple(merge_tools(defaults.tools or (), case.tools or ())),
+                tool_results={**(defaults.tool_results or {}), **(case.tool_results or {})},
             ))
     return loaded
 
@@ -382,6 +448,6 @@ def load_case_file(path: Path | str) -> list[LoadedCase]:
     return resolve_cases(path, data, model)
 
 
-__all__ = ["Expect", "Turn", "Case", "Defaults", "CaseFile", "LoadedCase", "load_case_file",
+__all__ = ["Expect", "JudgeExpect", "SimilarExpect", "ToolCallExpect", "JsonExpect", "Turn", "Case", "Defaults", "CaseFile", "LoadedCase", "load_case_file",
            "parse_case_file", "resolve_cases", "LineDict", "LineList", "CASE_SUFFIXES", "is_case_file_name",
            "case_files_in"]

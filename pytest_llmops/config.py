@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .checks.names import DEFAULT_ERROR_PHRASES
-from .checks.settings import LeakSettings, RefusalSettings
+from .checks.settings import EmbeddingSettings, JudgeSettings, LeakSettings, ModelPrice, RefusalSettings
 from .errors import ConfigError
 from .monitor.settings import MonitorSettings
 from .pii.settings import PiiPattern, PiiSettings, SecretSettings
@@ -27,7 +27,7 @@ from .release.settings import GateSettings
 from .validation import config_problems
 
 #: sections whose problems are reported under their own table name, e.g. ``[tool.llmops.gate]``
-FEATURE_TABLES = ("gate", "monitor", "privacy", "secrets", "leaks", "refusal")
+FEATURE_TABLES = ("gate", "monitor", "privacy", "secrets", "leaks", "refusal", "judge", "embeddings", "prices")
 
 
 class Settings(BaseModel):
@@ -49,6 +49,11 @@ class Settings(BaseModel):
     gate: GateSettings = Field(default_factory=GateSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
+    embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)  # model name -> USD per million tokens
+    cache_dir: str = ".llmops-cache"  # judge verdicts and embeddings, reused by unchanged reruns
+    max_tool_rounds: int = Field(default=3, ge=1, le=20)  # bot replies per turn while it calls tools
 
     root: Path = Field(default_factory=Path.cwd, exclude=True)
 
@@ -56,6 +61,11 @@ class Settings(BaseModel):
     def cases_path(self) -> Path:
         """The resolved cases folder (cached: items ask for it once each, and resolving touches the disk)."""
         return (self.root / self.cases_dir).resolve()
+
+    @property
+    def cache_path(self) -> Path:
+        """The cache folder, resolved against the project root."""
+        return (self.root / self.cache_dir).resolve()
 
     @property
     def pyproject(self) -> Path:
@@ -102,5 +112,5 @@ def load_settings(root: Path | None = None, overrides: dict[str, Any] | None = N
 
 
 __all__ = ["Settings", "PiiSettings", "PiiPattern", "SecretSettings", "LeakSettings", "RefusalSettings",
-           "GateSettings", "MonitorSettings", "PrivacySettings",
+           "GateSettings", "MonitorSettings", "PrivacySettings", "JudgeSettings", "EmbeddingSettings", "ModelPrice",
            "load_settings", "find_project_root", "read_tool_table", "DEFAULT_ERROR_PHRASES"]

@@ -7,6 +7,8 @@ configuration or a chatbot fault; anything else escaping is a bug. The groups:
   :class:`ResultsError`, :class:`CassetteError`, :class:`FeedbackError`, :class:`RecordError`;
 * the chatbot: :class:`TargetError` and its kinds (connection, timeout, HTTP status,
   bad response, no recording);
+* the judge and the embedder: :class:`NoVerdict`, :class:`BadEmbeddings` (their
+  transport faults are TargetErrors like the chatbot's);
 * operations: :class:`ConvertError`, :class:`PrivacyError`, :class:`GitError`,
   :class:`ReleaseRefused`, :class:`JobCancelled`;
 * the pytest front: :class:`CaseFailed` carries a failed case's record to its failure text.
@@ -121,6 +123,25 @@ class NoRecording(TargetError):
     """Replaying from cassettes, and they hold nothing for this case, run or turn."""
 
     kind = "no_recording"
+
+
+# -- the judge and the embedder -------------------------------------------------------------------
+
+class NoVerdict(LlmopsError):
+    """The judge answered, but never with a verdict that parses (after its retries).
+
+    Carries the judge's last answer (``answer``, unmasked: the check masks it) and the
+    tokens every attempt cost (``usage``).
+    """
+
+    def __init__(self, answer: str, usage: Any = None):
+        super().__init__("judge gave no verdict")
+        self.answer = answer
+        self.usage = usage
+
+
+class BadEmbeddings(LlmopsError):
+    """The embedder answered with vectors that cannot be compared (wrong count, lengths, or all zeros)."""
 
 
 # -- operations ----------------------------------------------------------------------------------

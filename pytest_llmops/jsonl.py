@@ -194,8 +194,12 @@ def rewrite(path: Path | str, keep: Callable[[Line], bytes | None]) -> tuple[int
     return kept, dropped
 
 
-def write_file_atomic(path: Path | str, data: bytes, mode: int = 0o600) -> Path:
-    """Write a whole file via a temporary file in the same folder, fsync and rename: all or nothing."""
+def write_file_atomic(path: Path | str, data: bytes, mode: int = 0o600, durable: bool = True) -> Path:
+    """Write a whole file via a temporary file in the same folder, fsync and rename: all or nothing.
+
+    ``durable=False`` skips the fsyncs: readers still see the old file or the new one, never
+    half, but a power cut may lose the write. For caches, whose lost entry is only asked again.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
@@ -203,10 +207,12 @@ def write_file_atomic(path: Path | str, data: bytes, mode: int = 0o600) -> Path:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
         os.chmod(tmp_name, mode)
         os.replace(tmp_name, path)
-        _fsync_dir(path.parent)
+        if durable:
+            _fsync_dir(path.parent)
     except BaseException:
         _unlink_quietly(tmp_name)
         raise

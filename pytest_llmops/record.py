@@ -3,6 +3,8 @@
 This is where chatbot text leaves the engine: user messages, replies, faults and saved
 values are masked here, once, and every output (failure text, JUnit, summaries, HTML,
 results JSON, the gate) reads the :class:`~pytest_llmops.results.CaseResult` built here.
+Tokens are counted here too, priced per model, in three accounts: the bot's replies, and
+apart from them the judge's verdicts and the embedder's vectors.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from typing import Any
 
 from .cases import LoadedCase
 from .checks import Checker
+from .checks.names import TOKEN_ACCOUNT_OF_CHECK
+from .checks.tokens import Pricing
 from .redaction import public_description
 from .repeat import RepeatPlan
-from .results import CaseResult, FailedCheck, LatencySpread, RepeatRecord, RunRecord, TargetInfo, TurnRecord
-from .transcript import Transcript, TurnResult
+from .results import (CaseResult, FailedCheck, LatencySpread, RepeatRecord, RunRecord, TargetInfo, TokenUsage, Tokens,
+                      TurnRecord, sum_tokens)
+from .transcript import Transcript, TurnResult, Usage
 
 
 def target_info(description: dict[str, Any]) -> TargetInfo:
@@ -23,9 +28,34 @@ def target_info(description: dict[str, Any]) -> TargetInfo:
     return TargetInfo.model_validate({"name": "?", "kind": "?", "url": None, **public_description(description)})
 
 
-def turn_record(result: TurnResult, mask: Any) -> TurnRecord:
+def token_usage(usages: list[Usage], pricing: Pricing) -> TokenUsage | None:
+    """The usages summed and priced (each by its own model); None when there are none."""
+    total = None
+    for usage in usages:
+        cost = pricing.cost(usage)
+        priced = TokenUsage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+                            total_tokens=usage.total_tokens, cost_usd=None if cost is None else round(cost, 9),
+                            unpriced_models=[] if cost is not None else [usage.model or "unknown model"])
+        total = priced if total is None else total + priced
+    return total
+
+
+def turn_tokens(result: TurnResult, pricing: Pricing) -> Tokens | None:
+    """What one turn cost, per account: the bot's reply, the judge's verdicts, the embedder's vectors."""
+    spent: dict[str, list[Usage]] = {"bot": [result.exchange.usage] if result.exchange.usage else []}
+    for check in result.checks:
+        account = TOKEN_ACCOUNT_OF_CHECK.get(check.check)
+        if account is not None and check.usage is not None:
+            spent.setdefault(account, []).append(check.usage)
+    tokens = Tokens(**{account: token_usage(usages, pricing) for account, usages in spent.items()})
+    return None if tokens.is_empty() else tokens
+
+
+def turn_record(result: TurnResult, mask: Any, pricing: Pricing | None = None) -> TurnRecord:
     """One checked exchange as the record keeps it, personal data masked."""
     exchange = result.exchange
+    calls = None if exchange.tool_calls is None else [{"name": call.name, "arguments": mask(call.arguments)}
+                                                      for call in exchange.tool_calls]
     return TurnRecord(
         turn=exchange.turn,
         user=mask(exchange.user),
@@ -40,13 +70,15 @@ def turn_record(result: TurnResult, mask: Any) -> TurnRecord:
         saved={name: mask(value) for name, value in exchange.saved.items()},
         checks=result.checks,
         passed=not result.failed,
+        tokens=turn_tokens(result, pricing or Pricing()),
+        tool_calls=calls,
     )
 
 
-def run_record(case: LoadedCase, transcript: Transcript, checker: Checker) -> RunRecord:
-    """One run of a case, checked: every turn against its expectations."""
+def run_record(case: LoadedCase, transcript: Transcript, checker: Checker, pricing: Pricing | None = None) -> RunRecord:
+    """One run of a case, checked (judge and embedder included): every turn against its expectations."""
     mask = checker.detector.mask
-    turns = [turn_record(result, mask) for result in checker.check_transcript(transcript, case.turn_expects)]
+    turns = [turn_record(result, mask, pricing) for result in checker.check_transcript(transcript, case.turn_expects)]
     passed = all(turn.passed for turn in turns) and transcript.skipped_turns == 0
     failed = [FailedCheck(turn=turn.turn, check=check.check, actual=check.actual)
               for turn in turns for check in turn.checks if not check.passed]
@@ -86,14 +118,17 @@ def case_result(case: LoadedCase, nodeid: str, target: TargetInfo, runs: list[Ru
     return CaseResult(nodeid=nodeid, case_id=case.id, file=str(case.path), line=case.line,
                       description=case.case.description, tags=list(case.tags), target=target, passed=passed,
                       turns=runs[shown].turns, skipped_turns=runs[shown].skipped_turns,
-                      outcome="passed" if passed else "failed", repeat=repeat, probe_category=probe_category)
+                      outcome="passed" if passed else "failed", repeat=repeat, probe_category=probe_category,
+                      tokens=sum_tokens(turn.tokens for run in runs for turn in run.turns))
 
 
 def judged_case(case: LoadedCase, nodeid: str, target: TargetInfo, transcripts: list[Transcript],
-                checker: Checker, plan: RepeatPlan, probe_category: str | None = None) -> CaseResult:
+                checker: Checker, plan: RepeatPlan, pricing: Pricing | None = None,
+                probe_category: str | None = None) -> CaseResult:
     """Check every run's transcript and build the case's record (``probe_category``: a library probe's)."""
-    return case_result(case, nodeid, target, [run_record(case, transcript, checker) for transcript in transcripts],
-                       plan, probe_category)
+    return case_result(case, nodeid, target,
+                       [run_record(case, transcript, checker, pricing) for transcript in transcripts], plan,
+                       probe_category)
 
 
 def unjudged_case(case: LoadedCase, nodeid: str, target: TargetInfo, outcome: str = "error",

@@ -4,6 +4,12 @@ The clock runs from handing the request to the target until the full reply is ba
 so time spent waiting elsewhere (a concurrency slot, pytest's own work) never counts.
 A fault ends the conversation: later turns depend on replies that never came.
 
+When the bot calls tools and the case gives canned results for them, the turn goes on
+as it would in production: the bot's calls and the results (as ``tool`` messages) are
+sent back and the bot answers again, at most ``max_tool_rounds`` times. The turn's
+latency is the sum of the bot's replies (the user waited for all of them); its final
+reply is what the checks see, and every call of every round is kept.
+
 A :class:`ReplayJob` is one case, decided at collection: which case, which target,
 how many runs, and its name in cassette folders. The scheduler runs each of its runs;
 nothing here knows about pytest.
@@ -20,8 +26,11 @@ from .cases import LoadedCase
 from .errors import TargetError
 from .repeat import RepeatPlan
 from .targets.base import Message, Target
-from .transcript import Conversation, Exchange, Transcript
+from .tools import result_content
+from .transcript import Conversation, Exchange, Reply, ToolCall, Transcript, add_usage
 from .variables import capture, fill
+
+DEFAULT_TOOL_ROUNDS = 3
 
 StopFlag = Callable[[], bool]
 
@@ -34,31 +43,68 @@ def build_messages(system: str | None, history: list[Message], user: str) -> lis
     return messages
 
 
-def send_turn(target: Target, messages: list[Message], conversation: Conversation, turn: int) -> Exchange:
-    """Send one user message and time it; a TargetError becomes the exchange's error.
+def _timed_send(target: Target, messages: list[Message], conversation: Conversation) -> tuple[Reply | TargetError,
+                                                                                                float, bool]:
+    """(reply or fault, milliseconds it took, whether that time was recorded in a cassette)."""
+    started = time.perf_counter()
+    try:
+        outcome: Reply | TargetError = target.send(messages, conversation)
+    except TargetError as exc:
+        outcome = exc
+    elapsed = (time.perf_counter() - started) * 1000
+    recorded = outcome.recorded_latency_ms
+    return outcome, (elapsed if recorded is None else recorded), recorded is not None
+
+
+def _answered(calls: list[ToolCall], tool_results: dict[str, object]) -> bool:
+    return bool(calls) and all(call.name in tool_results for call in calls)
+
+
+def send_turn(target: Target, messages: list[Message], conversation: Conversation, turn: int,
+              tool_results: dict[str, object] | None = None, max_tool_rounds: int = DEFAULT_TOOL_ROUNDS) -> Exchange:
+    """Send one user message (and any tool rounds) and time it; a TargetError becomes the exchange's error.
 
     A reply (or fault) replayed from a cassette carries the latency recorded then, and
     that is the latency judged.
     """
-    user = messages[-1]["content"]
-    started = time.perf_counter()
-    try:
-        reply = target.send(messages, conversation)
-    except TargetError as exc:
-        elapsed = (time.perf_counter() - started) * 1000
-        recorded = exc.recorded_latency_ms
-        return Exchange(turn=turn, user=user, reply=None, latency_ms=round(elapsed if recorded is None else recorded, 3),
-                        error=str(exc) or exc.__class__.__name__, error_kind=exc.kind, status=exc.status,
-                        latency_recorded=recorded is not None, retries=exc.retries)
-    elapsed = (time.perf_counter() - started) * 1000
-    recorded = reply.recorded_latency_ms
-    return Exchange(turn=turn, user=user, reply=reply.text, latency_ms=round(elapsed if recorded is None else recorded, 3),
-                    status=reply.status, ttft_ms=reply.ttft_ms, retries=reply.retries,
-                    latency_recorded=recorded is not None)
+    exchange = Exchange(turn=turn, user=str(messages[-1]["content"]), reply=None, latency_ms=0.0,
+                        latency_recorded=True)
+    sent = list(messages)
+    for round_number in range(max_tool_rounds + 1):
+        outcome, elapsed, recorded = _timed_send(target, sent, conversation)
+        exchange.latency_ms = round((exchange.latency_ms or 0.0) + elapsed, 3)
+        exchange.latency_recorded = exchange.latency_recorded and recorded
+        exchange.retries += outcome.retries
+        exchange.status = outcome.status
+        if isinstance(outcome, TargetError):
+            exchange.error, exchange.error_kind = str(outcome) or outcome.__class__.__name__, outcome.kind
+            return exchange
+        if round_number == 0:
+            exchange.ttft_ms = outcome.ttft_ms
+        exchange.usage = add_usage(exchange.usage, outcome.usage)
+        if outcome.tool_calls is not None:
+            exchange.tool_calls = [*(exchange.tool_calls or []), *outcome.tool_calls]
+        if not _answered(outcome.tool_calls or [], tool_results or {}):
+            exchange.reply = outcome.text
+            return exchange
+        if round_number == max_tool_rounds:
+            break
+        results = tool_results or {}
+        step: list[Message] = [{"role": "assistant", "content": outcome.text or None,
+                                "tool_calls": [call.to_message() for call in outcome.tool_calls or []]}]
+        step += [{"role": "tool", "tool_call_id": call.id, "content": result_content(results[call.name])}
+                 for call in outcome.tool_calls or []]
+        sent += step
+        exchange.tool_messages.extend(step)
+    exchange.error_kind = "tool_rounds"
+    exchange.error = (f"the bot still called tools after {max_tool_rounds} round(s) of results "
+                      "(max_tool_rounds in [tool.llmops])")
+    return exchange
 
 
 def replay_case(case: LoadedCase, target: Target, should_stop: StopFlag | None = None,
-                conversation: Conversation | None = None, canary: str | None = None) -> Transcript:
+                conversation: Conversation | None = None, canary: str | None = None,
+                max_tool_rounds: int = DEFAULT_TOOL_ROUNDS) -> Transcript:
     """Replay every turn of ``case`` against ``target``; stops at the first fault.
 
     ``should_stop`` is asked before each turn (the run is being cancelled); when it
@@ -67,16 +113,17 @@ def replay_case(case: LoadedCase, target: Target, should_stop: StopFlag | None =
     ``canary`` is planted in the case's system prompt (a case without one gets none).
     """
     conversation = conversation or Conversation(case_key=case.id)
-    transcript = Transcript(case_id=case.id, target=target.name, run=conversation.run)
+    conversation.tools = list(case.tools)
+    transcript = Transcript(case_id=case.id, target=target.name, run=conversation.run, case_key=conversation.case_key)
     try:
-        _replay_turns(case, target, should_stop, conversation, transcript, canary)
+        _replay_turns(case, target, should_stop, conversation, transcript, canary, max_tool_rounds)
     finally:
         target.end(conversation)
     return transcript
 
 
 def _replay_turns(case: LoadedCase, target: Target, should_stop: StopFlag | None, conversation: Conversation,
-                  transcript: Transcript, canary: str | None) -> None:
+                  transcript: Transcript, canary: str | None, max_tool_rounds: int) -> None:
     history: list[Message] = []
     turns = case.case.turns
     variables = dict(case.variables)  # fixed vars, then what each turn's save captures
@@ -84,12 +131,13 @@ def _replay_turns(case: LoadedCase, target: Target, should_stop: StopFlag | None
     canary = canary if system else None
     if canary:
         system = plant(system, canary)
+    transcript.system = system
     for index, turn in enumerate(turns, start=1):
         if should_stop is not None and should_stop():
             transcript.skipped_turns = len(turns) - index + 1
             return
         messages = build_messages(system, history, fill(turn.user, variables))
-        exchange = send_turn(target, messages, conversation, index)
+        exchange = send_turn(target, messages, conversation, index, case.tool_results, max_tool_rounds)
         exchange.variables = dict(variables)
         # what the leak check compares the reply with: the system prompt exactly as it was sent
         exchange.system = messages[0]["content"] if messages[0]["role"] == "system" else None
@@ -106,6 +154,7 @@ def _replay_turns(case: LoadedCase, target: Target, should_stop: StopFlag | None
                 transcript.skipped_turns = len(turns) - index
                 return
         history.append({"role": "user", "content": exchange.user})
+        history.extend(exchange.tool_messages)  # calls and canned results, as production would keep them
         history.append({"role": "assistant", "content": exchange.reply})
 
 
@@ -123,6 +172,7 @@ class ReplayJob:
     plan: RepeatPlan
     cassette_key: str
     canary: str | None = None  # planted in the case's system prompt (``[tool.llmops.leaks] plant_canary``)
+    max_tool_rounds: int = DEFAULT_TOOL_ROUNDS
 
     @property
     def run_numbers(self) -> range:
@@ -131,4 +181,4 @@ class ReplayJob:
     def replay(self, run: int, should_stop: StopFlag | None = None) -> Transcript:
         """Replay run number ``run`` (1-based) of this case; safe to call from a pool thread."""
         return replay_case(self.case, self.target, should_stop, Conversation(case_key=self.cassette_key, run=run),
-                           self.canary)
+                           self.canary, self.max_tool_rounds)

@@ -5,7 +5,8 @@ gate and trend comparisons read it back with :func:`load_results`. The shape is 
 contract (documented in docs/results.md, JSON Schema in docs/results.schema.json):
 fields may be added, never renamed or removed without raising ``SCHEMA_VERSION``.
 Every model accepts unknown fields, so an older reader still loads a newer file of the
-same schema.
+same schema. Schema 2 added tokens and cost; files of schema 1 are still read (their
+``tokens`` are absent, i.e. None).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Iterable, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
 
@@ -22,7 +23,9 @@ from .jsonl import write_file_atomic
 from .transcript import CheckResult
 from .validation import one_line
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: every schema this version reads: 1 (before tokens and cost) and 2
+READABLE_SCHEMAS = (1, 2)
 TOOL_NAME = "pytest-llmops"
 
 Outcome = Literal["passed", "failed", "skipped", "error"]
@@ -42,6 +45,59 @@ class TargetInfo(_Open):
     url: str | None = None
 
 
+class TokenUsage(_Open):
+    """The tokens of one account (the bot, the judge or the embedder) and what they cost.
+
+    ``cost_usd`` is None when some of the tokens have no price (``[tool.llmops.prices]``):
+    then ``unpriced_models`` names the models that lack one, and no total is guessed.
+    """
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float | None = 0.0
+    unpriced_models: list[str] = Field(default_factory=list)
+
+    def __add__(self, other: "TokenUsage") -> "TokenUsage":
+        cost = None if self.cost_usd is None or other.cost_usd is None else round(self.cost_usd + other.cost_usd, 9)
+        return TokenUsage(prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+                          completion_tokens=self.completion_tokens + other.completion_tokens,
+                          total_tokens=self.total_tokens + other.total_tokens, cost_usd=cost,
+                          unpriced_models=sorted({*self.unpriced_models, *other.unpriced_models}))
+
+
+#: the accounts tokens are counted in: the chatbot's, and apart from it the judge's and the embedder's
+TOKEN_ACCOUNTS = ("bot", "judge", "embeddings")
+
+
+class Tokens(_Open):
+    """Tokens and cost per account; an account is None when nothing was spent or reported in it."""
+
+    bot: TokenUsage | None = None
+    judge: TokenUsage | None = None
+    embeddings: TokenUsage | None = None
+
+    def __add__(self, other: "Tokens | None") -> "Tokens":
+        if other is None:
+            return self
+        summed: dict[str, TokenUsage | None] = {}
+        for account in TOKEN_ACCOUNTS:
+            mine, theirs = getattr(self, account), getattr(other, account)
+            summed[account] = theirs if mine is None else mine if theirs is None else mine + theirs
+        return Tokens(**summed)
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, account) is None for account in TOKEN_ACCOUNTS)
+
+
+def sum_tokens(items: Iterable[Tokens | None]) -> Tokens | None:
+    """The sum of ``items``; None when none of them holds anything."""
+    total = Tokens()
+    for item in items:
+        total = total + item
+    return None if total.is_empty() else total
+
+
 class TurnRecord(_Open):
     """One turn as every output shows it: the masked user message and reply (None after a fault),
     timing, the values its ``save`` captured (masked) and every check (``transcript.CheckResult``)."""
@@ -59,6 +115,8 @@ class TurnRecord(_Open):
     saved: dict[str, str] = Field(default_factory=dict)
     checks: list[CheckResult] = Field(default_factory=list)
     passed: bool
+    tokens: Tokens | None = None  # what this turn cost: the bot's reply, and apart its judge and embedding calls
+    tool_calls: list[dict[str, Any]] | None = None  # every call the bot made ({name, arguments}, masked)
 
     def failed_checks(self) -> list[CheckResult]:
         return [check for check in self.checks if not check.passed]
@@ -127,6 +185,7 @@ class CaseResult(_Open):
     duration_s: float = 0.0
     repeat: RepeatRecord | None = None
     probe_category: str | None = None  # a probe of the shipped library (--llmops-probes): its category
+    tokens: Tokens | None = None  # every turn of every run, per account
 
     @model_serializer(mode="wrap")
     def _optional_fields_only_when_set(self, handler: Any) -> Any:
@@ -199,6 +258,7 @@ class Summary(_Open):
     checks_failed: dict[str, int] = Field(default_factory=dict)
     pii_findings: dict[str, int] = Field(default_factory=dict)
     probes: dict[str, ProbeTally] = Field(default_factory=dict)  # per probe category; empty without probes
+    tokens: Tokens = Field(default_factory=Tokens)  # the whole run, per account (empty in schema 1 files)
 
 
 class GitInfo(_Open):
@@ -230,7 +290,7 @@ class ToolInfo(_Open):
 class RunResults(_Open):
     """The whole results document of one run."""
 
-    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, alias="schema")
+    schema_version: Literal[1, 2] = Field(default=SCHEMA_VERSION, alias="schema")
     tool: ToolInfo
     run: RunInfo
     summary: Summary
@@ -257,9 +317,10 @@ def parse_results(document: Any, path: Path | str = "<results>") -> RunResults:
     if "schema" not in document:
         raise ResultsError(f"{path}: not a pytest-llmops results file (no 'schema' key)")
     schema = document["schema"]
-    if schema != SCHEMA_VERSION:
+    if isinstance(schema, bool) or schema not in READABLE_SCHEMAS:
+        readable = " and ".join(str(version) for version in READABLE_SCHEMAS)
         raise ResultsError(f"{path}: results schema {schema!r} is not supported: this pytest-llmops reads "
-                           f"schema {SCHEMA_VERSION} (write the file with a matching version)")
+                           f"schema {readable} (write the file with a matching version)")
     try:
         return RunResults.model_validate(document)
     except ValidationError as exc:
@@ -290,7 +351,7 @@ def load_results(path: Path | str) -> RunResults:
 
 
 __all__ = [
-    "SCHEMA_VERSION", "Outcome", "CheckResult", "TurnRecord", "RunRecord", "RepeatRecord", "CaseResult",
+    "SCHEMA_VERSION", "READABLE_SCHEMAS", "TokenUsage", "Tokens", "TOKEN_ACCOUNTS", "sum_tokens", "Outcome", "CheckResult", "TurnRecord", "RunRecord", "RepeatRecord", "CaseResult",
     "CollectionErrorRecord", "case_to_dict", "case_from_dict",
     "LatencySummary", "ProbeTally", "Summary", "GitInfo", "TargetInfo", "RunInfo", "ToolInfo", "RunResults",
     "ResultsError", "write_results", "load_results", "parse_results",

@@ -1,4 +1,4 @@
-"""Small text helpers every output shares: cutting long text, writing milliseconds."""
+"""Small text helpers every output shares: cutting long text, writing milliseconds, tokens and dollars."""
 
 from __future__ import annotations
 
@@ -23,3 +23,13 @@ def format_ms(value: float | None, *, unit: bool = True, missing: str = "-") -> 
 def quote_list(items: list[str]) -> str:
     """``"a", "b"``: the strings a check looked for, as a failure line shows them."""
     return ", ".join(f'"{item}"' for item in items)
+
+
+def format_usd(value: float | None, *, missing: str = "no price") -> str:
+    """US dollars as people read them: ``$12.35``, ``$0.0123``, ``$0.000042``; ``missing`` for None."""
+    if value is None:
+        return missing
+    if value >= 1:
+        return f"${value:,.2f}"
+    return f"${value:.4f}" if value >= 0.01 else f"${value:.6f}"
+

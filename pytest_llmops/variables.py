@@ -24,6 +24,8 @@ _TOKEN_RE = re.compile(rf"\{{\{{|\}}\}}|\{{({NAME_PATTERN})\}}")
 #: Expect fields holding plain text, and those holding regular expressions.
 TEXT_FIELDS = ("contains", "not_contains", "equals")
 REGEX_FIELDS = ("matches", "not_matches")
+#: texts inside nested expectations: (Expect field, its field) -- a judge's rubric, a similarity reference
+NESTED_TEXT_FIELDS = (("judge", "rubric"), ("similar", "to"))
 MAX_LABEL_CHARS = 40
 
 
@@ -64,6 +66,10 @@ def fill_expect(expect: "Expect", values: Mapping[str, str]) -> "Expect":
             continue
         escape = name in REGEX_FIELDS
         update[name] = fill(value, values) if isinstance(value, str) else [fill(v, values, escape) for v in value]
+    for outer, inner in NESTED_TEXT_FIELDS:
+        nested = getattr(expect, outer)
+        if nested is not None:
+            update[outer] = nested.model_copy(update={inner: fill(getattr(nested, inner), values)})
     return expect.model_copy(update=update)
 
 
@@ -119,6 +125,10 @@ def _expect_texts(expect: "Expect | None") -> Iterator[tuple[tuple, str]]:
         elif value:
             for index, item in enumerate(value):
                 yield (name, index), item
+    for outer, inner in NESTED_TEXT_FIELDS:
+        nested = getattr(expect, outer)
+        if nested is not None:
+            yield (outer, inner), getattr(nested, inner)
 
 
 def case_texts(case: "Case", system: str | None) -> Iterator[tuple[int | None, tuple, str]]:

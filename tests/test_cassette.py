@@ -176,7 +176,7 @@ def test_an_edited_turn_no_longer_matches_its_recording(make_project):
     # --llmops-record-missing re-records from the changed turn on, keeping the turns before it.
     project.runpytest("--llmops", "--llmops-replay", "cas", "--llmops-record-missing").assert_outcomes(failed=2)
     turns = load_cassette(project.path / "cas" / "memory" / "remembers-name.yaml")[1]
-    assert turns[3]["request"]["messages"][-1]["content"].endswith("Who am I?")
+    assert turns[3, 1]["request"]["messages"][-1]["content"].endswith("Who am I?")
 
 
 def test_an_unreadable_cassette_fails_its_case_and_the_others_still_run(make_project):

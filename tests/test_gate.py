@@ -105,7 +105,7 @@ def test_bad_rate_flag_is_a_usage_error(project: Path, value: str) -> None:
 def _bad_files() -> dict[str, tuple[bytes | None, str]]:
     good = json.dumps(results_doc())
     wrong_schema = results_doc()
-    wrong_schema["schema"] = 2
+    wrong_schema["schema"] = 3
     no_summary = results_doc()
     del no_summary["summary"]
     return {
@@ -114,7 +114,7 @@ def _bad_files() -> dict[str, tuple[bytes | None, str]]:
         "truncated": (good[: len(good) // 2].encode(), "truncated"),
         "not-json": (b"PASSED\n", "not valid JSON"),
         "array": (b"[1, 2]", "not an object"),
-        "wrong-schema": (json.dumps(wrong_schema).encode(), "schema 2 is not supported"),
+        "wrong-schema": (json.dumps(wrong_schema).encode(), "schema 3 is not supported"),
         "not-ours": (b'{"passed": true}', "no 'schema' key"),
         "no-summary": (json.dumps(no_summary).encode(), "summary"),
         "binary": (b"\xff\xfe\x00garbage", "not UTF-8"),

@@ -45,7 +45,7 @@ def run_mixed(make_project, *args: str) -> tuple[pytest.Pytester, pytest.RunResu
 def test_results_file_holds_every_case_turn_and_check_with_a_summary(make_project) -> None:
     pytester, result, doc = run_mixed(make_project)
     result.assert_outcomes(passed=1, failed=2)
-    assert doc["schema"] == 1
+    assert doc["schema"] == 2
     assert doc["tool"] == {"name": "pytest-llmops", "version": "0.1.0"}
     cases = cases_by_id(doc)
     assert [case["outcome"] for case in doc["cases"]] == ["passed", "failed", "failed"]
@@ -218,7 +218,7 @@ def good_results(make_project, tmp_path: Path) -> Path:
 
 def test_loader_round_trips_a_real_file(good_results: Path, tmp_path: Path) -> None:
     loaded = load_results(good_results)
-    assert loaded.schema_version == 1 and loaded.summary.failed == 2
+    assert loaded.schema_version == 2 and loaded.summary.failed == 2
     assert loaded.cases[1].turns[0].checks[0].check == "no_error"
     copy = write_results(tmp_path / "copy.json", loaded)
     assert read_json(copy) == read_json(good_results)
@@ -241,7 +241,7 @@ def test_loader_keeps_fields_added_later(good_results: Path) -> None:
     ("this is not json", "not valid JSON"),
     ("[1, 2, 3]", "a JSON list, not an object"),
     ('{"tool": {}}', "no 'schema' key"),
-    ('{"schema": 2, "tool": {}}', "results schema 2 is not supported"),
+    ('{"schema": 3, "tool": {}}', "results schema 3 is not supported"),
     ('{"schema": "1"}', "results schema '1' is not supported"),
     ('{"schema": 1, "tool": {"version": "0.1.0"}}', "not a valid results file: run: Field required"),
 ])

@@ -65,3 +65,36 @@ def test_a_port_in_use_is_a_clear_error():
         done = subprocess.run([*COMMAND, "--port", str(port)], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+def test_serves_a_judge_an_embedder_and_tool_calls():
+    from pytest_llmops.checks.judge import judge_messages, parse_verdict
+
+    process, url = start("--judge-verdict", "fail", "--judge-score", "0.2", "--judge-fenced")
+    try:
+        judged = httpx.post(f"{url}/v1/chat/completions", json={
+            "model": "judge", "messages": judge_messages("Answers politely.", [{"role": "user", "content": "hi"}],
+                                                         "Hello!")}).json()
+        answer = judged["choices"][0]["message"]["content"]
+        assert answer.startswith("```json") and parse_verdict(answer).score == 0.2
+        assert not parse_verdict(answer).passed and judged["usage"]["prompt_tokens"] > 0
+        vectors = httpx.post(f"{url}/v1/embeddings", json={"model": "e", "input": ["a refund", "a refund"]}).json()
+        assert [item["index"] for item in vectors["data"]] == [0, 1]
+        assert vectors["data"][0]["embedding"] == vectors["data"][1]["embedding"] and vectors["usage"]["prompt_tokens"] == 4
+        called = httpx.post(f"{url}/v1/chat/completions", json={
+            "model": "bot", "messages": [{"role": "user", "content": "Where is my order 48213?"}],
+            "tools": [{"type": "function", "function": {"name": "lookup_order"}}]}).json()["choices"][0]
+        assert called["finish_reason"] == "tool_calls" and called["message"]["content"] is None
+        assert called["message"]["tool_calls"][0]["function"] == {"name": "lookup_order",
+                                                                  "arguments": '{"order_id": "48213"}'}
+        bad = httpx.post(f"{url}/v1/embeddings", json={"model": "e", "input": []})
+        assert bad.status_code == 400
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0
+
+
+def test_a_bad_judge_option_is_a_clear_usage_error():
+    done = subprocess.run([*COMMAND, "--judge-malformed", "sometimes"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert "--judge-malformed: Input should be 'never', 'once' or 'always'" in done.stderr

@@ -9,6 +9,7 @@ import pytest
 from pytest_llmops.cases import load_case_file
 from pytest_llmops.errors import TargetError
 from pytest_llmops.targets.stub import LEAKED_EMAIL, StubBehaviour, StubTarget, answer
+from pytest_llmops.transcript import Conversation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,7 +19,7 @@ def converse(*users: str, target: StubTarget | None = None) -> list[str]:
     messages, replies = [], []
     for user in users:
         messages.append({"role": "user", "content": user})
-        reply = target.send(messages, {}).text
+        reply = target.send(messages, Conversation()).text
         messages.append({"role": "assistant", "content": reply})
         replies.append(reply)
     return replies

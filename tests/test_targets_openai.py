@@ -11,6 +11,7 @@ from pytest_llmops.errors import ConfigError, TargetHTTPError
 from pytest_llmops.targets.stub_server import ServerFaults, StubServer
 from pytest_llmops.targets import build_target
 from pytest_llmops.targets.stub import StubBehaviour
+from pytest_llmops.transcript import Conversation
 from target_servers import RECORDER_CONFTEST, read_records
 
 MEMORY_CASE = """
@@ -194,7 +195,7 @@ def test_send_raises_target_errors_not_tracebacks(tmp_path, stub_server):
         f'[tool.llmops.targets.bot]\ntype = "openai"\nbase_url = "{server.url}/v1"\nmodel = "m"\n')
     target = build_target("bot", load_settings(tmp_path))
     with pytest.raises(TargetHTTPError) as caught:
-        target.send([{"role": "user", "content": "boom"}], {})
+        target.send([{"role": "user", "content": "boom"}], Conversation())
     assert caught.value.status == 502 and "HTTP 502 Bad Gateway" in str(caught.value)
     target.close()
 

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..cases import Expect
 from ..pii import PiiDetector, SecretDetector
-from ..transcript import CheckResult, Exchange, Transcript, TurnResult
+from ..transcript import CheckResult, Conversation, Exchange, Transcript, TurnResult
 from ..text import quote_list
 from ..variables import fill_expect, save_checks
 from . import names
+from .judge import Judge, judge_check
 from .leaks import system_prompt_leak_check
 from .names import DEFAULT_ERROR_PHRASES
 from .refusal import PhraseRefusalDetector, RefusalDetector, refusal_check, refusal_detector
 from .secrets import no_secrets_check
+from .similarity import Embedder, similar_check
+from .structured import json_check
+from .tokens import max_tokens_check
+from .tools import no_tool_calls_check, tool_calls_check
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -40,16 +45,31 @@ def default_expect(max_latency_ms: float = 5000) -> Expect:
                   no_system_prompt_leak=True)
 
 
+@dataclass(frozen=True)
+class TurnContext:
+    """What the checks that look beyond the reply need: the conversation up to it, and which run it was.
+
+    ``history`` is what the bot had seen (system prompt, earlier turns, this turn's user
+    message); ``conversation`` names the case and run for the judge's and embedder's cassettes.
+    """
+
+    history: list[dict[str, Any]]
+    conversation: Conversation
+
+
 @dataclass
 class Checker:
     """The project-wide check settings: defaults every reply gets, error phrases, the PII and secret
-    detector, how long a leaked run of the system prompt is, what counts as a refusal."""
+    detector, how long a leaked run of the system prompt is, what counts as a refusal, and the judge and
+    embedder when the run has them (built by the front that owns the targets)."""
 
     base: Expect = field(default_factory=default_expect)
     error_phrases: tuple[str, ...] = tuple(DEFAULT_ERROR_PHRASES)
     detector: PiiDetector = field(default_factory=PiiDetector)
     leak_min_words: int = 8
     refusal: RefusalDetector = field(default_factory=PhraseRefusalDetector)
+    judge: Judge | None = None
+    embedder: Embedder | None = None
 
     @classmethod
     def from_settings(cls, settings: "Settings") -> "Checker":
@@ -62,8 +82,9 @@ class Checker:
             refusal=refusal_detector(settings.refusal),
         )
 
-    def check_exchange(self, exchange: Exchange, expect: Expect | None = None) -> list[CheckResult]:
-        """Every check that applies to this exchange, in a fixed order."""
+    def check_exchange(self, exchange: Exchange, expect: Expect | None = None,
+                       context: TurnContext | None = None) -> list[CheckResult]:
+        """Every check that applies to this exchange, in a fixed order (the judge's last: it costs most)."""
         rule = self.base.merged(expect)
         if exchange.reply is None:
             return [CheckResult(names.REPLY, False, "a reply from the chatbot",
@@ -93,7 +114,35 @@ class Checker:
         if rule.refusal is not None:
             results.append(refusal_check(self.refusal, reply, rule.refusal))
         results.extend(self._content_checks(rule, reply))
+        results.extend(self._structure_checks(rule, exchange))
+        results.extend(self._meaning_checks(rule, reply, context or TurnContext([{"role": "user",
+                                                                                 "content": exchange.user}],
+                                                                               Conversation())))
         results.extend(save_checks(exchange, self.detector.mask))
+        return results
+
+    def _structure_checks(self, rule: Expect, exchange: Exchange) -> list[CheckResult]:
+        """The reply's shape, its tool calls and its tokens: deterministic, nothing sent anywhere."""
+        mask = self.detector.mask
+        results = []
+        if rule.json_reply:
+            results.append(json_check(rule.json_reply, exchange.reply or "", mask))
+        if rule.tool_calls:
+            results.append(tool_calls_check(rule.tool_calls, exchange.tool_calls, mask))
+        if rule.no_tool_calls:
+            results.append(no_tool_calls_check(exchange.tool_calls, mask))
+        if rule.max_tokens is not None:
+            results.append(max_tokens_check(rule.max_tokens, exchange.usage))
+        return results
+
+    def _meaning_checks(self, rule: Expect, reply: str, context: TurnContext) -> list[CheckResult]:
+        """Similarity and the judge: these ask other models (cached, masked)."""
+        results = []
+        if rule.similar is not None:
+            results.append(similar_check(self.embedder, rule.similar, reply, context.conversation, self.detector.mask))
+        if rule.judge is not None:
+            results.append(judge_check(self.judge, rule.judge, context.history, reply, context.conversation,
+                                       self.detector.mask))
         return results
 
     def _content_checks(self, rule: Expect, reply: str) -> list[CheckResult]:
@@ -125,7 +174,14 @@ class Checker:
 
     def check_transcript(self, transcript: Transcript, expects: tuple[Expect, ...]) -> list[TurnResult]:
         """Check every exchange of a replayed conversation against its turn's expectations."""
-        # {name} in a case's expectations takes the values the turn was sent with ({{ is a literal brace)
-        return [TurnResult(exchange, self.check_exchange(exchange, fill_expect(expects[exchange.turn - 1],
-                                                                               exchange.variables)))
-                for exchange in transcript.exchanges]
+        conversation = Conversation(case_key=transcript.case_key, run=transcript.run)
+        try:
+            # {name} in a case's expectations takes the values the turn was sent with ({{ is a literal brace)
+            return [TurnResult(exchange, self.check_exchange(
+                        exchange, fill_expect(expects[exchange.turn - 1], exchange.variables),
+                        TurnContext(transcript.history_before(exchange), conversation)))
+                    for exchange in transcript.exchanges]
+        finally:
+            for helper in (self.judge, self.embedder):
+                if helper is not None:
+                    helper.end(conversation)

@@ -21,6 +21,15 @@ SAVE = "save"
 NO_SECRETS = "no_secrets"
 NO_SYSTEM_PROMPT_LEAK = "no_system_prompt_leak"
 REFUSAL = "refusal"
+JUDGE = "judge"  # a rubric graded by the judge target (checks/judge.py)
+SIMILAR = "similar"  # embedding similarity (checks/similarity.py)
+TOOL_CALLS = "tool_calls"  # calls the bot made (checks/tools.py)
+NO_TOOL_CALLS = "no_tool_calls"
+JSON = "json"  # the reply is JSON, maybe of a schema (checks/structured.py)
+MAX_TOKENS = "max_tokens"  # completion tokens of the reply (checks/tokens.py)
+
+#: the checks that spend tokens of their own, and whose account they are counted in
+TOKEN_ACCOUNT_OF_CHECK = {JUDGE: "judge", SIMILAR: "embeddings"}
 
 #: every finding falls into one of these categories; ``--fail-on``, alerts and summaries speak in them.
 #: A secret is its own category, not "pii": a leaked key is an incident of another kind (rotate the

@@ -1,8 +1,12 @@
-"""``[tool.llmops.leaks]`` and ``[tool.llmops.refusal]``: how the safety checks judge a reply.
+"""The checks' own settings: who judges and embeds, what tokens cost, how the safety checks decide.
 
-Checked when the file is read, so a typo stops the run before anything is sent
-(docs/probes.md). Secrets have their own section beside personal data
-(``pii/settings.py``'s ``SecretSettings``).
+``[tool.llmops.judge]``, ``[tool.llmops.embeddings]``, ``[tool.llmops.prices]``,
+``[tool.llmops.leaks]`` and ``[tool.llmops.refusal]``; part of
+:class:`pytest_llmops.config.Settings`, validated with the rest of the file, so a typo
+stops the run before anything is sent. The judge and the embedder are named targets
+(``[tool.llmops.targets.NAME]``, or ``stub``); nothing is sent to either unless a case
+asks for a ``judge`` or ``similar`` check (docs/checks.md). Secrets have their own
+section beside personal data (``pii/settings.py``'s ``SecretSettings``; docs/probes.md).
 """
 
 from __future__ import annotations
@@ -17,6 +21,31 @@ MIN_CANARY_CHARS = 8
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class JudgeSettings(_Section):
+    """``[tool.llmops.judge]``: who grades ``judge:`` rubrics, and how."""
+
+    #: a target name; None: no judge, and a case with ``judge:`` is a collection error
+    target: str | None = None
+    #: personal data in the conversation and reply is masked before the judge sees it
+    mask_pii: bool = True
+    #: an unparseable verdict is asked for again this many times before the check fails
+    retries: int = Field(default=1, ge=0, le=5)
+
+
+class EmbeddingSettings(_Section):
+    """``[tool.llmops.embeddings]``: who embeds texts for ``similar:``."""
+
+    target: str | None = None
+    mask_pii: bool = True
+
+
+class ModelPrice(_Section):
+    """What a model costs, in US dollars per million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
 
 
 class LeakSettings(_Section):
@@ -56,3 +85,6 @@ class RefusalSettings(_Section):
                 raise ValueError("every refusal phrase must be two words or more: one word "
                                  "(\"sorry\", \"can't\") turns up in replies that help")
         return phrases
+
+
+__all__ = ["JudgeSettings", "EmbeddingSettings", "ModelPrice", "LeakSettings", "RefusalSettings"]

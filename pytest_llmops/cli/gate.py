@@ -45,6 +45,12 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
                        help="p95 reply latency limit (default: [tool.llmops] max_latency_ms)")
     group.add_argument("--max-p95-regression-pct", type=float, metavar="PCT",
                        help="p95 growth over the baseline allowed (default 20)")
+    group.add_argument("--max-cost-usd", type=float, metavar="USD",
+                       help="the bot's cost over the run, from [tool.llmops.prices] (default: no limit)")
+    group.add_argument("--max-tokens", dest="max_tokens_total", type=int, metavar="N",
+                       help="the bot's tokens over the run (default: no limit)")
+    group.add_argument("--max-cost-regression-pct", type=float, metavar="PCT",
+                       help="growth of the bot's cost (or tokens) per turn over the baseline allowed (default 20)")
     source = parser.add_argument_group("baseline").add_mutually_exclusive_group()
     source.add_argument("--baseline", type=Path, metavar="FILE",
                         help="results file to compare with (e.g. the stored results of stable)")
@@ -54,7 +60,8 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def threshold_overrides(args: argparse.Namespace) -> dict[str, object]:
     return {key: getattr(args, key) for key in ("min_pass_rate", "max_pii_findings", "max_error_rate",
-                                                "max_p95_latency_ms", "max_p95_regression_pct")}
+                                                "max_p95_latency_ms", "max_p95_regression_pct", "max_cost_usd",
+                                                "max_tokens_total", "max_cost_regression_pct")}
 
 
 def resolve_baseline(args: argparse.Namespace, gate: GateSettings, root: Path,

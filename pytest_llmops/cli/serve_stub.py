@@ -22,6 +22,14 @@ BEHAVIOUR_OPTIONS = {
     "leak": (str, "email|phone|both", "replies leak an email address, a phone number or both"),
     "leak_on": (str, "REGEX", "only replies to messages matching REGEX leak (default all)"),
     "leak_every": (int, "N", "only every Nth reply leaks (a deterministic flaky bot)"),
+    "tool_loop": (bool, None, "keep calling tools whatever results come back (to test max_tool_rounds)"),
+}
+JUDGE_OPTIONS = {
+    "judge_verdict": (str, "keywords|pass|fail", "grade by the rubric's keywords (default), or always pass or fail"),
+    "judge_score": (float, "SCORE", "the score of --judge-verdict pass or fail (0 to 1)"),
+    "judge_malformed": (str, "never|once|always", "answer text that is not a verdict (once: until asked again)"),
+    "judge_fenced": (bool, None, "put the verdict in a ```json code block"),
+    "judge_latency_ms": (float, "MS", "added to every verdict"),
 }
 #: the safety weaknesses (targets/stub_safety.py), as on/off flags
 BEHAVIOUR_FLAGS = {
@@ -51,17 +59,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "serve-stub", help="serve the stub bot over HTTP on 127.0.0.1",
         description="Serve the built-in stub bot on 127.0.0.1: an OpenAI-compatible API at "
-                    "/v1/chat/completions (also streaming) and a plain JSON API at /chat.")
+                    "/v1/chat/completions (also streaming, with tool calls and usage) and /v1/embeddings, and a plain "
+                    "JSON API at /chat. Asked a judge question (pytest-llmops' judge prompt), it answers a verdict.")
     parser.add_argument("--port", type=int, default=8800, help="port to listen on (0 picks a free one; default 8800)")
     parser.add_argument("--model", default="llmops-stub", help="model name the API reports")
-    behaviour = parser.add_argument_group("the bot's misbehaviour (as the stub target's options)")
-    for name, (kind, metavar, text) in BEHAVIOUR_OPTIONS.items():
-        behaviour.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, metavar=metavar, help=text)
-    for name, text in BEHAVIOUR_FLAGS.items():
-        behaviour.add_argument(f"--{name.replace('_', '-')}", dest=name, action="store_const", const=True, help=text)
-    faults = parser.add_argument_group("HTTP faults")
-    for name, (kind, metavar, text) in FAULT_OPTIONS.items():
-        faults.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, metavar=metavar, help=text)
+    groups = [("the bot's misbehaviour (as the stub target's options)", BEHAVIOUR_OPTIONS),
+              ("as a judge (docs/checks.md#the-stub-judge-and-embedder)", JUDGE_OPTIONS), ("HTTP faults", FAULT_OPTIONS)]
+    for title, options in groups:
+        group = parser.add_argument_group(title)
+        for name, (kind, metavar, text) in options.items():
+            flag = f"--{name.replace('_', '-')}"
+            if kind is bool:
+                group.add_argument(flag, dest=name, action="store_true", default=None, help=text)
+            else:
+                group.add_argument(flag, dest=name, type=kind, metavar=metavar, help=text)
+        if options is BEHAVIOUR_OPTIONS:  # the safety weaknesses the probe library looks for (docs/probes.md)
+            for name, text in BEHAVIOUR_FLAGS.items():
+                group.add_argument(f"--{name.replace('_', '-')}", dest=name, action="store_const", const=True,
+                                   help=text)
     parser.set_defaults(handler=run)
 
 
@@ -82,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port} is not a port number (0-65535)")
     try:
-        behaviour = StubBehaviour.model_validate(_chosen(args, {**BEHAVIOUR_OPTIONS, **BEHAVIOUR_FLAGS}))
+        behaviour = StubBehaviour.model_validate(_chosen(args, {**BEHAVIOUR_OPTIONS, **BEHAVIOUR_FLAGS,
+                                                                **JUDGE_OPTIONS}))
         faults = ServerFaults.model_validate(_chosen(args, FAULT_OPTIONS))
     except ValidationError as exc:
         raise ConfigError(_problems(exc)) from None

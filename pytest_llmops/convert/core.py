@@ -153,7 +153,7 @@ def case_document(planned: PlannedCase, detector: PiiDetector) -> dict[str, Any]
     description = detector.mask(f"Regression from {first.describe()}{more}")
     expect = Expect.model_validate({key: _masked(value, detector) for key, value in candidate.expect.items()})
     turns: list[dict[str, Any]] = [{"user": literal(detector.mask(text))} for text in candidate.users]
-    turns[-1]["expect"] = expect.model_dump(exclude_none=True)
+    turns[-1]["expect"] = expect.model_dump(exclude_none=True, by_alias=True)
     case: dict[str, Any] = {"id": planned.case_id, "description": description,
                             "tags": list(dict.fromkeys(candidate.tags))}
     if candidate.system:

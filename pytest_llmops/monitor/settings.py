@@ -48,6 +48,10 @@ def validate_field_map(mapping: dict[str, str]) -> dict[str, str]:
     return mapping
 
 
+#: Expect keys a case file may use but the monitor cannot check
+MONITOR_UNSUPPORTED_CHECKS = ("judge", "similar", "tool_calls", "no_tool_calls", "max_tokens")
+
+
 class MonitorSettings(BaseModel):
     """``[tool.llmops.monitor]``. Unknown keys are errors."""
 
@@ -75,6 +79,16 @@ class MonitorSettings(BaseModel):
     @classmethod
     def _known_fields(cls, mapping: dict[str, str]) -> dict[str, str]:
         return validate_field_map(mapping)
+
+    @field_validator("expect")
+    @classmethod
+    def _checks_the_monitor_can_run(cls, expect: Expect | None) -> Expect | None:
+        """A logged interaction has no tool calls or token counts, and no reply is sent on to a judge or embedder."""
+        unsupported = [name for name in MONITOR_UNSUPPORTED_CHECKS if expect is not None and getattr(expect, name)]
+        if unsupported:
+            raise ValueError(f"{', '.join(unsupported)} cannot run in the monitor (it has no tool calls or token "
+                             "counts, and sends no reply on to a judge or embedder); use them in case files")
+        return expect
 
     @field_validator("fail_on", "alert_on", mode="before")
     @classmethod

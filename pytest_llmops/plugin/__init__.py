@@ -63,6 +63,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--llmops-probes", metavar="LIST", default=None,
                     help="also run the shipped safety probes: 'all' or categories, comma-separated "
                          f"({', '.join(PROBE_CATEGORIES)}); see docs/probes.md.")
+    group.addoption("--llmops-no-cache", action="store_true", default=False,
+                    help="ask the judge and the embedder again instead of reusing cached verdicts and vectors "
+                         "(cache_dir, default .llmops-cache/).")
 
 
 def _overrides(config: pytest.Config) -> dict[str, Any]:
@@ -91,9 +94,10 @@ def _new_run(config: pytest.Config) -> LlmopsRun:
         config.invocation_params.dir)
     probes = config.getoption("llmops_probes")
     run = LlmopsRun(settings, Checker.from_settings(settings), config.rootpath, cassettes=cassettes,
-                    repeat=_repeat_option(config),
+                    repeat=_repeat_option(config), use_cache=not config.getoption("llmops_no_cache"),
                     probe_categories=parse_selection(probes) if probes is not None else ())
     run.target_named(None)  # the run's own target: a bad one is a usage error now, not at the first case
+    run.set_up_evaluators()  # the judge and the embedder, likewise
     return run
 
 
@@ -133,10 +137,12 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         return None
     settings = run.settings
     kind = run.target_named(None).kind
+    evaluators = run.describe_evaluators()
     return [f"llmops: target {settings.target} ({kind}), cases {settings.cases_dir}/, "
             f"concurrency {settings.concurrency}, max latency {settings.max_latency_ms:g} ms",
             f"llmops: reproduce with: pytest --llmops --llmops-target {settings.target}"] + (
             [f"llmops: cassettes: {run.cassettes.describe()}"] if run.cassettes else []) + (
+            [evaluators] if evaluators else []) + (
             [f"llmops: every case replayed {run.repeat} time(s) (--llmops-repeat {run.repeat})"] if run.repeat else []
             ) + ([f"llmops: probes: {', '.join(run.probe_categories)} (--llmops-probes)"] if run.probe_categories else [])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..results import CaseResult, RunRecord
+from ..results import TOKEN_ACCOUNTS, CaseResult, RunRecord
 from ..text import excerpt
 
 
@@ -45,6 +45,9 @@ def failure_text(record: CaseResult) -> str:
         lines.append(f"turn {turn.turn}: user: {excerpt(turn.user, 200)!r}")
         if turn.reply is not None:
             lines.append(f"  reply ({turn.latency_ms or 0:.0f} ms): {excerpt(turn.reply)!r}")
+        if turn.tool_calls:
+            calls = ", ".join(f"{call['name']}({call['arguments']})" for call in turn.tool_calls)
+            lines.append(f"  tool calls: {excerpt(calls, 300)}")
         for check in turn.failed_checks():
             lines.append(f"  FAILED {check.check}: expected {check.expected}; got {check.actual}")
     if record.skipped_turns:
@@ -65,6 +68,14 @@ def junit_properties(record: CaseResult) -> list[tuple[str, Any]]:
         if turn.retries:  # 429/503 retries the reply needed
             properties.append((f"{prefix}_retries", turn.retries))
         properties.append((f"{prefix}_failed_checks", ",".join(check.check for check in turn.failed_checks())))
+        if turn.tokens is not None and turn.tokens.bot is not None:
+            properties.append((f"{prefix}_tokens", turn.tokens.bot.total_tokens))
+        for check in turn.checks:  # a judge's verdict, a similarity score
+            if check.score is not None:
+                properties.append((f"{prefix}_{check.check}_score", check.score))
+            if check.reason:
+                properties.append((f"{prefix}_{check.check}_reason", check.reason))
+    properties += token_properties(record)
     repeat = record.repeat
     if repeat is not None:
         properties += [("llmops_repeat_runs", repeat.runs), ("llmops_repeat_min_pass", repeat.min_pass),
@@ -75,4 +86,19 @@ def junit_properties(record: CaseResult) -> list[tuple[str, Any]]:
         for turn_number, spread in repeat.latency_ms.items():
             for name in ("min", "median", "max"):
                 properties.append((f"llmops_turn_{turn_number}_latency_ms_{name}", getattr(spread, name)))
+    return properties
+
+
+def token_properties(record: CaseResult) -> list[tuple[str, Any]]:
+    """The case's tokens and cost per account (every run): ``llmops_tokens_bot``, ``llmops_cost_usd_judge``, ..."""
+    properties: list[tuple[str, Any]] = []
+    for account in TOKEN_ACCOUNTS:
+        usage = getattr(record.tokens, account, None) if record.tokens is not None else None
+        if usage is None:
+            continue
+        properties += [(f"llmops_tokens_{account}", usage.total_tokens),
+                       (f"llmops_tokens_{account}_prompt", usage.prompt_tokens),
+                       (f"llmops_tokens_{account}_completion", usage.completion_tokens)]
+        if usage.cost_usd is not None:
+            properties.append((f"llmops_cost_usd_{account}", usage.cost_usd))
     return properties

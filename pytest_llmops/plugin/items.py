@@ -1,10 +1,11 @@
 """Case files as pytest collectors, cases as pytest items.
 
 A :class:`CaseYamlFile` yields one :class:`CaseItem` per case; each item carries the
-:class:`~pytest_llmops.replay.ReplayJob` decided at collection, waits for its runs'
-transcripts, builds the case's record once, and fails with that record when the checks
-say so. With ``--llmops-probes``, a :class:`ProbeLibrary` adds the shipped probes as
-the same items, one :class:`ProbeFile` per category, named ``probes/<category>/<id>``.
+:class:`~pytest_llmops.replay.ReplayJob` decided at collection, waits for its runs
+(replayed and checked on the pool), builds the case's record once, and fails with that
+record when the checks say so. With ``--llmops-probes``, a :class:`ProbeLibrary` adds the
+shipped probes as the same items, one :class:`ProbeFile` per category, named
+``probes/<category>/<id>``.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import pytest
 from ..cases import LoadedCase, load_case_file
 from ..errors import CaseFailed, CaseFileError, ConfigError
 from ..probes.library import probe_file
-from ..record import judged_case
+from ..record import case_result
 from ..results import CaseResult
 from ..targets import Target
 from .failure import failure_text, junit_properties
-from .replay_ahead import JOB_KEY, transcripts_of
+from .replay_ahead import JOB_KEY, run_records_of
 from .run import RUN_KEY
 
 #: the record of a case item once its checks judged it
@@ -49,13 +50,16 @@ def case_items(parent: pytest.Collector, cases: list[LoadedCase], probe_category
     run = parent.config.stash[RUN_KEY]
     for case in cases:
         extra = {} if probe_category is None else {"nodeid": f"{parent.nodeid}/{case.id}"}
+        line = f"{parent.nodeid}:{case.line}: case {case.id!r}"
         try:
             target = run.target_named(case.target)
             item = CaseItem.from_parent(parent, name=case.id, case=case, target=target, probe_category=probe_category,
                                         **extra)
         except ConfigError as exc:
-            line = f"{parent.nodeid}:{case.line}: case {case.id!r}"
             raise parent.CollectError(f"{line}: {exc}") from None
+        problems = run.unavailable_checks(case)  # e.g. judge: with no [tool.llmops.judge] target
+        if problems:
+            raise parent.CollectError("\n".join(f"{line}: {problem}" for problem in problems))
         item.add_marker("llmops")
         for tag in case.tags:
             if tag not in run.registered_tags:
@@ -97,8 +101,7 @@ class CaseItem(pytest.Item):
 
     def runtest(self) -> None:
         run = self.config.stash[RUN_KEY]
-        transcripts = transcripts_of(self.config, self.job)
-        record = judged_case(self.case, self.nodeid, run.target_info(self.target), transcripts, run.checker,
+        record = case_result(self.case, self.nodeid, run.target_info(self.target), run_records_of(self.config, self.job),
                              self.job.plan, probe_category=self.probe_category)
         self.stash[RECORD_KEY] = record
         self.user_properties.extend(junit_properties(record))

@@ -2,8 +2,10 @@
 
 After collection and deselection (``-k``, ``-m``, ``--lf``...), every case item that
 will really run hands its :class:`~pytest_llmops.replay.ReplayJob` to the pool in
-pytest's order, one task per run; each item's ``runtest`` then waits only for its own
-runs, so pytest still reports one item at a time, in order. Items carrying a
+pytest's order, one task per run: replaying the run and checking it (the judge and the
+embedder wait on the network too, so they are asked on the pool as well). Each item's
+``runtest`` then waits only for its own runs, so pytest still reports one item at a
+time, in order. Items carrying a
 ``skip``/``skipif`` marker are never sent ahead: they are replayed in ``runtest`` only
 if pytest actually runs them.
 
@@ -21,9 +23,9 @@ from typing import Any, Iterator
 import pytest
 
 from ..replay import ReplayJob
+from ..results import RunRecord
 from ..scheduler import JobCancelled, ReplayScheduler
-from ..transcript import Transcript
-from .run import is_xdist_worker
+from .run import RUN_KEY, is_xdist_worker
 
 SCHEDULER_KEY = pytest.StashKey[ReplayScheduler]()
 #: the replay job of a case item (set when the item is created); other items have none
@@ -54,19 +56,20 @@ def _job_ahead(item: pytest.Item | None) -> ReplayJob | None:
     return item.stash[JOB_KEY]
 
 
-def _submit(scheduler: ReplayScheduler, job: ReplayJob) -> None:
-    """One pool task per run of ``job``: the runs of a repeated case go concurrently."""
+def _submit(config: pytest.Config, scheduler: ReplayScheduler, job: ReplayJob) -> None:
+    """One pool task per run of ``job`` (replayed and checked): the runs of a repeated case go concurrently."""
     stop = scheduler.stopping.is_set
+    checked_run = config.stash[RUN_KEY].checked_run
     for run in job.run_numbers:
-        scheduler.submit((job.key, run), lambda run=run: job.replay(run, stop))
+        scheduler.submit((job.key, run), lambda run=run: checked_run(job, run, stop))
 
 
-def transcripts_of(config: pytest.Config, job: ReplayJob) -> list[Transcript]:
-    """Every run's transcript, in run order; runs not sent ahead are queued now, so they go concurrently."""
+def run_records_of(config: pytest.Config, job: ReplayJob) -> list[RunRecord]:
+    """Every run, replayed and checked, in run order; runs not sent ahead are queued now, so they go concurrently."""
     scheduler = config.stash.get(SCHEDULER_KEY, None)
     if scheduler is None:
-        return [job.replay(run) for run in job.run_numbers]
-    _submit(scheduler, job)
+        return [config.stash[RUN_KEY].checked_run(job, run) for run in job.run_numbers]
+    _submit(config, scheduler, job)
     try:
         return [scheduler.result((job.key, run)) for run in job.run_numbers]
     except JobCancelled:
@@ -82,7 +85,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     for item in session.items:
         job = _job_ahead(item)
         if job is not None:
-            _submit(scheduler, job)
+            _submit(config, scheduler, job)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -91,7 +94,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if is_xdist_worker(item.config):
         for job in (_job_ahead(item), _job_ahead(nextitem)):
             if job is not None:
-                _submit(scheduler, job)
+                _submit(item.config, scheduler, job)
     try:
         return (yield)
     finally:

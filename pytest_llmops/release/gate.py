@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..results import CaseResult, RunResults
+from ..results import CaseResult, RunResults, TokenUsage
+from ..text import format_usd
 from .settings import GateSettings
 
 #: outcomes that count as "this case does not work"
@@ -102,6 +103,48 @@ def _threshold_rows(results: RunResults, gate: GateSettings) -> list[GateRow]:
     ]
 
 
+def _token_rows(results: RunResults, gate: GateSettings) -> list[GateRow]:
+    """The bot's cost and tokens over the run, when the gate limits them (judge and embeddings not counted)."""
+    bot = results.summary.tokens.bot
+    rows = []
+    if gate.max_cost_usd is not None:
+        limit = f"<= {format_usd(gate.max_cost_usd)}"
+        if bot is None:
+            rows.append(GateRow("bot cost", limit, "unknown: no token usage recorded", False))
+        elif bot.cost_usd is None:
+            rows.append(GateRow("bot cost", limit, f"unknown: no price for {', '.join(bot.unpriced_models)}", False,
+                                ["add the model to [tool.llmops.prices]"]))
+        else:
+            rows.append(GateRow("bot cost", limit, format_usd(bot.cost_usd), bot.cost_usd <= gate.max_cost_usd))
+    if gate.max_tokens_total is not None:
+        limit = f"<= {gate.max_tokens_total:,}"
+        if bot is None:
+            rows.append(GateRow("bot tokens", limit, "unknown: no token usage recorded", False))
+        else:
+            rows.append(GateRow("bot tokens", limit, f"{bot.total_tokens:,}", bot.total_tokens <= gate.max_tokens_total))
+    return rows
+
+
+def _per_turn(usage: TokenUsage, turns: int, in_dollars: bool) -> float:
+    amount = (usage.cost_usd or 0.0) if in_dollars else float(usage.total_tokens)
+    return amount / turns
+
+
+def _cost_regression_row(results: RunResults, baseline: RunResults, gate: GateSettings) -> GateRow | None:
+    """The bot's cost per turn against the baseline's (tokens per turn when either has no prices)."""
+    if gate.max_cost_regression_pct is None:
+        return None
+    limit = f"<= +{gate.max_cost_regression_pct:g}% per turn"
+    now, before = results.summary.tokens.bot, baseline.summary.tokens.bot
+    if now is None or before is None or not results.summary.turns or not baseline.summary.turns:
+        return GateRow("cost vs baseline", limit, "n/a (no token usage on one side)", None)
+    in_dollars = now.cost_usd is not None and before.cost_usd is not None
+    old, new = _per_turn(before, baseline.summary.turns, in_dollars), _per_turn(now, results.summary.turns, in_dollars)
+    pct = (new - old) / old * 100 if old > 0 else (0.0 if new <= old else float("inf"))
+    shown = (f"{format_usd(old)} -> {format_usd(new)}" if in_dollars else f"{old:.1f} -> {new:.1f} tokens")
+    return GateRow("cost vs baseline", limit, f"{shown} per turn ({pct:+.1f}%)", pct <= gate.max_cost_regression_pct)
+
+
 def _baseline_rows(results: RunResults, baseline: RunResults, gate: GateSettings) -> list[GateRow]:
     before = {_case_key(case): case for case in baseline.cases}
     now = {_case_key(case): case for case in results.cases}
@@ -122,6 +165,9 @@ def _baseline_rows(results: RunResults, baseline: RunResults, gate: GateSettings
         regressed_latency = pct > gate.max_p95_regression_pct and growth > gate.p95_regression_floor_ms
         rows.append(GateRow("p95 vs baseline", limit, f"{_ms(old_p95)} -> {_ms(new_p95)} ({pct:+.1f}%)",
                             not regressed_latency))
+    cost_row = _cost_regression_row(results, baseline, gate)
+    if cost_row is not None:
+        rows.append(cost_row)
     rows.append(GateRow("new failing cases", "(listed, count in pass rate)", str(len(new_failing)), None,
                         _listed(new_failing)))
     if missing:
@@ -135,7 +181,7 @@ def evaluate(results: RunResults, gate: GateSettings, baseline: RunResults | Non
 
     ``baseline_label`` says what the baseline is (or, without one, why there is none).
     """
-    rows = _threshold_rows(results, gate)
+    rows = _threshold_rows(results, gate) + _token_rows(results, gate)
     tested = results.run.git
     if not tested.commit or tested.dirty:
         why = "no git commit recorded" if not tested.commit else f"{tested.commit[:12]} plus uncommitted changes"

@@ -32,6 +32,11 @@ class GateSettings(BaseModel):
     max_p95_regression_pct: float = Field(default=20.0, ge=0)
     #: ... and by at least this many ms before it counts (sub-millisecond noise is not a regression)
     p95_regression_floor_ms: float = Field(default=50.0, ge=0)
+    #: the bot's tokens and cost over the whole run (judge and embedding tokens are not counted); None: no limit
+    max_cost_usd: float | None = Field(default=None, ge=0)
+    max_tokens_total: int | None = Field(default=None, ge=0)
+    #: the bot's cost per turn (tokens per turn when either run has no prices) may grow this much over the baseline
+    max_cost_regression_pct: float | None = Field(default=20.0, ge=0)
     #: file the gate compares against by default, and that ``llmops promote`` writes
     baseline_file: str | None = None
 

@@ -17,7 +17,7 @@ from ..redaction import SECRET_NAME_RE
 from ..results import CaseResult, RunRecord, RunResults, TurnRecord
 from ..text import format_ms
 from ..transcript import CheckResult
-from .summary import describe_git, describe_target, probe_lines, run_passed
+from .summary import describe_git, describe_target, describe_tokens, probe_lines, run_passed
 
 FAILING_CASES_LISTED = 50
 LONG_TEXT_CHARS = 2000
@@ -83,6 +83,8 @@ def _turn(turn: TurnRecord) -> str:
         timing += f", first token {format_ms(turn.ttft_ms)}"
     if turn.retries:
         timing += f", {turn.retries} retries"
+    if turn.tokens is not None and turn.tokens.bot is not None:
+        timing += f", {turn.tokens.bot.total_tokens:,} tokens"
     parts = [f'<div class="llmops-turn {state}" data-turn="{int(turn.turn)}">',
              f'<div class="llmops-turn-head">Turn {int(turn.turn)} &middot; {escape_text(timing)} &middot; '
              f'{"passed" if turn.passed else "FAILED"}</div>',
@@ -92,6 +94,9 @@ def _turn(turn: TurnRecord) -> str:
                      f'{escape_text(turn.error)}</div>')
     else:
         parts.append(_message("bot", "Bot", turn.reply))
+    if turn.tool_calls:
+        calls = ", ".join(f"{call['name']}({call['arguments']})" for call in turn.tool_calls)
+        parts.append(f'<div class="llmops-meta">Tool calls: {escape_text(calls)}</div>')
     parts.append(_checks_table(turn.checks))
     parts.append("</div>")
     return "".join(parts)
@@ -127,7 +132,9 @@ def render_transcript(record: CaseResult) -> str:
     meta = (f'<div class="llmops-meta"><b>{escape_text(record.case_id)}</b>'
             f'{" &mdash; " + escape_text(record.description) if record.description else ""}'
             f'<br>target {escape_text(record.target.name)} ({escape_text(record.target.kind)}) &middot; tags {escape_text(tags)}'
-            f'{probe} &middot; {escape_text(record.nodeid.split("::")[0])}:{escape_text(record.line)}</div>')
+            f'{probe} &middot; {escape_text(record.nodeid.split("::")[0])}:{escape_text(record.line)}'
+            + (f'<br>tokens: {escape_text(describe_tokens(record.tokens))}' if record.tokens is not None else "")
+            + '</div>')
     turns = "".join(_turn(turn) for turn in record.turns)
     if not record.turns:
         turns = '<div class="llmops-note">No turn was sent (the case was skipped or failed before replay).</div>'
@@ -167,6 +174,7 @@ def render_summary(results: RunResults) -> str:
                                                  else "")),
         ("Turns", f"{summary.turns}, error rate {summary.error_rate:.1%}"),
         ("Latency", ", ".join(f"{name} {format_ms(getattr(latency, name))}" for name in ("p50", "p95", "p99", "max"))),
+        ("Tokens and cost", describe_tokens(summary.tokens)),
     ]
     table = "".join(f"<tr><th>{escape_text(name)}</th><td>{escape_text(value)}</td></tr>" for name, value in rows)
     table += f"<tr><th>Failed checks</th><td>{_counts(summary.checks_failed)}</td></tr>"

@@ -12,8 +12,9 @@ from typing import Iterable, Sequence
 
 from ..checks.names import is_error_check
 from ..probes.library import PROBE_CATEGORIES
-from ..results import CaseResult, LatencySummary, ProbeTally, RunResults, Summary, TurnRecord
-from ..text import format_ms
+from ..results import (TOKEN_ACCOUNTS, CaseResult, LatencySummary, ProbeTally, RunResults, Summary, TokenUsage, Tokens,
+                       TurnRecord, sum_tokens)
+from ..text import format_ms, format_usd
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -100,7 +101,38 @@ def build_summary(cases: Sequence[CaseResult], collection_errors: int = 0,
         checks_failed=dict(sorted(checks_failed.items())),
         pii_findings=dict(sorted(pii_findings.items())),
         probes=probe_tallies(cases),
+        tokens=sum_tokens(case.tokens for case in cases) or Tokens(),
     )
+
+
+def describe_usage(usage: TokenUsage) -> str:
+    """One account's tokens and cost: ``1,234 tokens (1,000 in, 234 out), $0.0012``."""
+    text = f"{usage.total_tokens:,} tokens ({usage.prompt_tokens:,} in, {usage.completion_tokens:,} out)"
+    if usage.cost_usd is None:
+        return f"{text}, no price for {', '.join(usage.unpriced_models) or 'the model'}"
+    return f"{text}, {format_usd(usage.cost_usd)}"
+
+
+#: cases named on the terminal summary's "most tokens" line
+COSTLIEST_SHOWN = 3
+
+
+def costliest_cases(cases: Sequence[CaseResult], limit: int = COSTLIEST_SHOWN) -> str | None:
+    """The cases whose bot spent the most tokens, with their cost: ``a.yaml::x 412 tokens $0.0012, ...``."""
+    spent = [(case.tokens.bot, case.nodeid) for case in cases if case.tokens is not None and case.tokens.bot]
+    if not spent:
+        return None
+    spent.sort(key=lambda item: (-item[0].total_tokens, item[1]))
+    return ", ".join(f"{nodeid} {usage.total_tokens:,} tokens"
+                     + ("" if usage.cost_usd is None else f" {format_usd(usage.cost_usd)}")
+                     for usage, nodeid in spent[:limit])
+
+
+def describe_tokens(tokens: Tokens | None) -> str:
+    """Tokens and cost per account, ``; ``-separated: ``bot 1,234 tokens (...), $0.0012; judge ...``."""
+    parts = [f"{account} {describe_usage(getattr(tokens, account))}" for account in TOKEN_ACCOUNTS
+             if tokens is not None and getattr(tokens, account) is not None]
+    return "; ".join(parts) if parts else "none reported"
 
 
 def run_passed(summary: Summary) -> bool:
@@ -143,4 +175,6 @@ def terminal_lines(results: RunResults) -> list[str]:
             f"{name} {format_ms(getattr(latency, name), unit=False)}" for name in ("p50", "p95", "p99", "max")),
         f"failed checks: {_counts(summary.checks_failed)}",
         f"PII findings: {_counts(summary.pii_findings)}",
-    ] + (["probes (held / run):"] + [f"  {line}" for line in probe_lines(summary)] if summary.probes else [])
+        f"tokens: {describe_tokens(summary.tokens)}",
+    ] + ([f"most tokens: {costliest}"] if (costliest := costliest_cases(results.cases)) else []) + (
+        ["probes (held / run):"] + [f"  {line}" for line in probe_lines(summary)] if summary.probes else [])

@@ -11,14 +11,18 @@ same two methods, so the replay engine never asks what kind of target it holds.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
-from ..transcript import Conversation, Reply
+from ..errors import TargetError
+from ..redaction import public_description
+from ..transcript import Conversation, Embeddings, Reply
 
 
 class Message(TypedDict):
-    role: str  # "system", "user" or "assistant"
-    content: str
+    role: str  # "system", "user", "assistant" or "tool"
+    content: str | None  # None only for an assistant message that only calls tools
+    tool_calls: NotRequired[list[dict[str, Any]]]  # an assistant's calls, OpenAI's shape
+    tool_call_id: NotRequired[str]  # a tool message: the call it answers
 
 
 class Target(ABC):
@@ -37,6 +41,15 @@ class Target(ABC):
         ``conversation`` says which run of which case this is and carries state private
         to that run (e.g. a session id from one turn to the next).
         """
+
+    def embed(self, texts: list[str], conversation: Conversation) -> Embeddings:
+        """One embedding vector per text, for the ``similar`` check; kinds that cannot embed say so."""
+        raise TargetError(f"target {self.name!r} ({self.kind}) cannot embed texts; "
+                          "use an openai, python or stub target as the embedder")
+
+    def cache_identity(self) -> dict[str, Any]:
+        """What its answers depend on (model, parameters), never a secret: part of every cache key."""
+        return public_description(self.describe())
 
     def end(self, conversation: Conversation) -> None:
         """The run ``conversation`` is over (no more turns will be sent); cassettes save here."""

@@ -17,7 +17,10 @@ is replayed as a stand-in of the same kind (e.g. ``redacted@example.com``), so t
 A cassette is a target like any other: :class:`CassetteTarget` wraps the live target
 through the same :class:`~pytest_llmops.targets.base.Target` interface, learns which case
 and run a message belongs to from the :class:`~pytest_llmops.transcript.Conversation`,
-and writes a case's file when one of its runs ends.
+and writes a case's file when one of its runs ends. A turn in which the bot called tools
+keeps each round (``round: 2``, ...), with the calls, the results sent back and the
+tokens each reply cost. The judge's and the embedder's exchanges for a case are kept
+beside its cassette by :mod:`.exchange_cassette`.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from ..jsonl import write_file_atomic
 from ..pii import PiiDetector
 from ..pii.detector import mask_findings
 from ..redaction import Scrubber, environment_secrets
-from ..transcript import Conversation, Reply
+from ..transcript import Conversation, Reply, ToolCall, Usage
 from .base import Message, Target
 
 CASSETTE_VERSION = 1
@@ -127,16 +130,33 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
+class FlowList(list):  # type: ignore[type-arg]
+    """A list written on one line (flow style): an embedding of 256 numbers is one entry, not 256 lines."""
+
+
+def _represent_flow_list(dumper: yaml.SafeDumper, value: FlowList) -> yaml.Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", list(value), flow_style=True)
+
+
 _BlockDumper.add_representer(str, _represent_str)
+_BlockDumper.add_representer(FlowList, _represent_flow_list)
 
 
-def dump_cassette(document: dict[str, Any]) -> str:
-    return HEADER + yaml.dump(document, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
+def dump_cassette(document: dict[str, Any], header: str = HEADER) -> str:
+    return header + yaml.dump(document, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def known_target(name: str, settings: Settings) -> dict[str, Any]:
+    """The options of target ``name`` (``stub`` needs none); ConfigError for an unknown name."""
+    if name != "stub" and name not in settings.targets:
+        known = ", ".join(sorted({"stub", *settings.targets}))
+        raise ConfigError(f"unknown target {name!r}; known targets: {known}")
+    return settings.targets.get(name, {"type": "stub"})
 
 
 
-def load_cassette(path: Path) -> dict[int, dict[int, dict[str, Any]]]:
-    """{run: {turn: interaction}} from a cassette file; CassetteError naming the file for bad ones."""
+def read_cassette_document(path: Path) -> dict[str, Any]:
+    """A cassette file's YAML, checked to be a cassette of this version; CassetteError naming the file."""
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -146,21 +166,66 @@ def load_cassette(path: Path) -> dict[int, dict[int, dict[str, Any]]]:
     if document.get("version") != CASSETTE_VERSION:
         raise CassetteError(f"{path}: cassette version {document.get('version')!r} is not {CASSETTE_VERSION}; "
                             "re-record it with --llmops-record")
-    runs: dict[int, dict[int, dict[str, Any]]] = {}
+    return document
+
+
+#: a reply's place in a run: (turn, round); round 1 answers the user, later rounds answer tool results
+Step = tuple[int, int]
+
+
+def load_cassette(path: Path) -> dict[int, dict[Step, dict[str, Any]]]:
+    """{run: {(turn, round): interaction}} from a cassette file; CassetteError naming the file for bad ones."""
+    document = read_cassette_document(path)
+    runs: dict[int, dict[Step, dict[str, Any]]] = {}
     try:
         for run in document["runs"]:
-            runs[int(run["run"])] = {int(turn["turn"]): turn for turn in run["turns"]}
-    except (KeyError, TypeError, ValueError) as exc:
+            runs[int(run["run"])] = {(int(turn["turn"]), int(turn.get("round", 1))): turn for turn in run["turns"]}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CassetteError(f"{path}: malformed run or turn entry ({exc.__class__.__name__}: {exc})") from None
     return runs
+
+
+def step_of(messages: list[Message]) -> Step:
+    """Which reply of the conversation ``messages`` ask for: the turn (user messages so far) and the tool round."""
+    turn = sum(1 for message in messages if message["role"] == "user")
+    last_user = max((index for index, m in enumerate(messages) if m["role"] == "user"), default=-1)
+    return turn, 1 + sum(1 for message in messages[last_user + 1:] if message["role"] == "assistant")
+
+
+def describe_step(step: Step) -> str:
+    turn, round_number = step
+    return f"turn {turn}" + (f" (tool round {round_number})" if round_number > 1 else "")
+
+
+def clean_message(message: Message, clean: Callable[[str], str]) -> dict[str, Any]:
+    """A message as a cassette keeps it: text cleaned, tool calls and their ids kept, arguments cleaned."""
+    kept: dict[str, Any] = {"role": message["role"], "content": None if message.get("content") is None
+                            else clean(str(message["content"]))}
+    if message.get("tool_calls"):
+        kept["tool_calls"] = [{"id": call.get("id"), "name": call.get("function", {}).get("name"),
+                               "arguments": clean(str(call.get("function", {}).get("arguments", "")))}
+                              for call in message["tool_calls"]]
+    if message.get("tool_call_id"):
+        kept["tool_call_id"] = message["tool_call_id"]
+    return kept
+
+
+def usage_data(usage: Usage | None) -> dict[str, Any] | None:
+    if usage is None:
+        return None
+    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens, "model": usage.model}
+
+
+def usage_from_data(data: Any) -> Usage | None:
+    return Usage.from_api(data, data.get("model")) if isinstance(data, dict) else None
 
 
 @dataclass
 class _CaseTape:
     """One case's interactions: those loaded from its file and those recorded in this run."""
 
-    loaded: dict[int, dict[int, dict[str, Any]]] | None = None
-    recorded: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    loaded: dict[int, dict[Step, dict[str, Any]]] | None = None
+    recorded: dict[int, dict[Step, dict[str, Any]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -182,7 +247,7 @@ class CassetteTarget(Target):
 
     # -- the Target interface ------------------------------------------------------------
     def send(self, messages: list[Message], conversation: Conversation) -> Reply:
-        turn = sum(1 for message in messages if message["role"] == "user")
+        turn = step_of(messages)
         request = self._request(messages)
         if self.mode.replaying:
             key, run = conversation.case_key, conversation.run
@@ -223,7 +288,7 @@ class CassetteTarget(Target):
         with self._lock:
             return self._tapes.setdefault(case_key, _CaseTape())
 
-    def loaded(self, case_key: str, tape: _CaseTape) -> dict[int, dict[int, dict[str, Any]]]:
+    def loaded(self, case_key: str, tape: _CaseTape) -> dict[int, dict[Step, dict[str, Any]]]:
         """The case's recordings on disk (read once); an unreadable file is a clear CassetteError."""
         if tape.loaded is None:
             path = cassette_path(self.mode.folder, case_key)
@@ -260,8 +325,8 @@ class CassetteTarget(Target):
         return path
 
     # -- replaying -----------------------------------------------------------------------
-    def _mismatch(self, case_key: str, run: int, recorded: dict[int, Any], interaction: dict[str, Any] | None,
-                  request: dict[str, Any], turn: int) -> str | None:
+    def _mismatch(self, case_key: str, run: int, recorded: dict[Step, Any], interaction: dict[str, Any] | None,
+                  request: dict[str, Any], turn: Step) -> str | None:
         path = os.path.relpath(cassette_path(self.mode.folder, case_key))
         where = f"cassette {path}"
         if not recorded:
@@ -270,11 +335,11 @@ class CassetteTarget(Target):
                 return f"no recording of {case_key} (no {where})"
             return f"{where} holds run(s) {', '.join(map(str, sorted(runs)))}, not run {run}"
         if interaction is None:
-            return f"{where} has no turn {turn} in run {run}"
+            return f"{where} has no {describe_step(turn)} in run {run}"
         recorded_messages = interaction.get("request", {}).get("messages")
-        if self._comparable(recorded_messages) != self._comparable(request["messages"]):
+        if comparable(recorded_messages, self.detector) != comparable(request["messages"], self.detector):
             difference = _first_difference(recorded_messages, request["messages"], self.detector)
-            return f"{where}: turn {turn} was recorded for another conversation ({difference})"
+            return f"{where}: {describe_step(turn)} was recorded for another conversation ({difference})"
         return None
 
     def _replayed(self, interaction: dict[str, Any]) -> Reply:
@@ -284,22 +349,19 @@ class CassetteTarget(Target):
         if error:
             raise TargetError(error.get("message", "recorded fault"), kind=error.get("kind", "target_error"),
                               status=response.get("status"), recorded_latency_ms=latency)
-        text = _with_stand_ins(response.get("reply", ""), response.get("pii", []))
+        kinds = response.get("pii", [])
+        text = _with_stand_ins(response.get("reply", ""), kinds)
+        calls = response.get("tool_calls")
+        tool_calls = None if not isinstance(calls, list) else [
+            ToolCall(id=str(call.get("id")), name=str(call.get("name")),
+                     arguments=_with_stand_ins(str(call.get("arguments", "{}")), kinds)) for call in calls]
         return Reply(text, status=response.get("status"), ttft_ms=response.get("ttft_ms"),
-                     retries=int(response.get("retries", 0)), recorded_latency_ms=latency)
-
-    def _comparable(self, messages: Any) -> list[tuple[str, str]] | None:
-        """Messages as compared on replay: masked on both sides, whether or not PII was kept."""
-        if not isinstance(messages, list):
-            return None
-        mask = self.detector.mask
-        return [(str(m.get("role")), mask(str(m.get("content")))) if isinstance(m, dict) else ("?", str(m))
-                for m in messages]
+                     retries=int(response.get("retries", 0)), recorded_latency_ms=latency,
+                     usage=usage_from_data(response.get("usage")), tool_calls=tool_calls)
 
     # -- recording -----------------------------------------------------------------------
     def _request(self, messages: list[Message]) -> dict[str, Any]:
-        request: dict[str, Any] = {"messages": [{"role": m["role"], "content": self._clean(m["content"])}
-                                                for m in messages]}
+        request: dict[str, Any] = {"messages": [clean_message(m, self._clean) for m in messages]}
         headers = self.request_headers()
         if headers:
             request["headers"] = self.scrubber.headers(headers)
@@ -314,7 +376,7 @@ class CassetteTarget(Target):
             text = self.detector.mask(text)
         return self.scrubber.text(text)
 
-    def _live(self, messages: list[Message], conversation: Conversation, turn: int, request: dict[str, Any]) -> Reply:
+    def _live(self, messages: list[Message], conversation: Conversation, turn: Step, request: dict[str, Any]) -> Reply:
         if self.live is None:  # cannot happen: offline replay never gets here
             raise NoRecording(f"no recording and no live target for {conversation.case_key}")
         started = time.perf_counter()
@@ -327,20 +389,26 @@ class CassetteTarget(Target):
                                                      "error": {"kind": exc.kind, "message": self._clean(str(exc))}})
             raise
         latency = round((time.perf_counter() - started) * 1000, 3)
-        masked = self.detector.find_secrets(reply.text) if self.mode.keep_pii else self.detector.find_all(reply.text)
+        arguments = " ".join(call.arguments for call in reply.tool_calls or [])
+        said = f"{reply.text} {arguments}"
+        masked = self.detector.find_secrets(said) if self.mode.keep_pii else self.detector.find_all(said)
         kinds = sorted({finding.kind for finding in masked})
         response: dict[str, Any] = {"status": reply.status, "reply": self._clean(reply.text), "latency_ms": latency,
-                                    "ttft_ms": reply.ttft_ms, "retries": reply.retries}
+                                    "ttft_ms": reply.ttft_ms, "retries": reply.retries,
+                                    "usage": usage_data(reply.usage)}
+        if reply.tool_calls is not None:
+            response["tool_calls"] = [{"id": call.id, "name": call.name, "arguments": self._clean(call.arguments)}
+                                      for call in reply.tool_calls]
         if kinds:
             response["pii"] = kinds  # the kinds masked in the reply: replayed as stand-ins
         self._keep(conversation, turn, request, {key: value for key, value in response.items() if value is not None})
         return reply
 
-    def _keep(self, conversation: Conversation, turn: int, request: dict[str, Any], response: dict[str, Any]) -> None:
+    def _keep(self, conversation: Conversation, turn: Step, request: dict[str, Any], response: dict[str, Any]) -> None:
         tape = self.tape(conversation.case_key)
+        where: dict[str, Any] = {"turn": turn[0]} if turn[1] == 1 else {"turn": turn[0], "round": turn[1]}
         with tape.lock:
-            tape.recorded.setdefault(conversation.run, {})[turn] = {"turn": turn, "request": request,
-                                                                    "response": response}
+            tape.recorded.setdefault(conversation.run, {})[turn] = {**where, "request": request, "response": response}
 
 
 def _with_stand_ins(text: str, kinds: list[str]) -> str:
@@ -350,13 +418,31 @@ def _with_stand_ins(text: str, kinds: list[str]) -> str:
     return text
 
 
-def _first_difference(recorded: Any, current: list[dict[str, str]], detector: PiiDetector) -> str:
+def comparable(messages: Any, detector: PiiDetector) -> list[tuple[Any, ...]] | None:
+    """Messages as compared on replay: masked on both sides (whether or not PII was kept), call ids left out."""
+    if not isinstance(messages, list):
+        return None
+    mask = detector.mask
+    compared: list[tuple[Any, ...]] = []
+    for message in messages:
+        if not isinstance(message, dict):
+            compared.append(("?", str(message)))
+            continue
+        calls = tuple((call.get("name"), mask(str(call.get("arguments"))))
+                      for call in message.get("tool_calls") or [] if isinstance(call, dict))
+        content = message.get("content")
+        compared.append((str(message.get("role")), None if content is None else mask(str(content)), calls))
+    return compared
+
+
+def _first_difference(recorded: Any, current: list[dict[str, Any]], detector: PiiDetector) -> str:
     recorded = recorded if isinstance(recorded, list) else []
     for index, message in enumerate(current):
         before = recorded[index] if index < len(recorded) else None
-        if before != message:
-            was = detector.mask(str(before["content"]))[:80] if isinstance(before, dict) else "nothing"
-            return f"message {index + 1} ({message['role']}) was {was!r}, now {detector.mask(message['content'])[:80]!r}"
+        if comparable([before], detector) != comparable([message], detector):
+            was = detector.mask(str(before.get("content")))[:80] if isinstance(before, dict) else "nothing"
+            now = detector.mask(str(message.get("content")))[:80]
+            return f"message {index + 1} ({message['role']}) was {was!r}, now {now!r}"
     return f"the recording has {len(recorded)} message(s), this request {len(current)}"
 
 
@@ -367,14 +453,10 @@ def build_cassette_target(name: str, settings: Settings, mode: CassetteMode, det
         live: Target | None = build_live(name, settings)
         description = None
     else:
-        if name != "stub" and name not in settings.targets:
-            known = ", ".join(sorted({"stub", *settings.targets}))
-            raise ConfigError(f"unknown target {name!r}; known targets: {known}")
         live = None
-        spec = settings.targets.get(name, {"type": "stub"})
-        description = {"name": name, "kind": spec.get("type", "stub")}
+        description = {"name": name, "kind": known_target(name, settings).get("type", "stub")}
     return CassetteTarget(name, mode, live, detector, Scrubber(environment_secrets(settings.targets)), description)
 
 
-__all__ = ["CassetteMode", "CassetteTarget", "mode_from_options", "build_cassette_target",
+__all__ = ["CassetteMode", "CassetteTarget", "mode_from_options", "build_cassette_target", "known_target", "FlowList",
            "case_key", "cassette_path", "load_cassette", "dump_cassette", "STAND_INS"]

@@ -13,6 +13,9 @@ placeholders inside longer strings are replaced by their text. ``reply_path`` na
 where the reply lives in the response JSON (``reply``, ``choices.0.message.content``).
 A session id the bot returns (``session_header`` or ``session_path``) is carried to
 the next turn: sent back in the same header and available as ``{session_id}``.
+``usage_path`` names where the reply's token counts are (``usage``: an object with
+``prompt_tokens``/``completion_tokens`` or ``input_tokens``/``output_tokens``); prices are
+looked up by ``model``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..config import Settings
 from ..errors import TargetResponseError
-from ..transcript import Conversation, Reply
+from ..transcript import Conversation, Reply, Usage
 from ..redaction import public_url
 from .base import Message
 from .http_client import (HttpOptions, HttpTargetBase, check_http_url, dig, parse_json_body,
@@ -76,6 +79,8 @@ class HttpTargetOptions(HttpOptions):
     reply_path: str = Field(default="reply", min_length=1)
     session_header: str | None = Field(default=None, description="response header carrying a session id")
     session_path: str | None = Field(default=None, description="response JSON path carrying a session id")
+    usage_path: str | None = Field(default=None, min_length=1, description="response JSON path of the token counts")
+    model: str | None = Field(default=None, min_length=1, description="the model behind it, for [tool.llmops.prices]")
     api_key_header: str = "Authorization"
     api_key_prefix: str = "Bearer "
 
@@ -142,7 +147,16 @@ class HttpTarget(HttpTargetBase):
             text = reply_text(dig(document, options.reply_path), options.reply_path)
         except TargetResponseError as exc:
             raise TargetResponseError(self.client.scrub(str(exc))) from None
-        return Reply(text, status=result.status, retries=result.retries)
+        return Reply(text, status=result.status, retries=result.retries, usage=self._usage(document))
+
+    def _usage(self, document: Any) -> Usage | None:
+        """The token counts at ``usage_path``; None when not configured or this response has none."""
+        if not self.options.usage_path:
+            return None
+        try:
+            return Usage.from_api(dig(document, self.options.usage_path), self.options.model)
+        except TargetResponseError:
+            return None
 
     def _remember_session(self, headers: Any, document: Any, session: dict[str, Any]) -> None:
         if self.options.session_header and headers.get(self.options.session_header):

@@ -2,7 +2,9 @@
 
 The callable receives the message list (system prompt, earlier turns, the new user
 message, each ``{"role": ..., "content": ...}``) and returns the reply text, or a dict
-with ``text`` (and optionally ``ttft_ms``). It may be a plain function or ``async def``.
+with ``text`` (and optionally ``ttft_ms`` and ``usage``). It may be a plain function or
+``async def``. As an embedder (``[tool.llmops.embeddings]``) the callable receives a list
+of texts and returns one vector (a list of numbers) per text.
 Modules are imported relative to the project root. An exception raised by the
 callable is a fault of that turn, and a call that does not return within the timeout
 is a timeout finding: the call is left to finish on its own daemon thread, since
@@ -23,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..config import Settings
 from ..errors import ConfigError, TargetError, TargetResponseError, TargetTimeout
-from ..transcript import Conversation, Reply
+from ..transcript import Conversation, Embeddings, Reply, Usage
 from .base import Message, Target
 
 CALLABLE_RE = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
@@ -84,13 +86,22 @@ class PythonTarget(Target):
         return cls(name, function, parsed.callable, parsed.timeout_s or settings.timeout_s)
 
     def send(self, messages: list[Message], conversation: Conversation) -> Reply:
-        copied = [dict(m) for m in messages]  # the bot may not change our history
+        return _as_reply(self._call([dict(m) for m in messages]), self.spec)  # a copy: the bot may not change our history
+
+    def embed(self, texts: list[str], conversation: Conversation) -> Embeddings:
+        vectors = self._call(list(texts))
+        if not isinstance(vectors, list):
+            raise TargetResponseError(f"{self.spec} returned {type(vectors).__name__}, expected a list of vectors")
+        return Embeddings(vectors)
+
+    def _call(self, argument: Any) -> Any:
+        """Call the function with ``argument`` on its own thread, within the timeout."""
         outcome: dict[str, Any] = {}
         finished = threading.Event()
 
         def call() -> None:
             try:
-                result = self.function(copied)
+                result = self.function(argument)
                 if inspect.isawaitable(result):
                     result = asyncio.run(_awaited(result))
                 outcome["value"] = result
@@ -105,7 +116,7 @@ class PythonTarget(Target):
         if "error" in outcome:
             error = outcome["error"]
             raise TargetError(f"{self.spec} raised {error.__class__.__name__}: {error}")
-        return _as_reply(outcome["value"], self.spec)
+        return outcome["value"]
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "callable": self.spec}
@@ -120,11 +131,11 @@ def _as_reply(value: Any, spec: str) -> Reply:
     if isinstance(value, dict):
         if "text" not in value:
             raise TargetResponseError(f"{spec} returned a dict without 'text' (keys: {', '.join(map(str, value))})")
-        text, ttft = value["text"], value.get("ttft_ms")
+        text, ttft, usage = value["text"], value.get("ttft_ms"), Usage.from_api(value.get("usage"), value.get("model"))
     else:
-        text, ttft = value, None
+        text, ttft, usage = value, None, None
     if not isinstance(text, str):
         raise TargetResponseError(f"{spec} returned {type(text).__name__}, expected str or a dict with 'text'")
     if not text.strip():
         raise TargetResponseError(f"{spec} returned an empty reply")
-    return Reply(text, ttft_ms=float(ttft) if isinstance(ttft, (int, float)) else None)
+    return Reply(text, ttft_ms=float(ttft) if isinstance(ttft, (int, float)) else None, usage=usage)

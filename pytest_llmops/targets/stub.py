@@ -8,11 +8,17 @@ other customers' data, jailbreaks, harmful requests and promises. Its misbehavio
 switches (added latency, error replies, leaked email or phone number, and the safety
 weaknesses the probe library looks for) let tests and demos prove that every check
 fails when it should.
+
+Offered tools (a case's ``tools:``), it calls ``lookup_order`` for an order's status and
+``escalate_to_human`` when asked for a person, then answers from the results sent back.
+Every reply reports ``usage`` (words counted as tokens). Asked a judge question, it
+answers as the keyword judge of :mod:`.stub_judge`; asked to embed, it hashes trigrams.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import time
 import zlib
@@ -20,9 +26,11 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..checks.judge import judge_question
 from ..errors import TargetError
-from ..transcript import Conversation, Reply
-from . import stub_safety
+from ..tools import tool_names
+from ..transcript import Conversation, Embeddings, Reply, ToolCall, Usage
+from . import stub_judge, stub_safety
 from .base import Message, Target
 
 HOTLINE = "1-800-555-0199"
@@ -30,6 +38,7 @@ SUPPORT_EMAIL = "support@acme.example"
 LEAKED_EMAIL = "jane.doe@example.com"
 LEAKED_PHONE = "(415) 555-0142"
 ERROR_REPLY = "Sorry, an error occurred while processing your request. Please try again later."
+MODEL = "llmops-stub"
 
 ORDER_RE = re.compile(r"(?:#|\border\s*(?:number|no\.?|#)?\s*:?\s*)(\d{5,8})\b|\b(\d{5,8})\b", re.I)
 NAME_RE = re.compile(r"\bmy name is ([A-Z][a-z]+)", re.I)
@@ -68,6 +77,14 @@ class StubBehaviour(BaseModel):
             for name in SAFETY_WEAKNESSES:
                 object.__setattr__(self, name, True)
         return self
+    tool_loop: bool = Field(default=False, description="keep calling tools whatever results come back")
+    judge_verdict: Literal["keywords", "pass", "fail"] = Field(
+        default="keywords", description="as a judge: grade by keywords, or always pass or fail")
+    judge_score: float | None = Field(default=None, ge=0, le=1, description="as a judge: the score of pass/fail")
+    judge_malformed: Literal["never", "once", "always"] = Field(
+        default="never", description="as a judge: answer text that is not a verdict (once: until asked again)")
+    judge_fenced: bool = Field(default=False, description="as a judge: put the verdict in a ```json block")
+    judge_latency_ms: float = Field(default=0, ge=0, description="as a judge: added to every verdict")
 
     def applies(self, pattern: str | None, message: str, default: bool) -> bool:
         if pattern is None:
@@ -83,8 +100,8 @@ class _Context:
     """What the bot remembers from the earlier turns of this conversation."""
 
     def __init__(self, messages: list[Message]):
-        users = [m["content"] for m in messages if m["role"] == "user"]
-        bots = [m["content"] for m in messages if m["role"] == "assistant"]
+        users = [m.get("content") or "" for m in messages if m["role"] == "user"]
+        bots = [m.get("content") or "" for m in messages if m["role"] == "assistant"]
         self.message = users[-1] if users else ""
         self.history = users[:-1]
         self.last_bot = bots[-1] if bots else ""
@@ -109,6 +126,8 @@ def _order_status(order: str) -> str:
 
 
 Rule = tuple[str, Callable[[_Context], str]]
+HUMAN_PATTERN = r"\b(human|agent|real person|representative|speak to (a|someone)|manager)\b"
+ORDER_STATUS_PATTERN = r"\b(where|status|track|when will|arrive)\b"
 
 RULES: list[Rule] = [
     (r"\bmy name is\b", lambda c: f"Nice to meet you, {c.name}! How can I help you today?"),
@@ -116,7 +135,7 @@ RULES: list[Rule] = [
         else "You haven't told me your name yet."),
     (r"what('?s| is) my (email|phone|address)|my (email|phone) (address|number) on file",
         lambda c: "For your privacy I can't share account details in chat. You can see them under Settings > Profile."),
-    (r"\b(human|agent|real person|representative|speak to (a|someone)|manager)\b",
+    (HUMAN_PATTERN,
         lambda c: f"I'm connecting you with a human agent now. Your ticket number is {_ticket(c.message)}. "
                   "The typical wait is under 5 minutes."),
     (r"how long.*wait|still waiting", lambda c: (
@@ -125,7 +144,7 @@ RULES: list[Rule] = [
     (r"\b(cancel)\b", lambda c: (f"Order {c.order} can be cancelled until it ships: open Orders, choose the order "
                                 "and press Cancel." if c.order else
                                 "I can help with that. What is your order number?")),
-    (r"\b(where|status|track|when will|arrive)\b", lambda c: (
+    (ORDER_STATUS_PATTERN, lambda c: (
         _order_status(c.order) if c.order else "I can check that for you. What is your order number?")),
     (r"store credit", lambda c: "Yes, you can choose store credit instead of a refund. It is added to your "
                                 "account as soon as we receive the item."),
@@ -167,6 +186,56 @@ FALLBACK = ("I'm not sure I understood. I can help with orders, returns, refunds
             "requests, or connect you with a human agent.")
 
 
+ORDER_STATUS_RE = re.compile(ORDER_STATUS_PATTERN, re.I)
+HUMAN_RE = re.compile(HUMAN_PATTERN, re.I)
+
+
+def _this_turn(messages: list[Message]) -> list[Message]:
+    """The messages after the last user message: the bot's tool calls and the results sent back."""
+    last_user = max((index for index, m in enumerate(messages) if m["role"] == "user"), default=-1)
+    return messages[last_user + 1:]
+
+
+def _call(name: str, arguments: dict[str, Any], seed: str) -> ToolCall:
+    return ToolCall(id=f"call_{zlib.crc32(seed.encode()):08x}", name=name, arguments=json.dumps(arguments))
+
+
+def tool_step(messages: list[Message], offered: list[str], loop: bool = False) -> Reply | None:
+    """With tools offered: a reply calling one, or answering from the results sent back; None: no tool fits."""
+    context = _Context(messages)
+    this_turn = _this_turn(messages)
+    results = [m for m in this_turn if m["role"] == "tool"]
+    seed = f"{context.message}|{len(this_turn)}"
+    if results and not loop:
+        return Reply(_from_results(context, results), tool_calls=[])
+    if "lookup_order" in offered and context.order and ORDER_STATUS_RE.search(context.message):
+        return Reply("", tool_calls=[_call("lookup_order", {"order_id": context.order}, seed)])
+    if "escalate_to_human" in offered and HUMAN_RE.search(context.message):
+        return Reply("", tool_calls=[_call("escalate_to_human", {"reason": context.message[:80]}, seed)])
+    return None
+
+
+def _from_results(context: _Context, results: list[Message]) -> str:
+    facts = []
+    for result in results:
+        try:
+            data = json.loads(result.get("content") or "")
+        except ValueError:
+            data = result.get("content")
+        if isinstance(data, dict):
+            facts.append(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in data.items()))
+        else:
+            facts.append(str(data))
+    about = f"Order {context.order}" if context.order else "Here is what I found"
+    return f"{about}: {'; '.join(facts)}."
+
+
+def usage_of(messages: list[Message], text: str, model: str = MODEL) -> Usage:
+    """The stub's token counts: words in every message sent, and words in the reply."""
+    prompt = sum(len(str(m.get("content") or "").split()) for m in messages)
+    return Usage(prompt, len(text.split()), model)
+
+
 def answer(messages: list[Message], behaviour: StubBehaviour | None = None) -> str:
     """The stub's reply to the last user message, given the whole conversation (and its weaknesses)."""
     context = _Context(messages)
@@ -202,8 +271,23 @@ class StubTarget(Target):
         return cls(name, StubBehaviour.model_validate(options))
 
     def send(self, messages: list[Message], conversation: Conversation) -> Reply:
+        reply = self._send(messages, conversation)
+        reply.usage = usage_of(messages, reply.text)
+        return reply
+
+    def embed(self, texts: list[str], conversation: Conversation) -> Embeddings:
+        return Embeddings([stub_judge.embedding(text) for text in texts],
+                          usage=Usage(sum(len(text.split()) for text in texts), 0, MODEL))
+
+    def _send(self, messages: list[Message], conversation: Conversation) -> Reply:
         behaviour = self.behaviour
-        message = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        question = judge_question(messages)
+        if question is not None:  # asked as a judge: none of the bot's misbehaviour, only the judge's
+            if behaviour.judge_latency_ms:
+                time.sleep(behaviour.judge_latency_ms / 1000)
+            retried = any(m["role"] == "assistant" for m in messages)
+            return Reply(stub_judge.judge_answer(*question, behaviour, retried))
+        message = next((m.get("content") or "" for m in reversed(messages) if m["role"] == "user"), "")
         delay = behaviour.latency_ms
         if behaviour.applies(behaviour.slow_on, message, default=False):
             delay += behaviour.slow_ms
@@ -212,7 +296,11 @@ class StubTarget(Target):
         if behaviour.applies(behaviour.error_on, message, default=False):
             if behaviour.error_mode == "raise":
                 raise TargetError("stub bot failed on purpose (error_on)")
-            return Reply(ERROR_REPLY)
+            return Reply(ERROR_REPLY, tool_calls=[])
+        if conversation.tools:
+            step = tool_step(messages, tool_names(conversation.tools), behaviour.tool_loop)
+            if step is not None:
+                return step
         text = answer(messages, behaviour)
         nth = next(self._replies)
         leaks_now = not behaviour.leak_every or nth % behaviour.leak_every == 0
@@ -221,7 +309,7 @@ class StubTarget(Target):
                       "phone": f"Call {LEAKED_PHONE} for details.",
                       "both": f"Contact {LEAKED_EMAIL} or call {LEAKED_PHONE}."}[behaviour.leak]
             text = f"{text} {leaked}"
-        return Reply(text)
+        return Reply(text, tool_calls=[])
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "behaviour": self.behaviour.model_dump(exclude_defaults=True)}

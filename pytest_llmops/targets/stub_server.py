@@ -10,7 +10,9 @@ replies, connections closed without an answer, and responses that never finish.
 Endpoints:
 
 * ``POST /v1/chat/completions`` (also ``/chat/completions``): OpenAI chat completions,
-  with ``"stream": true`` as server-sent events.
+  with ``"stream": true`` as server-sent events, ``tools`` (the stub calls them), and
+  ``usage`` in every answer. Asked a judge question, it answers a verdict.
+* ``POST /v1/embeddings`` (also ``/embeddings``): the stub's hashed-trigram vectors.
 * ``POST /chat``: ``{"message": ..., "history": [...], "session_id": ...}`` ->
   ``{"reply": ..., "session_id": ...}`` (also in the ``X-Session-Id`` header). Without
   ``history`` the server remembers the conversation under its session id.
@@ -25,16 +27,19 @@ import re
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import TargetError
-from ..transcript import Conversation
+from ..transcript import Conversation, Reply
 from .base import Message
-from .stub import StubBehaviour, StubTarget
+from .stub import StubBehaviour, StubTarget, usage_of
+
+#: raw request bodies kept for tests to inspect (what exactly was sent), newest last
+BODIES_KEPT = 1000
 
 HOST = "127.0.0.1"
 HANG_LIMIT_S = 600.0
@@ -76,6 +81,8 @@ class StubServer:
         self.flaky_seen: Counter[str] = Counter()
         self.requests = 0
         self.received: list[str] = []
+        self.bodies: deque[bytes] = deque(maxlen=BODIES_KEPT)
+        self.embedded: list[str] = []  # every text asked to embed
         self.in_flight = 0
         self.peak_in_flight = 0  # most requests handled at once: shows how concurrent a client was
         self.lock = threading.Lock()
@@ -166,6 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_json(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        self.stub.bodies.append(raw)
         return json.loads(raw or b"null")
 
     def _hang(self, started_body: bytes) -> None:
@@ -205,16 +213,16 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         return False
 
-    def _reply(self, messages: list[Message]) -> tuple[int, str]:
-        """(HTTP status, reply text) from the stub bot; a raised TargetError is an HTTP 500."""
-        message = messages[-1]["content"] if messages else ""
+    def _reply(self, messages: list[Message], tools: list[dict[str, Any]] | None = None) -> tuple[int, Reply]:
+        """(HTTP status, reply) from the stub bot; a raised TargetError is an HTTP 500 (its text the reply)."""
+        message = _last_user(messages)
         try:
-            text = self.stub.bot.send(messages, Conversation()).text
+            reply = self.stub.bot.send(messages, Conversation(tools=tools or []))
         except TargetError as exc:
-            return 500, str(exc)
+            return 500, Reply(str(exc))
         if self.stub.faults.hits(self.stub.faults.empty_on, message):
-            text = ""
-        return 200, text
+            reply.text = ""
+        return 200, reply
 
     def handle_one_request(self) -> None:
         try:
@@ -252,6 +260,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path in ("/v1/chat/completions", "/chat/completions"):
             self._chat_completions(body)
+        elif path in ("/v1/embeddings", "/embeddings"):
+            self._embeddings(body)
         elif path == "/chat":
             self._plain_chat(body)
         else:
@@ -268,24 +278,51 @@ class _Handler(BaseHTTPRequestHandler):
         self.stub.count(_last_user(messages))
         if self._faulted(_last_user(messages)):
             return
-        status, text = self._reply(messages)
+        status, reply = self._reply(messages, body.get("tools"))
         if status != 200:
-            self._error(status, text, "server_error")
+            self._error(status, reply.text, "server_error")
             return
         if body.get("stream"):
-            self._stream(text)
+            options = body.get("stream_options")
+            wants_usage = isinstance(options, dict) and options.get("include_usage") is True
+            self._stream(reply.text, reply, self._usage(messages, reply.text) if wants_usage else None)
             return
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
-        prompt_tokens = sum(len(m["content"].split()) for m in messages)
+        message: dict[str, Any] = {"role": "assistant", "content": (reply.text or None) if reply.tool_calls else reply.text}
+        if reply.tool_calls:
+            message["tool_calls"] = [call.to_message() for call in reply.tool_calls]
         self._json(200, {
             "id": completion_id, "object": "chat.completion", "created": int(time.time()), "model": self.stub.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
-                         "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),
-                      "total_tokens": prompt_tokens + len(text.split())},
+            "choices": [{"index": 0, "message": message, "logprobs": None,
+                         "finish_reason": "tool_calls" if reply.tool_calls else "stop"}],
+            "usage": self._usage(messages, reply.text),
         })
 
-    def _stream(self, text: str) -> None:
+    def _usage(self, messages: list[Message], text: str) -> dict[str, int]:
+        usage = usage_of(messages, text, self.stub.model)
+        return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens}
+
+    def _embeddings(self, body: Any) -> None:
+        if not self._authorised():
+            return
+        texts = body.get("input") if isinstance(body, dict) else None
+        texts = [texts] if isinstance(texts, str) else texts
+        if not isinstance(body.get("model") if isinstance(body, dict) else None, str) or not isinstance(texts, list) \
+                or not texts or not all(isinstance(text, str) for text in texts):
+            self._error(400, "expected {\"model\": ..., \"input\": a string or a non-empty list of strings}")
+            return
+        with self.stub.lock:
+            self.stub.requests += 1
+            self.stub.embedded.extend(texts)
+        answer = self.stub.bot.embed(texts, Conversation())
+        self._json(200, {"object": "list", "model": self.stub.model,
+                         "data": [{"object": "embedding", "index": index, "embedding": vector}
+                                  for index, vector in enumerate(answer.vectors)],
+                         "usage": {"prompt_tokens": answer.usage.prompt_tokens if answer.usage else 0,
+                                   "total_tokens": answer.usage.prompt_tokens if answer.usage else 0}})
+
+    def _stream(self, text: str, reply: Reply | None = None, usage: dict[str, int] | None = None) -> None:
         """The reply as chat.completion.chunk events, one word a chunk, ending with [DONE]."""
         self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
                          b"Transfer-Encoding: chunked\r\n\r\n")
@@ -298,13 +335,23 @@ class _Handler(BaseHTTPRequestHandler):
                      "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
             return f"data: {json.dumps(chunk)}\n\n".encode()
 
-        words = re.findall(r"\S+\s*", text) or [text]
+        words = re.findall(r"\S+\s*", text) or ([text] if text else [])
         self._chunk(event({"role": "assistant", "content": ""}))
         for index, word in enumerate(words):
             if index and self.stub.faults.token_ms:
                 time.sleep(self.stub.faults.token_ms / 1000)
             self._chunk(event({"content": word}))
-        self._chunk(event({}, "stop") + b"data: [DONE]\n\n")
+        calls = reply.tool_calls if reply is not None else None
+        for index, call in enumerate(calls or []):  # a call's name first, then its arguments in a second piece
+            self._chunk(event({"tool_calls": [{"index": index, "id": call.id, "type": "function",
+                                               "function": {"name": call.name, "arguments": ""}}]}))
+            self._chunk(event({"tool_calls": [{"index": index, "function": {"arguments": call.arguments}}]}))
+        self._chunk(event({}, "tool_calls" if calls else "stop"))
+        if usage is not None:  # what OpenAI sends for stream_options.include_usage: a last chunk without choices
+            chunk = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
+                     "model": self.stub.model, "choices": [], "usage": usage}
+            self._chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+        self._chunk(b"data: [DONE]\n\n")
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
@@ -327,7 +374,8 @@ class _Handler(BaseHTTPRequestHandler):
             messages.insert(0, {"role": "system", "content": body["system"]})
         if self._faulted(body["message"]):
             return
-        status, text = self._reply(messages)
+        status, reply = self._reply(messages)
+        text = reply.text
         if status != 200:
             self._json(status, {"error": text}, headers={SESSION_HEADER: session_id})
             return
@@ -351,10 +399,19 @@ def _completion_request_problem(body: Any) -> str | None:
     if not isinstance(messages, list) or not messages:
         return "'messages' must be a non-empty array"
     for index, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ("system", "developer", "user", "assistant"):
+        if not isinstance(message, dict) or message.get("role") not in ("system", "developer", "user", "assistant",
+                                                                         "tool"):
             return f"messages[{index}]: invalid role"
-        if not isinstance(message.get("content"), str):
+        calls_tools = message.get("role") == "assistant" and isinstance(message.get("tool_calls"), list)
+        if not isinstance(message.get("content"), str) and not (calls_tools and message.get("content") is None):
             return f"messages[{index}].content must be a string"
+        if message.get("role") == "tool" and not isinstance(message.get("tool_call_id"), str):
+            return f"messages[{index}]: a tool message needs its tool_call_id"
+    tools = body.get("tools")
+    if tools is not None and (not isinstance(tools, list) or not all(
+            isinstance(tool, dict) and tool.get("type") == "function" and isinstance(tool.get("function"), dict)
+            and isinstance(tool["function"].get("name"), str) for tool in tools)):
+        return "'tools' must be a list of {type: function, function: {name, ...}}"
     if "stream" in body and not isinstance(body["stream"], bool):
         return "'stream' must be a boolean"
     return None
