@@ -33,6 +33,7 @@ class LlmopsRun:
     registered_tags: set[str] = field(default_factory=set)
     targets: dict[str, Target] = field(default_factory=dict)  # built once per name, on first use
     _infos: dict[str, TargetInfo] = field(default_factory=dict)
+    _closed: bool = False
 
     def target_named(self, name: str | None) -> Target:
         """The target called ``name`` (None: the run's own), built and cached on first use.
@@ -61,6 +62,10 @@ class LlmopsRun:
         return ReplayJob(key=nodeid, case=case, target=target, plan=plan_for(case, self.repeat), cassette_key=key)
 
     def close(self) -> None:
+        """Close every target once (the session's end and pytest_unconfigure both ask)."""
+        if self._closed:
+            return
+        self._closed = True
         for target in self.targets.values():
             target.close()
 
