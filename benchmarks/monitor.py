@@ -6,7 +6,11 @@ Prints, for a generated file of N interaction records (default 1,000,000):
     log a JSON line to a file), in records/s and as a multiple of the floor;
   - peak RSS of the monitor over M records (default 100,000) and over N records,
     each in a fresh process, to show memory does not grow with the file;
-  - the cost of one `Monitor.record()` call, as a service would make in its request path.
+  - the cost of one `Monitor.record()` call, as a service would make in its request path;
+  - where a record's time goes (`--parts-only` prints just this): each step of the monitor's
+    path timed alone per record (parsing, field mapping, the suite's `Checker.check_exchange`,
+    masking the user message), then a cProfile of the whole path, its costliest functions
+    in microseconds per record.
 Every run is pinned to one CPU core and timed in CPU seconds (process time, the
 log writer's thread included), so a busy shared machine skews the figures less.
 Files go to a temporary folder that is removed.
@@ -123,9 +127,77 @@ def detector_only(path: Path) -> tuple[float, int]:
     return clock() - started, len(texts)
 
 
+def per_record_us(function, items: list) -> float:
+    """CPU microseconds per item of ``function(item)`` over ``items``."""
+    started = clock()
+    for item in items:
+        function(item)
+    return (clock() - started) / len(items) * 1e6
+
+
+def parts(path: Path, log: Path, profile_top: int = 12) -> None:
+    """Each step of the monitor's path alone, per record, then a profile of the whole path (prints)."""
+    import cProfile
+    import pstats
+
+    from pytest_llmops.config import load_settings
+    from pytest_llmops.monitor.service import Monitor
+    from pytest_llmops.monitor.settings import monitor_settings
+    from pytest_llmops.transcript import Exchange
+
+    with open(path, "rb") as handle:
+        lines = handle.readlines()
+    count = len(lines)
+    records = [json.loads(line) for line in lines]
+    settings = load_settings(path.parent)
+    monitor = Monitor(settings, monitor_settings(settings, {"log_file": str(log)}), console=False,
+                      logger_name="pytest_llmops.monitor.bench-parts")
+    interactions = [monitor.fields.interaction(record) for record in records]
+    exchanges = [Exchange(turn=1, user=i.user, reply=i.reply, latency_ms=i.latency_ms, error=i.error,
+                          error_kind="error" if i.error else None, status=i.status) for i in interactions]
+    steps = [
+        ("parsing (json.loads of the line)", per_record_us(json.loads, lines)),
+        ("field mapping (record -> Interaction)", per_record_us(monitor.fields.interaction, records)),
+        ("Checker.check_exchange on the reply", per_record_us(lambda e: monitor.checker.check_exchange(e, monitor.expect),
+                                                              exchanges)),
+        ("masking the user message", per_record_us(monitor.detector.mask, [i.user for i in interactions])),
+        ("Monitor.observe (checks, masking, log record, counters)", per_record_us(monitor.observe, interactions)),
+    ]
+    monitor.close()
+    print(f"where a record's time goes ({count:,} records, CPU us per record, each step timed alone):")
+    for label, micros in steps:
+        print(f"  {label:<58} {micros:6.1f} us")
+    if log.exists():
+        log.unlink()
+    from pytest_llmops.cli.monitor import _check_lines
+    from pytest_llmops.monitor.input import read_file
+
+    options = monitor_settings(settings, {"log_file": str(log)})
+    whole_us = run_monitor(path, log)[0] / count * 1e6
+    log.unlink()
+    monitor = Monitor(settings, options, console=False, logger_name="pytest_llmops.monitor.bench-profile")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    _check_lines(monitor, read_file(path, options.max_line_bytes), options.max_line_bytes)
+    monitor.close()
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = sum(entry[2] for entry in stats.values())
+    print(f"`llmops monitor`'s whole path: {whole_us:.1f} us a record; the {profile_top} functions with the most "
+          f"own time in a profile of it (share of the profiled time, and that share of {whole_us:.1f} us):")
+    ranked = sorted(stats.items(), key=lambda item: item[1][2], reverse=True)
+    for (file, line, name), (_, calls, own, cumulative, _) in ranked[:profile_top]:
+        where = f"{'/'.join(Path(file).parts[-2:])}:{line}" if line else "built-in"
+        print(f"  {own / total:6.1%} own ({own / total * whole_us:5.1f} us), {cumulative / total:6.1%} with callees"
+              f"  {name} ({where}), {calls / count:.1f} calls a record")
+
+
 def child(mode: str, path: Path, log: Path) -> None:
     """Runs in a fresh process: one measurement, printed as JSON."""
     pin_one_core()
+    if mode == "parts":
+        parts(path, log)
+        return
     if mode == "floor":
         seconds, count = floor(path), None
     elif mode == "detector":
@@ -142,6 +214,14 @@ def measure(mode: str, path: Path, log: Path) -> dict:
     output = subprocess.run([sys.executable, __file__, "--child", mode, str(path), str(log)],
                             check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
+
+
+def show_parts(path: Path, log: Path) -> None:
+    """The per-step costs and the profile, from a fresh pinned process (printed as it prints them)."""
+    if log.exists():
+        log.unlink()
+    print(subprocess.run([sys.executable, __file__, "--child", "parts", str(path), str(log)],
+                         check=True, capture_output=True, text=True).stdout, end="")
 
 
 def api_cost(calls: int = 50_000) -> float:
@@ -181,6 +261,9 @@ def main() -> None:
     parser.add_argument("--pii-kinds", metavar="LIST",
                         help="set [tool.llmops.pii] kinds, e.g. email,phone (default: the project default)")
     parser.add_argument("--api-only", action="store_true", help="only the Monitor.record() figures")
+    parser.add_argument("--parts", type=int, default=30_000, metavar="N",
+                        help="records for the per-step costs and the profile (default 30,000)")
+    parser.add_argument("--parts-only", action="store_true", help="only the per-step costs and the profile")
     parser.add_argument("--child", nargs=3, metavar=("MODE", "PATH", "LOG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -188,6 +271,15 @@ def main() -> None:
         return
     if args.api_only:
         print(f"Monitor.record() in a request path: {api_cost():.1f} us CPU per call (log file on, console off)")
+        return
+    if args.parts_only:
+        with tempfile.TemporaryDirectory(prefix="llmops-bench-") as folder:
+            root = Path(folder)
+            (root / "pyproject.toml").write_text("[tool.llmops]\n")
+            generate(root / "parts.jsonl", args.parts)
+            floor_run = measure("floor", root / "parts.jsonl", root / "monitor.log")
+            print(f"floor, json.loads loop: {floor_run['seconds'] / args.parts * 1e6:.1f} us a record")
+            show_parts(root / "parts.jsonl", root / "monitor.log")
         return
     with tempfile.TemporaryDirectory(prefix="llmops-bench-") as folder:
         root = Path(folder)
@@ -203,6 +295,8 @@ def main() -> None:
         small_run = measure("monitor", small, log)
         detector_run = measure("detector", small, log)
         per_call = api_cost()
+        generate(root / "parts.jsonl", args.parts)
+        show_parts(root / "parts.jsonl", log)
     floor_rate = args.records / floor_run["seconds"]
     monitor_rate = monitor_run["count"] / monitor_run["seconds"]
     print(f"floor, json.loads loop:       {floor_rate:12,.0f} records/s ({floor_run['seconds']:.2f} CPU s)")

@@ -5,15 +5,19 @@ pool as soon as collection ends, and each pytest item only waits for its own res
 The pool knows nothing of pytest or targets: a task is any callable, keyed by any
 hashable (the plugin submits one task per run of a replay job, keyed ``(node id, run)``).
 
-Worker threads are daemons started on demand, so an interrupted run never waits for
-a hung request at exit; :meth:`ReplayScheduler.shutdown` cancels what has not started
-and raises the ``stopping`` flag that long jobs check between turns.
+Worker threads are started on demand. :meth:`ReplayScheduler.shutdown` cancels what has
+not started and raises the ``stopping`` flag that long jobs check between turns; a job
+blocked inside a request is ended by whoever owns the request (the plugin closes the
+run's targets), and :meth:`ReplayScheduler.join` then waits for the workers to exit.
+They are daemons only so that a job nobody can end (a Python callable that never
+returns) cannot keep the process alive.
 """
 
 from __future__ import annotations
 
 import collections
 import threading
+import time
 from typing import Any, Callable, Hashable
 
 from .errors import JobCancelled
@@ -118,9 +122,10 @@ class ReplayScheduler:
         return cancelled
 
     def join(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the workers to exit after :meth:`shutdown`; True if all did."""
+        """Wait up to ``timeout`` seconds in all for the workers to exit after :meth:`shutdown`; True if all did."""
+        deadline = time.monotonic() + timeout
         for thread in list(self._threads):
-            thread.join(timeout)
+            thread.join(max(deadline - time.monotonic(), 0))
         return not any(thread.is_alive() for thread in self._threads)
 
     @property

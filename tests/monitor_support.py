@@ -65,6 +65,27 @@ def stderr_so_far(cwd: Path) -> str:
     return (cwd / "stderr.txt").read_text(errors="replace")
 
 
+def read_offset(pid: int, path: Path) -> int | None:
+    """Where process ``pid`` is reading ``path`` (its open file's offset, from Linux's /proc); None if not open.
+
+    Lets a test wait until a follower has really read up to a point, instead of sleeping and hoping.
+    """
+    target = os.path.realpath(path)
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except FileNotFoundError:
+        return None
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") != target:
+                continue
+            with open(f"/proc/{pid}/fdinfo/{fd}") as info:
+                return int(next(line for line in info if line.startswith("pos:")).split()[1])
+        except (FileNotFoundError, StopIteration):
+            continue
+    return None
+
+
 class Webhook:
     """A real HTTP server on 127.0.0.1 that records JSON POSTs; fails the first ``fail_first`` with 500."""
 

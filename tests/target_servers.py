@@ -45,6 +45,7 @@ class RawServer:
         self.stop = threading.Event()
         self.connections = 0
         self.requests: list[bytes] = []
+        self._handling = threading.local()
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -68,9 +69,15 @@ class RawServer:
             self.connections += 1
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
+    @property
+    def request(self) -> bytes:
+        """The request the calling handler is answering (each connection is handled on its own thread)."""
+        return self._handling.request
+
     def _handle(self, conn: socket.socket) -> None:
         try:
-            self.requests.append(read_request(conn))
+            self._handling.request = read_request(conn)
+            self.requests.append(self._handling.request)
             self.handler(conn, self)
         except OSError:
             pass
@@ -97,10 +104,20 @@ def read_request(conn: socket.socket) -> bytes:
         if line.lower().startswith(b"content-length:"):
             length = int(line.split(b":")[1])
     while len(body) < length:
-        body += conn.recv(65536)
-    return data
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
 
 
-def respond(conn: socket.socket, status: int, body: bytes, content_type: str = "application/json") -> None:
+def json_body(request: bytes) -> Any:
+    """The JSON body of a raw request read by :func:`read_request`."""
+    return json.loads(request.partition(b"\r\n\r\n")[2] or b"null")
+
+
+def respond(conn: socket.socket, status: int, body: bytes, content_type: str = "application/json",
+            headers: dict[str, str] | None = None) -> None:
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     conn.sendall(f"HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-                 f"Connection: close\r\n\r\n".encode() + body)
+                 f"{extra}Connection: close\r\n\r\n".encode() + body)

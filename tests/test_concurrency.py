@@ -17,6 +17,7 @@ import pytest
 
 from pytest_llmops.targets.stub_server import ServerFaults, StubServer
 from pytest_llmops.targets.stub import StubBehaviour
+from pipe_lines import PipeLines
 from target_servers import RECORDER_CONFTEST, read_records
 
 
@@ -143,25 +144,54 @@ def test_xdist_replays_each_selected_case_exactly_once(make_project, server_fact
     assert len(read_records(project.path)) == 19  # every record reached the controller
 
 
+# Loaded by the interrupted run: once pytest has returned, Python runs exit handlers before it
+# kills daemon threads, so this sees every replay thread still alive then. It then holds the
+# process (and any connection a hung thread still has open) until the test has looked at the server.
+AT_EXIT_CONFTEST = """
+import atexit, sys, threading
+
+def _report_replay_threads():
+    alive = sorted(t.name for t in threading.enumerate() if t.name.startswith("llmops-replay"))
+    print("AT EXIT replay threads alive:", ",".join(alive) or "none", flush=True)
+    sys.stdin.readline()
+
+atexit.register(_report_replay_threads)
+"""
+
+
 def test_ctrl_c_stops_promptly_with_no_hung_threads(make_project, server_factory):
-    server = server_factory(hang_on="message")  # every request hangs until the server stops
+    server = server_factory(hang_on="message")  # every request hangs until the client goes away or the server stops
     project = make_project({"hang.yaml": cases_yaml(6)}, http_toml(server))
+    project.makeconftest(AT_EXIT_CONFTEST)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, "-m", "pytest", "--llmops", "-p", "no:cacheprovider",
                                 "--llmops-timeout", "60", "--llmops-concurrency", "3"],
-                               cwd=project.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+                               cwd=project.path, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, env=env)
+    output = PipeLines(process.stdout)
     try:
         deadline = time.monotonic() + 20
         while len(server.received) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert len(server.received) == 3  # three conversations hang on the bot
+        assert len(server.received) == 3 and server.in_flight == 3  # three conversations hang on the bot
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=10)  # a hung thread would keep the process alive for 60 s
+        # a hung request would hold its worker for the 60 s timeout
+        at_exit = output.wait_for(lambda line: line.startswith("AT EXIT"), timeout=10)
+        assert at_exit is not None, output.text(timeout=0)
+        assert at_exit.strip() == "AT EXIT replay threads alive: none", output.text(timeout=0)
+        # The process is still alive, so its sockets are not closed by its exit: shutdown ended the requests.
+        deadline = time.monotonic() + 5
+        while server.in_flight and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.in_flight == 0 and process.poll() is None
+        process.stdin.close()
+        process.wait(timeout=10)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == pytest.ExitCode.INTERRUPTED, output.decode()
-    assert b"KeyboardInterrupt" in output
+    output = output.text()
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert "KeyboardInterrupt" in output
     assert len(server.received) == 3  # nothing new was sent after Ctrl-C
 
 

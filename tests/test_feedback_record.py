@@ -263,20 +263,22 @@ def test_text_that_masking_would_grow_past_the_limit_is_refused(project: Path) -
 
 def test_a_read_never_sees_an_append_half_written(project: Path) -> None:
     import threading
-    import time
 
+    from lock_waits import LockWaits
     from pytest_llmops import jsonl
     path = project / "feedback.jsonl"
     settings = load_settings(project)
     record_feedback("praise", "first", user_id="u-1", path=path, settings=settings)
     line = (jsonl.dumps(FeedbackRecord(user_id="u-2", type="slow", message="second").to_json_dict()) + "\n").encode()
     results: list = []
-    with jsonl.lock_for(path):  # a writer in the middle of its append
+    with LockWaits() as waits, jsonl.lock_for(path):  # a writer in the middle of its append
         with path.open("ab") as handle:
             handle.write(line[:40])
-        reader = threading.Thread(target=lambda: results.append(read_feedback(path)))
+        reader = threading.Thread(target=lambda: results.append(read_feedback(path)), name="feedback-reader")
         reader.start()
-        time.sleep(0.3)
+        # the race happened: the reader reached the lock while the line was half written, and waits
+        assert waits.wait_for_refusal(Path(str(path) + jsonl.LOCK_SUFFIX), "feedback-reader"), waits.refusals
+        assert results == []
         with path.open("ab") as handle:
             handle.write(line[40:])
     reader.join(timeout=20)

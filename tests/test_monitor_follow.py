@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from monitor_support import interaction, make_project, read_log, spawn, stderr_so_far
+from monitor_support import interaction, make_project, read_log, read_offset, spawn, stderr_so_far
+from tooling import missing_procfs, require
 
 
 def append(path, *records, raw: bytes = b"") -> None:
@@ -49,6 +50,7 @@ def project(tmp_path):
 
 
 def test_follow_survives_rotation_and_truncation_and_loses_nothing(project):
+    require(missing_procfs())  # read_offset
     source = project / "app.jsonl"
     append(source, interaction(1), interaction(2))
     process = spawn(project, "monitor", "--follow", "app.jsonl", "--quiet", "--summary-every", "0.3")
@@ -56,7 +58,8 @@ def test_follow_survives_rotation_and_truncation_and_loses_nothing(project):
         following(project)
         wait_for(lambda: logged_ids(project) == ["c-1", "c-2"])
         append(source, interaction(3), raw=b'{"user": "half a line')  # a writer caught mid-line
-        time.sleep(0.4)
+        # the race happened: the monitor has read up to the end of the half line before the rest is written
+        wait_for(lambda: read_offset(process.pid, source) == source.stat().st_size)
         append(source, raw=b'", "reply": "done", "latency_ms": 1, "conversation_id": "c-4"}\n')
         wait_for(lambda: logged_ids(project)[-1:] == ["c-4"])
         # rotation: the old file moves aside (with lines written just before), a new one appears
@@ -67,7 +70,7 @@ def test_follow_survives_rotation_and_truncation_and_loses_nothing(project):
         # truncation in place (logrotate copytruncate)
         with open(source, "r+b") as handle:
             handle.truncate(0)
-        time.sleep(0.5)
+        wait_for(lambda: "truncated" in stderr_so_far(project))  # noticed before the next line comes
         append(source, interaction(8))
         wait_for(lambda: "c-8" in logged_ids(project))
     finally:
@@ -92,12 +95,14 @@ def test_follow_waits_for_a_file_that_does_not_exist_yet(project):
 
 
 def test_follow_from_end_skips_what_is_already_there(project):
+    require(missing_procfs())  # read_offset
     source = project / "app.jsonl"
     append(source, interaction(1))
     process = spawn(project, "monitor", "--follow", "app.jsonl", "--from-end", "-q", "--fail-on", "pii")
     try:
         following(project)
-        time.sleep(0.3)
+        # it has opened the file and gone to its end before the new line comes (not merely started)
+        wait_for(lambda: read_offset(process.pid, source) == source.stat().st_size)
         append(source, interaction(2, reply="mail me at jane.doe@example.com"))
         wait_for(lambda: logged_ids(project) == ["c-2"])
     finally:

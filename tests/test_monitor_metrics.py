@@ -11,8 +11,12 @@ import httpx
 import pytest
 
 from monitor_support import LEAKED_EMAIL, interaction, make_project, spawn, stderr_so_far, write_jsonl
+from tooling import missing_module, require
 
-pytest.importorskip("prometheus_client")
+
+def require_prometheus_client() -> None:
+    __tracebackhide__ = True
+    require(missing_module("prometheus_client", "pip install -e '.[test]' or '.[monitor]'"))
 
 
 def scrape(url: str) -> dict[str, float]:
@@ -25,6 +29,7 @@ def scrape(url: str) -> dict[str, float]:
 
 
 def test_counters_and_latency_histogram_are_served_for_scraping(tmp_path):
+    require_prometheus_client()
     root = make_project(tmp_path / "p", "max_latency_ms = 1000\n")
     write_jsonl(root / "app.jsonl", [
         interaction(1, latency_ms=40),
@@ -71,6 +76,7 @@ def test_without_the_extra_metrics_are_a_clear_error(tmp_path):
 def test_a_port_in_use_is_a_clear_error(tmp_path):
     import socket
 
+    require_prometheus_client()  # without it the run stops earlier, at the missing library
     root = make_project(tmp_path / "p")
     write_jsonl(root / "app.jsonl", [interaction(1)])
     with socket.socket() as busy:

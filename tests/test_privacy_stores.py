@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 
 from pytest_llmops import jsonl
 from pytest_llmops.privacy.operations import PrivacyProject, erase_user
 from pytest_llmops.monitor.rotation import rotated_siblings
 from pytest_llmops.privacy.stores import check_document
+from tooling import missing_procfs, require
 
 
 def test_rotated_siblings_in_rotation_order_and_compressed_apart(tmp_path: Path):
@@ -80,9 +80,9 @@ def test_a_broad_glob_never_turns_the_audit_log_into_a_store(tmp_path: Path):
     assert [f.path.name for f in project.refresh().jsonl_files] == ["feedback.jsonl"]
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/fd"), reason="names open files through /proc")
 def test_a_rewrite_fsyncs_the_temp_file_beside_the_store_before_the_rename_then_the_folder(tmp_path: Path,
                                                                                          monkeypatch):
+    require(missing_procfs())  # names open files through /proc
     # A power cut cannot be staged here, so watch the calls (each still does its real work).
     (tmp_path / "pyproject.toml").write_text("[tool.llmops]\n")
     store = tmp_path / "feedback.jsonl"

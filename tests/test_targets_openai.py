@@ -13,6 +13,9 @@ from pytest_llmops.targets import build_target
 from pytest_llmops.targets.stub import StubBehaviour
 from pytest_llmops.transcript import Conversation
 from target_servers import RECORDER_CONFTEST, read_records
+from tooling import missing_module, require
+
+OPENAI_HOW = "the official client, in the test extra: pip install -e '.[test]'"
 
 MEMORY_CASE = """
 cases:
@@ -157,7 +160,8 @@ def test_max_ttft_on_a_target_that_does_not_stream_fails_clearly(make_project):
 
 
 def test_the_official_openai_client_accepts_serve_stub_answers(stub_server):
-    openai = pytest.importorskip("openai")
+    require(missing_module("openai", OPENAI_HOW))
+    import openai
     server = stub_server()
     client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
     assert [model.id for model in client.models.list()] == ["llmops-stub"]
@@ -170,7 +174,7 @@ def test_the_official_openai_client_accepts_serve_stub_answers(stub_server):
 
 
 def test_our_request_body_validates_against_the_official_openai_types(tmp_path):
-    pytest.importorskip("openai")
+    require(missing_module("openai", OPENAI_HOW))
     from openai.types.chat.completion_create_params import CompletionCreateParamsNonStreaming
     from pydantic import TypeAdapter
 

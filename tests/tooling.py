@@ -18,6 +18,7 @@ STRICT_ENV = "LLMOPS_TESTS_STRICT"
 
 def require(missing: str | None) -> None:
     """Skip (or, under ``LLMOPS_TESTS_STRICT``, fail) when ``missing`` says what is missing and how to get it."""
+    __tracebackhide__ = True  # the skip is reported at the test (or helper) that asked, not here
     if missing is None:
         return
     if os.environ.get(STRICT_ENV):
@@ -33,3 +34,13 @@ def missing_command(name: str, how: str) -> str | None:
 def missing_module(name: str, how: str) -> str | None:
     """None when the Python module ``name`` can be imported, else the reason to skip."""
     return None if importlib.util.find_spec(name) else f"needs the Python package {name} ({how})"
+
+
+def missing_procfs() -> str | None:
+    """None where Linux's /proc shows a process's open files and their offsets, else the reason to skip."""
+    return None if os.path.isdir("/proc/self/fdinfo") else "needs Linux's /proc (open files and offsets of a process)"
+
+
+def missing_fork() -> str | None:
+    """None where processes can fork and be killed with SIGKILL (POSIX), else the reason to skip."""
+    return None if hasattr(os, "fork") else "needs fork and SIGKILL (POSIX)"

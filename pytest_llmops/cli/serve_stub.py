@@ -49,7 +49,7 @@ FAULT_OPTIONS = {
     "malformed_on": (str, "REGEX", "answer matching messages with a body that is not JSON"),
     "empty_on": (str, "REGEX", "answer matching messages with an empty reply"),
     "close_on": (str, "REGEX", "close the connection without answering"),
-    "hang_on": (str, "REGEX", "start the response, then never finish it"),
+    "hang_on": (str, "REGEX", "start the response, then never finish it (until the client goes away)"),
     "token_ms": (float, "MS", "pause between streamed chunks (stream: true)"),
     "api_key_env": (str, "NAME", "require 'Authorization: Bearer KEY', KEY read from this environment variable"),
 }

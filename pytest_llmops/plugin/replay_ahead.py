@@ -9,6 +9,10 @@ time, in order. Items carrying a
 ``skip``/``skipif`` marker are never sent ahead: they are replayed in ``runtest`` only
 if pytest actually runs them.
 
+When the session ends (normally, or on Ctrl-C, ``-x`` or ``--maxfail``) the pool stops:
+replays not started are cancelled, the run's targets are closed, which ends any request
+still waiting on a hung chatbot, and the workers are joined, so none outlives the run.
+
 Under pytest-xdist a worker does not know which items the controller will give it
 (and may have pending items stolen), so it never sends ahead blindly: it replays the
 item it runs and the one xdist has already committed to run next. Each case is thus
@@ -31,6 +35,8 @@ SCHEDULER_KEY = pytest.StashKey[ReplayScheduler]()
 #: the replay job of a case item (set when the item is created); other items have none
 JOB_KEY = pytest.StashKey[ReplayJob]()
 PLUGIN_NAME = "llmops-concurrent-replay"
+#: how long the session's end waits for the workers once their requests were ended
+WORKERS_JOIN_S = 5.0
 
 
 def install(config: pytest.Config, workers: int) -> ReplayScheduler:
@@ -104,6 +110,17 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    scheduler = session.config.stash.get(SCHEDULER_KEY, None)
-    if scheduler is not None:
-        scheduler.shutdown()
+    """Stop the pool: cancel what has not started, end requests in flight, wait for the workers."""
+    config = session.config
+    scheduler = config.stash.get(SCHEDULER_KEY, None)
+    if scheduler is None:
+        return
+    scheduler.shutdown()
+    run = config.stash.get(RUN_KEY, None)
+    if run is not None:
+        run.close()  # closing the targets ends a request still waiting on the chatbot
+    if not scheduler.join(WORKERS_JOIN_S):
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"llmops: {scheduler.running_threads} replay worker(s) still busy after "
+                                f"{WORKERS_JOIN_S:g} s (a target that does not return?)", yellow=True)

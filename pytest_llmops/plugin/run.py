@@ -52,6 +52,7 @@ class LlmopsRun:
     pricing: Pricing = field(default_factory=Pricing)
     _infos: dict[str, TargetInfo] = field(default_factory=dict)
     _helpers: list[Target] = field(default_factory=list)
+    _closed: bool = False
 
     def target_named(self, name: str | None) -> Target:
         """The target called ``name`` (None: the run's own), built and cached on first use.
@@ -164,6 +165,10 @@ class LlmopsRun:
         return run_record(job.case, job.replay(run, should_stop), self.checker, self.pricing)
 
     def close(self) -> None:
+        """Close every target once (the session's end and pytest_unconfigure both ask)."""
+        if self._closed:
+            return
+        self._closed = True
         for target in [*self.targets.values(), *self._helpers]:
             target.close()
 

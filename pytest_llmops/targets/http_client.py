@@ -5,6 +5,10 @@ subclass with a one-line reason, never as a traceback, and always within the
 configured timeout: the timeout is a deadline for the whole reply (a server that
 trickles bytes forever is cut off too), not only for each read. Secrets (API keys)
 are scrubbed from every message this module produces.
+
+Closing the client ends the requests still in flight at once: closing a socket does not
+wake a thread blocked reading it, so :meth:`HttpClient.close` shuts down every socket
+the client opened (an interrupted run must not keep a worker waiting on a hung server).
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
+import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -31,6 +38,9 @@ from .base import Target
 # get httpcore exceptions that httpx no longer maps; importing httpcore up front avoids it.
 
 BODY_EXCERPT_CHARS = 200
+STOPPING = "request cancelled: the run is stopping (its HTTP client was closed)"
+#: httpcore trace events whose return value is a connection's network stream
+CONNECTION_OPENED = ("connection.connect_tcp.complete", "connection.start_tls.complete")
 RETRY_AFTER_CAP_S = 30.0
 
 
@@ -93,6 +103,9 @@ class HttpClient:
     secrets: tuple[str, ...] = ()
     client: httpx.Client = field(init=False)
     scrubber: Scrubber = field(init=False)
+    closed: threading.Event = field(init=False, default_factory=threading.Event)
+    _sockets: "weakref.WeakSet[socket.socket]" = field(init=False, default_factory=weakref.WeakSet)
+    _sockets_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.scrubber = Scrubber(self.secrets)
@@ -118,7 +131,27 @@ class HttpClient:
         return self.scrubber.text(text)
 
     def close(self) -> None:
+        """Close the client, ending any request still in flight (it fails as a connection error)."""
+        self.closed.set()
+        with self._sockets_lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked reading it; close() alone would not
+            except OSError:  # already closed by its connection
+                pass
         self.client.close()
+
+    def _note_connection(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's ``trace`` hook: remember the socket of every connection opened, for :meth:`close`.
+
+        A TLS connection gets a new socket object when its handshake starts, so both are noted.
+        """
+        if event in CONNECTION_OPENED and info.get("return_value") is not None:
+            sock = info["return_value"].get_extra_info("socket")
+            if sock is not None:
+                with self._sockets_lock:
+                    self._sockets.add(sock)
 
     # -- one request, with retries ----------------------------------------------------
     def request(self, method: str, url: str, *, json: Any = None, params: dict[str, Any] | None = None,
@@ -134,10 +167,12 @@ class HttpClient:
         """
         attempt = 0
         while True:
+            if self.closed.is_set():
+                raise TargetConnectionError(STOPPING)
             result = self._attempt(method, url, json=json, params=params, headers=headers, on_line=on_line)
             result.retries = attempt
             if result.status in self.retry_statuses and attempt < self.retries:
-                time.sleep(self._backoff(attempt, result.headers))
+                self.closed.wait(self._backoff(attempt, result.headers))  # a closing client stops waiting
                 attempt += 1
                 continue
             if result.status >= 400:
@@ -165,15 +200,20 @@ class HttpClient:
         started = time.perf_counter()
         deadline = started + self.timeout_s
         try:
-            with self.client.stream(method, url, json=json, params=params, headers=headers) as response:
+            with self.client.stream(method, url, json=json, params=params, headers=headers,
+                                    extensions={"trace": self._note_connection}) as response:
                 body = b"".join(self._read_until(response, deadline, started, on_line))
                 return HttpResult(response.status_code, response.headers, body)
         except TargetError:
             raise
-        except httpx.TimeoutException as exc:
-            raise TargetTimeout(self.scrub(self._timeout_message(exc, started))) from None
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, url) from None
+        except (httpx.HTTPError, RuntimeError) as exc:
+            if self.closed.is_set():  # close() ended it (RuntimeError: httpx refuses a closed client)
+                raise TargetConnectionError(STOPPING) from None
+            if isinstance(exc, httpx.TimeoutException):
+                raise TargetTimeout(self.scrub(self._timeout_message(exc, started))) from None
+            if isinstance(exc, httpx.HTTPError):
+                raise self._transport_error(exc, url) from None
+            raise
 
     def _read_until(self, response: httpx.Response, deadline: float, started: float,
                     on_line: Callable[[str, float], None] | None) -> Iterator[bytes]:

@@ -24,6 +24,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
+import socket
 import threading
 import time
 import uuid
@@ -43,6 +45,7 @@ BODIES_KEPT = 1000
 
 HOST = "127.0.0.1"
 HANG_LIMIT_S = 600.0
+HANG_POLL_S = 0.05  # how often a hanging response looks whether its client went away
 SESSION_HEADER = "X-Session-Id"
 
 
@@ -59,7 +62,8 @@ class ServerFaults(BaseModel):
     malformed_on: str | None = Field(default=None, description="answer these with a body that is not JSON")
     empty_on: str | None = Field(default=None, description="answer these with an empty reply text")
     close_on: str | None = Field(default=None, description="close the connection without answering")
-    hang_on: str | None = Field(default=None, description="start the response, then never finish it")
+    hang_on: str | None = Field(default=None, description="start the response, then never finish it (until the "
+                                "client goes away or the server stops)")
     token_ms: float = Field(default=0, ge=0, description="pause between streamed chunks")
     api_key_env: str | None = Field(default=None, description="require 'Bearer <key>' with the key in this env var")
 
@@ -177,12 +181,29 @@ class _Handler(BaseHTTPRequestHandler):
         return json.loads(raw or b"null")
 
     def _hang(self, started_body: bytes) -> None:
-        """Send headers and the start of a body that promises more, then wait for the server to stop."""
+        """Send headers and the start of a body that promises more, then wait for the client to leave.
+
+        Like a real server, it notices a client that closed its connection: the request then
+        stops counting as in flight (tests check that an interrupted client really let go).
+        """
         self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
                          + started_body)
         self.wfile.flush()
-        self.stub.stopping.wait(HANG_LIMIT_S)
+        deadline = time.monotonic() + HANG_LIMIT_S
+        while not self.stub.stopping.wait(HANG_POLL_S) and time.monotonic() < deadline:
+            if self._client_gone():
+                break
         self.close_connection = True  # the response stays unfinished
+
+    def _client_gone(self) -> bool:
+        """True once the client closed its end (the socket reads as ended, or fails)."""
+        readable, _, _ = select.select([self.connection], [], [], 0)
+        if not readable:
+            return False
+        try:
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
     def _authorised(self) -> bool:
         if self.stub.api_key is None:
