@@ -52,9 +52,14 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="compare with the results llmops promote stored for REF (e.g. stable, origin/stable)")
 
 
+#: [tool.llmops.gate] key -> the flag that overrides it
+THRESHOLD_FLAGS = {"min_pass_rate": "--min-pass-rate", "max_pii_findings": "--max-pii",
+                   "max_error_rate": "--max-error-rate", "max_p95_latency_ms": "--max-p95-ms",
+                   "max_p95_regression_pct": "--max-p95-regression-pct"}
+
+
 def threshold_overrides(args: argparse.Namespace) -> dict[str, object]:
-    return {key: getattr(args, key) for key in ("min_pass_rate", "max_pii_findings", "max_error_rate",
-                                                "max_p95_latency_ms", "max_p95_regression_pct")}
+    return {key: getattr(args, key) for key in THRESHOLD_FLAGS}
 
 
 def resolve_baseline(args: argparse.Namespace, gate: GateSettings, root: Path,
@@ -109,7 +114,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    gate = gate_settings(settings, threshold_overrides(args))
+    gate = gate_settings(settings, threshold_overrides(args), THRESHOLD_FLAGS)
     results = load_results(args.results)
     baseline, label = resolve_baseline(args, gate, settings.root)
     verdict = evaluate(results, gate, baseline, label)

@@ -60,9 +60,9 @@ class CaseItem(pytest.Item):
 
     def __init__(self, *, case: LoadedCase, target: Target, **kwargs: Any):
         super().__init__(**kwargs)
-        self.case = case
         self.target = target
         self.job = self.config.stash[RUN_KEY].job_for(self.nodeid, case, target)
+        self.case = self.job.case  # as sent: with the target's system prompt when the case sets none
         self.stash[JOB_KEY] = self.job
 
     def runtest(self) -> None:

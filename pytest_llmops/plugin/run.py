@@ -5,6 +5,7 @@ Built once in ``pytest_configure`` and kept in ``config.stash`` (never in module
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from ..replay import ReplayJob
 from ..results import TargetInfo
 from ..targets import Target, build_target
 from ..targets import cassette
+from ..variables import literal
 
 
 @dataclass
@@ -56,7 +58,15 @@ class LlmopsRun:
         return self._infos[target.name]
 
     def job_for(self, nodeid: str, case: LoadedCase, target: Target) -> ReplayJob:
-        """The replay job of one collected case."""
+        """The replay job of one collected case.
+
+        The target's system prompt joins here, for a case whose file and case set none
+        (``system: ""`` in a case sends none): the job's case is what is sent, recorded in
+        cassettes and judged, so all of them agree. It is sent as written (no ``{name}``
+        filling: the case's variables are not the target's).
+        """
+        if case.system is None and target.system is not None:
+            case = dataclasses.replace(case, system=literal(target.system))
         key = cassette.case_key(case.path, case.id, self.settings.cases_path, self.rootpath)
         return ReplayJob(key=nodeid, case=case, target=target, plan=plan_for(case, self.repeat), cassette_key=key)
 

@@ -37,6 +37,7 @@ from ..jsonl import write_file_atomic
 from ..pii import PiiDetector
 from ..redaction import Scrubber, environment_secrets
 from ..transcript import Conversation, Reply
+from . import system_prompt, target_table
 from .base import Message, Target
 
 CASSETTE_VERSION = 1
@@ -352,18 +353,20 @@ def _first_difference(recorded: Any, current: list[dict[str, str]], detector: Pi
 
 def build_cassette_target(name: str, settings: Settings, mode: CassetteMode, detector: PiiDetector,
                           build_live: Callable[[str, Settings], Target]) -> CassetteTarget:
-    """The run's target ``name`` wrapped for recording or replaying; offline replay builds no live target."""
+    """The run's target ``name`` wrapped for recording or replaying; offline replay builds no live target.
+
+    The wrapper carries the target's system prompt either way, so a case replayed offline
+    sends the same messages it was recorded with.
+    """
     if mode.live:
         live: Target | None = build_live(name, settings)
         description = None
     else:
-        if name != "stub" and name not in settings.targets:
-            known = ", ".join(sorted({"stub", *settings.targets}))
-            raise ConfigError(f"unknown target {name!r}; known targets: {known}")
         live = None
-        spec = settings.targets.get(name, {"type": "stub"})
-        description = {"name": name, "kind": spec.get("type", "stub")}
-    return CassetteTarget(name, mode, live, detector, Scrubber(environment_secrets(settings.targets)), description)
+        description = {"name": name, "kind": target_table(name, settings).get("type", "stub")}
+    target = CassetteTarget(name, mode, live, detector, Scrubber(environment_secrets(settings.targets)), description)
+    target.system = live.system if live is not None else system_prompt(name, settings)
+    return target
 
 
 __all__ = ["CassetteMode", "CassetteTarget", "mode_from_options", "build_cassette_target",
