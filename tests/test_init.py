@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -17,9 +19,13 @@ import jsonschema
 import pytest
 import yaml
 from release_support import GIT_ENV, git
+from test_feedback_docs import bash_blocks, readme_section
 from test_release_workflows import actionlint
 
 from pytest_llmops.cases import case_file_json_schema, load_case_file
+from pytest_llmops.cli import build_parser, main
+from pytest_llmops.targets.stub import StubBehaviour
+from pytest_llmops.targets.stub_server import ServerFaults, StubServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,27 +40,36 @@ def pytest_in(cwd: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
+def init_here(folder: Path, *args: str) -> int:
+    """``llmops init`` in-process, for tests whose subject is what comes after it."""
+    return main(["init", "--dir", str(folder), *args])
+
+
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under ``folder``: its bytes and its modification time (ns)."""
     return {str(path.relative_to(folder)): (path.read_bytes(), path.stat().st_mtime_ns)
             for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
-def test_init_in_an_empty_folder_then_pytest_llmops_passes_there(tmp_path: Path) -> None:
-    project = tmp_path / "fresh"
-    project.mkdir()
-    done = llmops(project, "init")
-    assert done.returncode == 0, done.stderr
-    assert "pyproject.toml: created" in done.stdout and "pytest --llmops" in done.stdout
+def test_readme_five_minutes_block_runs_as_written_in_an_empty_folder(tmp_path: Path) -> None:
+    """README's first block, exactly: ``llmops init`` in a new folder, then ``pytest --llmops`` passes there."""
+    first, second = bash_blocks(readme_section("Your own project in five minutes"))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", first], cwd=tmp_path, env=env, text=True,
+                          capture_output=True, stdin=subprocess.DEVNULL, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    project = tmp_path / "my-support-bot"
+    assert "pyproject.toml: created" in done.stdout
+    cases = load_case_file(project / "eval_cases" / "starter.yaml")
+    assert len(cases) >= 3
+    assert re.search(rf"\b{len(cases)} passed in\b", done.stdout) and not re.search(r"\b[1-9]\d* failed", done.stdout)
+    assert f"1 file(s), {len(cases)} case(s), 0 file(s) with errors" in done.stdout  # llmops validate
 
     settings = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["llmops"]
     assert settings["target"] == "stub" and settings["cases_dir"] == "eval_cases"
     text = (project / "pyproject.toml").read_text()
     for kind in ('type = "openai"', 'type = "http"', 'type = "python"'):  # the commented examples
         assert f"# {kind}" in text, kind
-
-    cases = load_case_file(project / "eval_cases" / "starter.yaml")
-    assert len(cases) >= 3
     written = {check for case in cases for expect in case.turn_expects
                for check, value in expect.model_dump(exclude_none=True).items() if value is not None}
     assert {"no_pii", "no_error", "max_latency_ms"} <= written  # every default check, shown
@@ -64,11 +79,13 @@ def test_init_in_an_empty_folder_then_pytest_llmops_passes_there(tmp_path: Path)
     assert schema == case_file_json_schema()
     jsonschema.validate(yaml.safe_load(starter), schema)
 
-    run = pytest_in(project, "--llmops", "--llmops-results=results.json")
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    outcome = json.loads((project / "results.json").read_text())["summary"]
-    assert outcome["passed"] == outcome["cases"] == len(cases) and outcome["failed"] == 0
-    assert llmops(project, "validate").returncode == 0
+    # The second block needs a real chatbot; its commands parse, and its pytest line uses the = form.
+    for line in filter(None, (line.split("  #")[0].strip() for line in second.splitlines())):
+        words = shlex.split(line)
+        if words[0] == "llmops":
+            build_parser().parse_args(words[1:])
+        else:
+            assert words[:2] == ["pytest", "--llmops"] and "--llmops-target=chatbot" in words
 
 
 def test_running_init_twice_changes_nothing_and_says_so(tmp_path: Path) -> None:
@@ -111,7 +128,7 @@ def test_an_existing_llmops_section_and_cases_are_left_alone(tmp_path: Path) -> 
 
 def test_lock_files_left_by_a_run_are_ignored_by_git(tmp_path: Path) -> None:
     """The stores' sibling .lock files (feedback, monitor log) never show up as changes to commit."""
-    assert llmops(tmp_path, "init").returncode == 0
+    assert init_here(tmp_path) == 0
     git(tmp_path, "init", "-q")
     assert llmops(tmp_path, "feedback", "--user-id", "u-1", "--type", "slow", "--message", "slow").returncode == 0
     monitored = subprocess.run([sys.executable, "-m", "pytest_llmops.cli", "monitor", "-q"], cwd=tmp_path, text=True,
@@ -148,21 +165,17 @@ def test_target_options_fill_in_the_chatbot_table_and_the_ci_workflow_lints(tmp_
     assert upload["if"] == "always()" and "report.html" in upload["with"]["path"]
 
 
-def test_a_filled_in_target_really_answers(tmp_path: Path) -> None:
+def test_a_filled_in_target_really_answers(pytester: pytest.Pytester) -> None:
     """The table init writes works as written: the starter cases pass over serve-stub's OpenAI-compatible API."""
-    server = subprocess.Popen([sys.executable, "-m", "pytest_llmops.cli", "serve-stub", "--port", "0"],
-                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = StubServer(StubBehaviour(), ServerFaults()).start()  # what `llmops serve-stub` serves, on port 0
     try:
-        url = server.stdout.readline().split(" on ")[1].split()[0]  # "... serving the stub bot on URL (..."
-        done = llmops(tmp_path, "init", "--target", "openai", "--base-url", f"{url}/v1",
-                      "--model", "llmops-stub")
-        assert done.returncode == 0, done.stderr
-        run = pytest_in(tmp_path, "--llmops", "--llmops-target=chatbot")
+        assert init_here(pytester.path, "--target", "openai", "--base-url", f"{server.url}/v1",
+                         "--model", "llmops-stub") == 0
+        run = pytester.runpytest("--llmops", "--llmops-target=chatbot")
     finally:
-        server.terminate()
-        server.wait(timeout=10)
-    assert run.returncode == 0, run.stdout[-3000:]
-    assert "target chatbot (openai)" in run.stdout
+        server.stop()
+    run.assert_outcomes(passed=len(load_case_file(pytester.path / "eval_cases" / "starter.yaml")))
+    assert "target chatbot (openai)" in run.stdout.str()
 
 
 @pytest.mark.parametrize("args, message", [
@@ -185,3 +198,12 @@ def test_a_pyproject_that_is_not_toml_is_refused_and_kept(tmp_path: Path) -> Non
     assert done.returncode == 2 and "pyproject.toml: cannot read" in done.stderr
     assert (tmp_path / "pyproject.toml").read_text() == "[project\nname = 1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml"]
+
+
+def test_dir_names_the_project_folder(tmp_path: Path) -> None:
+    missing = llmops(tmp_path, "init", "--dir", "nowhere")
+    assert missing.returncode == 2 and "--dir nowhere: no such folder" in missing.stderr
+    (tmp_path / "bot").mkdir()
+    done = llmops(tmp_path, "init", "--dir", "bot")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "bot" / "eval_cases" / "starter.yaml").is_file() and not (tmp_path / "eval_cases").exists()

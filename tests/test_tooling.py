@@ -4,45 +4,53 @@ and fail instead under LLMOPS_TESTS_STRICT (what .ci/run sets), so CI never pass
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from tooling import STRICT_ENV
+from tooling import STRICT_ENV, require
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_without_node(tmp_path: Path, strict: bool) -> subprocess.CompletedProcess:
-    """tests/test_release_docs.py's Mermaid checks, with only Python (and git) on the PATH."""
+def test_without_node_the_mermaid_checks_skip_saying_what_to_install(tmp_path: Path) -> None:
+    """The real test file, in a real pytest process whose PATH has Python, git and bash but no Node."""
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
+    bin_dir.mkdir()
     for tool in ("git", "bash"):
-        target = bin_dir / tool
-        if not target.exists():
-            target.symlink_to(subprocess.run(["which", tool], capture_output=True, text=True).stdout.strip())
+        (bin_dir / tool).symlink_to(shutil.which(tool))
     env = {key: value for key, value in os.environ.items() if key != STRICT_ENV and not key.startswith("PYTEST_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{bin_dir}"
-    if strict:
-        env[STRICT_ENV] = "1"
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs",
-                           "tests/test_release_docs.py", "-k", "mermaid or diagram_is_valid or rejects_a_broken"],
+    packages = ROOT / "tools" / "mermaid" / "node_modules"
+    installed = packages.exists()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs",
+                           "tests/test_release_docs.py", "-k", "diagram_is_valid or rejects_a_broken"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-
-
-def test_without_node_the_mermaid_checks_skip_saying_what_to_install(tmp_path: Path) -> None:
-    done = run_without_node(tmp_path, strict=False)
     assert done.returncode == 0, done.stdout[-3000:]
-    assert "2 skipped" in done.stdout and "passed" not in done.stdout.splitlines()[-1], done.stdout[-2000:]
+    assert "2 skipped" in done.stdout and " passed" not in done.stdout.splitlines()[-1], done.stdout[-2000:]
     assert "needs the node command (Node.js 18+ and npm; .ci/run installs them)" in done.stdout
-    assert "npm" not in done.stderr
+    assert packages.exists() == installed  # nothing was downloaded
 
 
-def test_under_llmops_tests_strict_a_missing_tool_fails(tmp_path: Path) -> None:
-    done = run_without_node(tmp_path, strict=True)
-    assert done.returncode == 1, done.stdout[-3000:]
-    assert "2 errors" in done.stdout and f"{STRICT_ENV} is set" in done.stdout  # failed in the fixture
+def test_node_without_the_npm_packages_skips_with_the_command_to_run(monkeypatch, tmp_path: Path) -> None:
+    import test_release_docs
+
+    monkeypatch.setattr(test_release_docs, "TOOL", tmp_path)  # a tools/mermaid with no node_modules
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    reason = test_release_docs._mermaid_missing()
+    assert reason is not None and "npm ci --prefix tools/mermaid" in reason
+
+
+def test_under_llmops_tests_strict_a_missing_tool_fails(monkeypatch) -> None:
+    monkeypatch.delenv(STRICT_ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="needs the node command"):
+        require("needs the node command (Node.js 18+ and npm; .ci/run installs them)")
+    monkeypatch.setenv(STRICT_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match=f"{STRICT_ENV} is set"):
+        require("needs the node command (Node.js 18+ and npm; .ci/run installs them)")
+    require(None)  # nothing missing: nothing happens
 
 
 def test_ci_sets_the_strict_variable_before_running_the_tests() -> None:

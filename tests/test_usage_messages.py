@@ -4,6 +4,7 @@ suggestion, path options that would move pytest's rootdir, and a "reproduce with
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from pytest_llmops import __version__
 from pytest_llmops.config import load_settings
 from pytest_llmops.errors import ConfigError
 from pytest_llmops.targets import build_target
+
+ROOT = Path(__file__).resolve().parents[1]
 
 GREETING = """\
     cases:
@@ -79,23 +82,35 @@ def test_llmops_validate_in_an_empty_folder_points_to_init(tmp_path: Path) -> No
 
 
 def test_naming_the_case_folder_without_llmops_says_to_add_it(make_project) -> None:
-    pytester = make_project({"c.yaml": GREETING})
-    for args in (["eval_cases"], ["eval_cases/c.yaml"], ["eval_cases/c.yaml::hello"]):
+    pytester = make_project({"c.yaml": GREETING, "more/d.yaml": GREETING})
+    for args in (["eval_cases"], ["eval_cases/c.yaml"], ["eval_cases/c.yaml::hello"], ["eval_cases/more"]):
         result = pytester.runpytest(*args)
         assert result.ret == pytest.ExitCode.USAGE_ERROR, args
-        assert "run only with --llmops: pytest --llmops eval_cases" in result.stderr.str(), args
+        assert f"{args[0]} holds pytest-llmops conversation cases, which run only with --llmops: " \
+               f"pytest --llmops {args[0]}" in result.stderr.str(), args
 
 
 def test_naming_a_missing_case_folder_without_llmops_points_to_init(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("eval_cases")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "eval_cases: no such file or folder" in result.stderr.str() and "llmops init" in result.stderr.str()
+    assert "eval_cases: no such folder" in result.stderr.str() and "llmops init" in result.stderr.str()
 
 
 def test_other_paths_without_llmops_are_plain_pytest(make_project) -> None:
     pytester = make_project({"c.yaml": GREETING})
     pytester.makepyfile(test_plain="def test_ok():\n    pass\n")
     pytester.runpytest("test_plain.py").assert_outcomes(passed=1)
+    pytester.runpytest("nothere").stderr.fnmatch_lines(["*file or directory not found: nothere*"])
+
+
+def test_a_case_folder_that_is_the_project_root_leaves_python_tests_alone(pytester: pytest.Pytester) -> None:
+    """cases_dir = "." is allowed: naming a folder of Python tests, or the root itself, is plain pytest then."""
+    pytester.makepyprojecttoml('[tool.llmops]\ncases_dir = "."\n')
+    pytester.makefile(".yaml", c=GREETING.replace("    ", "", 1))
+    pytester.mkdir("tests")
+    (pytester.path / "tests" / "test_plain.py").write_text("def test_ok():\n    pass\n")
+    pytester.runpytest("tests").assert_outcomes(passed=1)
+    pytester.runpytest(".").assert_outcomes(passed=1)
 
 
 # --- a bad value is blamed on where it was typed ----------------------------------------------------
@@ -208,6 +223,30 @@ def test_a_spaced_path_option_inside_the_project_is_harmless(make_project) -> No
     pytester = make_project({"c.yaml": GREETING})
     pytester.runpytest("--llmops", "--llmops-record", "cassettes").assert_outcomes(passed=2)
     pytester.runpytest("--llmops", "--llmops-replay", "cassettes").assert_outcomes(passed=2)
+
+
+# --- every command in README, docs and hints writes path options with = ----------------------------
+
+#: a path option, a space, then a path or a path placeholder (not "--llmops-record and --llmops-replay ...")
+SPACED = re.compile(r"--llmops-(?:replay|record|results|cases) (?:DIR|PATH|FILE|cassettes|[\w~][\w.~-]*[/.]\w|/\w)")
+
+
+@pytest.mark.parametrize("path", [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))], ids=lambda p: p.name)
+def test_docs_write_path_options_with_equals(path: Path) -> None:
+    text = path.read_text()
+    commands = [line for block in re.findall(r"```(?:bash|sh)\n(.*?)```", text, re.S) for line in block.splitlines()]
+    commands += [span for span in re.findall(r"`([^`\n]+)`", text) if span.startswith(("pytest", "llmops"))]
+    assert not [command for command in commands if SPACED.search(command)]
+
+
+def test_hints_in_the_code_write_path_options_with_equals() -> None:
+    """Messages and help that tell the user what to type (an echo of what they typed may keep their form)."""
+    offenders = []
+    for source in (ROOT / "pytest_llmops").rglob("*.py"):
+        for number, line in enumerate(source.read_text().splitlines(), start=1):
+            if SPACED.search(line) and source.name != "invocation.py":  # which explains the space form
+                offenders.append(f"{source.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not offenders, offenders
 
 
 # --- reproduce with: everything that changes what runs ---------------------------------------------

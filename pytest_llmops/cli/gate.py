@@ -104,9 +104,9 @@ def append_step_summary(markdown: str) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "gate", help="decide whether a results file may be promoted (exit 0 pass, 1 fail, 2 usage error)",
-        description="Check a results file (pytest --llmops --llmops-results FILE) against the thresholds in "
+        description="Check a results file (pytest --llmops --llmops-results=FILE) against the thresholds in "
                     "[tool.llmops.gate] and, with a baseline, against the last promoted run.")
-    parser.add_argument("results", type=Path, help="results JSON written by pytest --llmops --llmops-results")
+    parser.add_argument("results", type=Path, help="results JSON written by pytest --llmops --llmops-results=FILE")
     add_gate_arguments(parser)
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the verdict as Markdown here")
     parser.set_defaults(handler=run, repo=Path("."))

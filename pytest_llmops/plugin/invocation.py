@@ -17,7 +17,7 @@ from typing import Iterable
 
 import pytest
 
-from ..cases import START_HINT, no_cases_reason
+from ..cases import START_HINT, case_files_in, is_case_file_name, no_cases_reason
 from ..config import Settings
 
 #: our options that take a path: written with a space, pytest may take the path for its rootdir
@@ -96,17 +96,25 @@ def missing_cases_problem(settings: Settings, from_option: bool) -> str | None:
     return f"{reason} ({source}); {START_HINT}, or name your case folder with --llmops-cases=DIR."
 
 
+def _holds_only_cases(path: Path) -> bool:
+    """A case file, or a folder with case files and no Python tests (pytest alone would find nothing there)."""
+    if path.is_file():
+        return is_case_file_name(path)
+    if not case_files_in(path):
+        return False
+    return not any(path.rglob("test_*.py")) and not any(path.rglob("*_test.py"))
+
+
 def cases_without_llmops_problem(config: pytest.Config, cases_path: Path) -> str | None:
-    """A path named on a run without ``--llmops`` inside the case folder: pytest alone collects nothing there."""
+    """A path named on a run without ``--llmops`` that holds only our cases: pytest alone collects nothing there."""
     base = config.invocation_params.dir
     for arg in config.args:
         path = Path(os.path.abspath(base / str(arg).split("::")[0]))
-        if not (path == cases_path or path.is_relative_to(cases_path)):
-            continue
-        if not path.exists():
-            return f"{arg}: no such file or folder; {START_HINT}, then run `pytest --llmops`."
-        return (f"{arg} is in the pytest-llmops case folder, whose cases run only with --llmops: "
-                f"pytest --llmops {shlex.quote(str(arg))}")
+        if path == cases_path and not path.exists():
+            return f"{arg}: no such folder; {START_HINT}, then run `pytest --llmops`."
+        if (path == cases_path or path.is_relative_to(cases_path)) and path.exists() and _holds_only_cases(path):
+            return (f"{arg} holds pytest-llmops conversation cases, which run only with --llmops: "
+                    f"pytest --llmops {shlex.quote(str(arg))}")
     return None
 
 

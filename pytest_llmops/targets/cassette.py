@@ -1,8 +1,8 @@
 """Conversation cassettes: record every exchange of a run, replay the suite offline from them.
 
-``--llmops-record DIR`` wraps the run's target in a :class:`CassetteTarget` that passes
+``--llmops-record=DIR`` wraps the run's target in a :class:`CassetteTarget` that passes
 each turn to the real chatbot and keeps what happened (request, reply or fault, status,
-latency, time to first token). ``--llmops-replay DIR`` answers every turn from those
+latency, time to first token). ``--llmops-replay=DIR`` answers every turn from those
 files instead: no network, the same replies every time, and the latency checks judged
 on the recorded latencies (marked ``(recorded)``). A case, run or turn with no matching
 recording fails clearly, or with ``--llmops-record-missing`` is sent live and added.
@@ -52,7 +52,7 @@ STAND_INS = {
     "ipv6": "2001:db8::1",
 }
 HEADER = ("# pytest-llmops cassette: one case's recorded conversation (see docs/cassettes.md).\n"
-          "# Replay offline with: pytest --llmops --llmops-replay DIR\n")
+          "# Replay offline with: pytest --llmops --llmops-replay=DIR\n")
 
 
 @dataclass(frozen=True)
@@ -81,12 +81,12 @@ def mode_from_options(record: str | None, replay: str | None, record_missing: bo
     """The cassette mode for the command-line options, or None; ConfigError for contradictions."""
     if record and replay:
         raise ConfigError("--llmops-record and --llmops-replay cannot be combined; to add missing recordings "
-                          "to a cassette folder use --llmops-replay DIR --llmops-record-missing")
+                          "to a cassette folder use --llmops-replay=DIR --llmops-record-missing")
     if record_missing and not replay:
-        raise ConfigError("--llmops-record-missing needs --llmops-replay DIR (the cassettes to complete)")
+        raise ConfigError("--llmops-record-missing needs --llmops-replay=DIR (the cassettes to complete)")
     if record_pii and not (record or record_missing):
-        raise ConfigError("--llmops-record-pii only applies when recording (--llmops-record DIR or "
-                          "--llmops-replay DIR --llmops-record-missing)")
+        raise ConfigError("--llmops-record-pii only applies when recording (--llmops-record=DIR or "
+                          "--llmops-replay=DIR --llmops-record-missing)")
     chosen = record or replay
     if not chosen:
         return None
@@ -193,8 +193,8 @@ class CassetteTarget(Target):
             if problem is None:
                 return self._replayed(interaction or {})
             if not self.mode.record_missing:
-                raise NoRecording(f"{problem}; record it with --llmops-record DIR, or add what is missing with "
-                                  "--llmops-replay DIR --llmops-record-missing")
+                raise NoRecording(f"{problem}; record it with --llmops-record=DIR, or add what is missing with "
+                                  "--llmops-replay=DIR --llmops-record-missing")
         return self._live(messages, conversation, turn, request)
 
     def end(self, conversation: Conversation) -> None:
