@@ -91,3 +91,10 @@ def test_what_the_schema_refuses_the_loader_refuses_too(tmp_path: Path, name: st
         load_case_file(path)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(yaml.safe_load(REFUSED[name]), case_file_json_schema())
+
+
+def test_llmops_schema_feedback_prints_the_feedback_records_schema(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "pytest_llmops.cli", "schema", "feedback"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == json.loads((ROOT / "docs" / "feedback.schema.json").read_text())

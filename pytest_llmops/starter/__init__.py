@@ -41,7 +41,7 @@ KINDS = ("openai", "http", "python")
 _EXAMPLES = {
     "openai": ("An OpenAI-compatible API (OpenAI, vLLM, Ollama, llama.cpp server, LiteLLM)",
                {"type": "openai", "base_url": "https://api.openai.com/v1", "model": "gpt-4o-mini",
-                "api_key_env": "OPENAI_API_KEY"}),
+                "api_key_env": "OPENAI_API_KEY", "system": "You are Acme's support assistant."}),
     "http": ("A JSON endpoint", {"type": "http", "url": "https://support.example/api/chat",
                                  "body": {"message": "{message}", "history": "{history}"}, "reply_path": "reply"}),
     "python": ("A Python function, def reply(messages) -> str", {"type": "python", "callable": "mybot:reply"}),
@@ -98,13 +98,16 @@ def _table(options: dict[str, Any], commented: bool) -> str:
     return "\n".join(lines)
 
 
+def chosen_table(choice: TargetChoice) -> str:
+    """``[tool.llmops.targets.chatbot]`` filled in from ``llmops init --target ...``."""
+    return (f"# Your chatbot (llmops init --target {choice.kind}); every option: docs/targets.md.\n"
+            f"# Replay against it with: pytest --llmops --llmops-target={TARGET_NAME}\n"
+            + _table({"type": choice.kind, **choice.options}, commented=False) + "\n")
+
+
 def target_tables(choice: TargetChoice | None) -> str:
     """The target tables: the chosen one filled in, every other kind as a commented example."""
-    parts = []
-    if choice is not None:
-        parts.append(f"# Your chatbot (llmops init --target {choice.kind}); every option: docs/targets.md.\n"
-                     f"# Replay against it with: pytest --llmops --llmops-target={TARGET_NAME}\n"
-                     + _table({"type": choice.kind, **choice.options}, commented=False))
+    parts = [chosen_table(choice).rstrip("\n")] if choice is not None else []
     others = [kind for kind in KINDS if choice is None or kind != choice.kind]
     intro = ("# Your chatbot: uncomment one of these, then run pytest --llmops --llmops-target="
              f"{TARGET_NAME}\n# (or set target = \"{TARGET_NAME}\" above). Every option: docs/targets.md."
@@ -112,8 +115,6 @@ def target_tables(choice: TargetChoice | None) -> str:
     examples = [intro]
     for kind in others:
         title, options = _EXAMPLES[kind]
-        if kind == "openai":
-            options = {**options, "system": "You are Acme's support assistant."}
         examples.append(f"#\n# {title}:\n" + _table(options, commented=True))
     parts.append("\n".join(examples))
     return "\n\n".join(parts) + "\n"
@@ -166,7 +167,7 @@ def _pyproject_change(root: Path, choice: TargetChoice | None) -> tuple[Change, 
         if choice is None or (isinstance(targets, dict) and TARGET_NAME in targets):
             kept = f" and [tool.llmops.targets.{TARGET_NAME}]" if choice is not None else ""
             return Change(path, f"kept: it already has a [tool.llmops] section{kept}"), cases_dir
-        addition = target_tables(choice).split("\n\n")[0] + "\n"
+        addition = chosen_table(choice)
         note = f"added [tool.llmops.targets.{TARGET_NAME}] at the end; nothing else changed"
     text = path.read_text(encoding="utf-8")
     new_text = text + ("" if not text or text.endswith("\n") else "\n") + "\n" + addition
@@ -248,5 +249,5 @@ def apply(changes: list[Change]) -> list[Change]:
     return changes
 
 
-__all__ = ["TargetChoice", "Change", "plan", "apply", "llmops_section", "target_tables", "workflow_text",
+__all__ = ["TargetChoice", "Change", "plan", "apply", "llmops_section", "target_tables", "chosen_table", "workflow_text",
            "TARGET_NAME", "KINDS"]
