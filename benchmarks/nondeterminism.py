@@ -75,9 +75,9 @@ def bench_cassettes(cases: int, turns: int, latency_ms: float) -> None:
         server = StubServer(StubBehaviour(latency_ms=latency_ms)).start()
         project(folder, server.url, "\n".join(lines) + "\n")
         live = pytest_time(folder)
-        recording = pytest_time(folder, "--llmops-record", "cas")
+        recording = pytest_time(folder, "--llmops-record=cas")
         server.stop()
-        replay = pytest_time(folder, "--llmops-replay", "cas")
+        replay = pytest_time(folder, "--llmops-replay=cas")
         files = list((folder / "cas").rglob("*.yaml"))
         size = sum(path.stat().st_size for path in files)
     exchanges = cases * turns

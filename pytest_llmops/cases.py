@@ -101,19 +101,22 @@ class Expect(_Strict):
     json_reply: bool | JsonExpect | None = Field(default=None, alias="json")  # the reply is JSON (+ a schema)
     max_tokens: int | None = Field(default=None, gt=0)  # completion tokens of this reply
 
-    @field_validator("judge", mode="before")
+    @field_validator("judge", mode="before", json_schema_input_type=str | JudgeExpect | None)
     @classmethod
     def _rubric_alone(cls, value: Any) -> Any:
         return {"rubric": value} if isinstance(value, str) else value
 
     _json_valid = field_validator("json_reply", mode="before")(classmethod(lambda cls, v: _json_key(v)))
 
-    @field_validator("allow_pii", mode="before")
+    # json_schema_input_type: the published schema (case_file_json_schema) accepts what the loader accepts
+    @field_validator("allow_pii", mode="before",
+                     json_schema_input_type=str | list[str | dict[str, str]] | None)
     @classmethod
     def _allow_pii_entries(cls, value: Any) -> Any:
         return check_allow_entries(_as_list(value))
 
-    @field_validator("contains", "not_contains", "matches", "not_matches", mode="before")
+    @field_validator("contains", "not_contains", "matches", "not_matches", mode="before",
+                     json_schema_input_type=str | list[str] | None)
     @classmethod
     def _one_string_is_a_list(cls, value: Any) -> Any:
         return _as_list(value)
@@ -424,6 +427,24 @@ def resolve_cases(path: Path, data: Any, model: CaseFile) -> list[LoadedCase]:
     return loaded
 
 
+#: the case file schema's identifier (docs/cases.schema.json is the schema, written out)
+CASES_SCHEMA_ID = "https://pytest-llmops.invalid/schemas/cases.schema.json"
+
+
+def case_file_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a case file, generated from :class:`CaseFile` (what editors complete and check).
+
+    docs/cases.schema.json is this, written out; ``llmops schema cases`` prints it. Checks
+    that need more than one field (duplicate ids, ``{name}`` defined before use, min_pass
+    within repeat) are the loader's: ``llmops validate`` runs them all.
+    """
+    schema = CaseFile.model_json_schema()
+    schema["title"] = "pytest-llmops case file"
+    schema["description"] = ("Conversation cases replayed against a chatbot, with what every reply must satisfy "
+                             "(docs/cases.md). Validate completely with: llmops validate")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": CASES_SCHEMA_ID, **schema}
+
+
 #: what a case file's name ends with
 CASE_SUFFIXES = (".yaml", ".yml")
 
@@ -440,6 +461,19 @@ def case_files_in(folder: Path) -> list[Path]:
     return sorted(path for path in folder.rglob("*") if is_case_file_name(path.name) and path.is_file())
 
 
+#: what a front says when there is nothing to run yet
+START_HINT = "run `llmops init` to write a [tool.llmops] section and starter cases here"
+
+
+def no_cases_reason(folder: Path) -> str | None:
+    """Why ``folder`` holds no cases to run (it does not exist, or holds no case file), or None."""
+    if not folder.is_dir():
+        return f"no case folder: {folder} does not exist"
+    if not case_files_in(folder):
+        return f"no case files (*.yaml, *.yml) in {folder}"
+    return None
+
+
 def load_case_file(path: Path | str) -> list[LoadedCase]:
     """Read, parse and validate one case file. Raises CaseFileError naming file, line and field."""
     path = Path(path)
@@ -450,4 +484,4 @@ def load_case_file(path: Path | str) -> list[LoadedCase]:
 
 __all__ = ["Expect", "JudgeExpect", "SimilarExpect", "ToolCallExpect", "JsonExpect", "Turn", "Case", "Defaults", "CaseFile", "LoadedCase", "load_case_file",
            "parse_case_file", "resolve_cases", "LineDict", "LineList", "CASE_SUFFIXES", "is_case_file_name",
-           "case_files_in"]
+           "case_files_in", "no_cases_reason", "START_HINT", "case_file_json_schema", "CASES_SCHEMA_ID"]

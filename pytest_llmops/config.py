@@ -98,17 +98,24 @@ def read_tool_table(root: Path) -> dict[str, Any]:
     return table
 
 
-def load_settings(root: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
-    """Settings for the project at ``root``; ``overrides`` (from the command line) win where not None."""
+def load_settings(root: Path | None = None, overrides: dict[str, Any] | None = None,
+                  flags: dict[str, str] | None = None) -> Settings:
+    """Settings for the project at ``root``; ``overrides`` (from the command line) win where not None.
+
+    ``flags`` names the option each override was typed as (``{"concurrency":
+    "--llmops-concurrency"}``), so a bad value given there is blamed on that option, not
+    on a file the user never wrote it in.
+    """
     root = (root or find_project_root()).resolve()
     table = dict(read_tool_table(root))
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            table[key] = value
+    given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    table.update(given)
     try:
         return Settings.model_validate({**table, "root": root})
     except ValidationError as exc:
-        raise ConfigError(config_problems(root / "pyproject.toml", exc, FEATURE_TABLES)) from None
+        typed = {key: flag for key, flag in (flags or {}).items() if key in given}
+        raise ConfigError(config_problems(root / "pyproject.toml", exc, FEATURE_TABLES, model=Settings,
+                                          flags=typed)) from None
 
 
 __all__ = ["Settings", "PiiSettings", "PiiPattern", "SecretSettings", "LeakSettings", "RefusalSettings",

@@ -1,6 +1,6 @@
 """The results JSON of a ``--llmops`` run: its model, a writer and a loader.
 
-``pytest --llmops --llmops-results PATH`` writes one :class:`RunResults` document; the
+``pytest --llmops --llmops-results=PATH`` writes one :class:`RunResults` document; the
 gate and trend comparisons read it back with :func:`load_results`. The shape is a
 contract (documented in docs/results.md, JSON Schema in docs/results.schema.json):
 fields may be added, never renamed or removed without raising ``SCHEMA_VERSION``.
@@ -333,7 +333,7 @@ def load_results(path: Path | str) -> RunResults:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ResultsError(f"{path}: no such results file (write one with pytest --llmops --llmops-results {path})") from None
+        raise ResultsError(f"{path}: no such results file (write one with pytest --llmops --llmops-results={path})") from None
     except IsADirectoryError:
         raise ResultsError(f"{path}: is a folder, not a results file") from None
     except UnicodeDecodeError:

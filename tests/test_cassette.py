@@ -150,8 +150,8 @@ def test_missing_recordings_fail_clearly_or_are_recorded_with_record_missing(mak
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(["*FAILED reply: expected a reply from the chatbot; got no_recording: no recording "
                                  "of memory.yaml::remembers-name (no cassette cas/memory/remembers-name.yaml); "
-                                 "record it with --llmops-record DIR, or add what is missing with --llmops-replay "
-                                 "DIR --llmops-record-missing"])
+                                 "record it with --llmops-record=DIR, or add what is missing with --llmops-replay"
+                                 "=DIR --llmops-record-missing"])
     assert server.requests == 0
 
     project.runpytest("--llmops", "--llmops-target", "bot", "--llmops-replay", "cas",
@@ -213,7 +213,7 @@ def test_repeats_are_recorded_per_run_and_replay_with_the_same_distribution(make
 
 @pytest.mark.parametrize("args, message", [
     (["--llmops-record", "a", "--llmops-replay", "a"], "--llmops-record and --llmops-replay cannot be combined"),
-    (["--llmops-record-missing"], "--llmops-record-missing needs --llmops-replay DIR"),
+    (["--llmops-record-missing"], "--llmops-record-missing needs --llmops-replay=DIR"),
     (["--llmops-record-pii"], "--llmops-record-pii only applies when recording"),
     (["--llmops-replay", "nowhere"], "--llmops-replay nowhere: no such folder of cassettes"),
     (["--llmops-replay", "cas", "--llmops-target", "nobody"], "unknown target 'nobody'"),

@@ -81,8 +81,8 @@ def test_a_judge_question_never_recorded_fails_its_check_clearly(make_project, s
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*FAILED judge: expected judge: Says the order is on its way.; got judge error: "
                                  "no_recording: no recorded judge exchange in */cas/meaning/lookup+judge.yaml for run 1 "
-                                 "asking *; record it with --llmops-record DIR, or add what is missing with "
-                                 "--llmops-replay DIR --llmops-record-missing"])
+                                 "asking *; record it with --llmops-record=DIR, or add what is missing with "
+                                 "--llmops-replay=DIR --llmops-record-missing"])
 
     fresh = serve_stub()
     (project.path / "pyproject.toml").write_text("[tool.llmops]\n" + judge_toml(fresh, embeddings=True))

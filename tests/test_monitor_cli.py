@@ -149,10 +149,10 @@ def test_usage_errors_are_clear_and_exit_2(project, args, message):
 
 def test_simulate_generates_traffic_with_leaks_errors_and_slow_replies(tmp_path):
     root = make_project(tmp_path / "p", "max_latency_ms = 150\n")
-    result = cli(root, "monitor", "--simulate", "60", "--seed", "7", "--fail-on", "pii")
+    result = cli(root, "monitor", "--simulate", "60", "--seed", "7", "--fail-on", "pii", "--log-file=sim.log")
     stdout = result.stdout.decode()
     assert result.returncode == 1, result.stderr.decode()
-    logged = read_log(root / "chatbot_monitoring.log")
+    logged = read_log(root / "sim.log")
     assert len(logged) == 60 and len(stdout.splitlines()) == 60
     categories = {f["category"] for line in logged for f in line["findings"]}
     assert {"pii", "error", "latency"} <= categories
@@ -218,7 +218,8 @@ def test_simulate_against_a_real_http_target_on_loopback(tmp_path):
     try:
         root = make_project(tmp_path / "p", f'[tool.llmops.targets.api]\ntype = "http"\n'
                                             f'url = "http://127.0.0.1:{server.server_port}/chat"\n')
-        result = cli(root, "monitor", "--simulate", "40", "--target", "api", "--seed", "5", "-q")
+        result = cli(root, "monitor", "--simulate", "40", "--target", "api", "--seed", "5", "-q",
+                     "--log-file=chatbot_monitoring.log")
     finally:
         server.shutdown()
         server.server_close()
@@ -229,3 +230,153 @@ def test_simulate_against_a_real_http_target_on_loopback(tmp_path):
     assert leaks and all(line["reply"] == "Write to [EMAIL]" for line in leaks)
     assert all(line["findings"] == [] for line in logged if "order" not in line["user"])
     assert LEAKED_EMAIL not in (root / "chatbot_monitoring.log").read_text()
+
+
+# --- quiet where quiet was asked --------------------------------------------------------------------
+
+def _quiet(stderr: str) -> None:
+    for noise in ("Traceback", "BrokenPipe", "Logging error", "Exception ignored"):
+        assert noise not in stderr, stderr[-2000:]
+
+
+def test_a_reader_that_goes_away_ends_the_monitor_quietly(tmp_path):
+    """``llmops monitor ... | head -3``: three lines, then the command ends, with no traceback at all."""
+    import subprocess
+    import sys
+
+    root = make_project(tmp_path / "p", "max_latency_ms = 20\n")
+    process = subprocess.Popen([sys.executable, "-m", "pytest_llmops.cli", "monitor", "--simulate", "400", "--seed",
+                                "3", "--log-file=sim.log"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        lines = [process.stdout.readline() for _ in range(3)]
+        process.stdout.close()  # what `head -3` does after its third line
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert all(json.loads(line)["conversation_id"].startswith("sim-") for line in lines)
+    assert process.returncode == 141, stderr.decode()
+    _quiet(stderr.decode())
+    assert stderr.decode() == ""
+    assert 3 <= len(read_log(root / "sim.log")) < 400  # it stopped early, and kept what it had checked
+
+
+def test_a_shell_pipe_into_head_is_quiet(tmp_path):
+    import subprocess
+    import sys
+
+    root = make_project(tmp_path / "p", "max_latency_ms = 20\n")
+    llmops = f"{sys.executable} -m pytest_llmops.cli"
+    done = subprocess.run(["bash", "-c", f"{llmops} monitor --simulate 300 --seed 3 --no-log-file | head -3; "
+                                         f"{llmops} feedback --schema | head -2; {llmops} schema cases | head -1"],
+                          cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    assert len(done.stdout.splitlines()) == 6, done.stdout
+    _quiet(done.stderr)
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize("args", [["feedback", "--schema"], ["schema", "cases"], ["summary", "--help"]])
+def test_a_closed_stdout_ends_any_command_quietly(tmp_path, args):
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first write
+    try:
+        done = subprocess.run([sys.executable, "-m", "pytest_llmops.cli", *args], cwd=tmp_path, stdout=write,
+                              stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(write)
+    assert done.returncode == 141 or (args[-1] == "--help" and done.returncode in (0, 141)), done.stderr
+    _quiet(done.stderr.decode())
+
+
+def test_quiet_means_the_summary_only(tmp_path):
+    root = make_project(tmp_path / "p", "max_latency_ms = 20\n")
+    result = cli(root, "monitor", "-q", "--no-log-file", "--simulate", "40", "--seed", "1", "--fail-on", "pii")
+    assert result.returncode == 1  # flagged interactions were seen ...
+    assert result.stdout == b""
+    stderr = result.stderr.decode()
+    assert not [line for line in stderr.splitlines() if line.lstrip().startswith("{")], stderr  # ... not printed
+    assert "llmops monitor summary: 40 interaction(s)" in stderr
+    _quiet(stderr)
+
+
+def test_a_simulation_never_writes_the_production_log_unless_told(tmp_path):
+    root = make_project(tmp_path / "p", "max_latency_ms = 20\n")
+    write_jsonl(root / "chatbot_monitoring.log", [interaction(1)])  # production traffic logged earlier
+    before = (root / "chatbot_monitoring.log").read_bytes()
+    result = cli(root, "monitor", "--simulate", "30", "--seed", "2", "-q")
+    assert result.returncode == 0, result.stderr.decode()
+    assert (root / "chatbot_monitoring.log").read_bytes() == before
+    assert "simulated traffic is not logged (--log-file=PATH writes it)" in result.stderr.decode()
+    cases = cli(root, "cases", "from-monitor-log", "--dry-run")
+    assert cases.returncode == 0 and "sim-" not in cases.stdout.decode() + cases.stderr.decode()
+
+    told = cli(root, "monitor", "--simulate", "30", "--seed", "2", "-q", "--log-file=demo.log")
+    assert told.returncode == 0 and len(read_log(root / "demo.log")) == 30
+    assert (root / "chatbot_monitoring.log").read_bytes() == before
+
+
+CONCURRENCY_BOT = """
+import threading, time
+from pathlib import Path
+
+_lock = threading.Lock()
+_active = [0]
+
+
+def reply(messages):
+    with _lock:
+        _active[0] += 1
+        peak = Path("peak.txt")
+        seen = int(peak.read_text()) if peak.exists() else 0
+        peak.write_text(str(max(seen, _active[0])))
+    time.sleep(0.05)
+    with _lock:
+        _active[0] -= 1
+    return "Happy to help."
+"""
+
+
+@pytest.mark.parametrize("concurrency, peak", [("1", 1), ("4", 4)])
+def test_simulate_takes_concurrency(tmp_path, concurrency, peak):
+    root = make_project(tmp_path / "p", '[tool.llmops.targets.bot]\ntype = "python"\ncallable = "bot:reply"\n')
+    (root / "bot.py").write_text(CONCURRENCY_BOT)
+    result = cli(root, "monitor", "--simulate", "24", "--seed", "4", "--target", "bot", "-q",
+                 "--concurrency", concurrency)
+    assert result.returncode == 0, result.stderr.decode()
+    assert int((root / "peak.txt").read_text()) == peak
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--simulate", "3", "--concurrency", "0"], "--concurrency N: N must be from 1 to 1024"),
+    (["--concurrency", "2"], "--target, --seed and --concurrency only apply to --simulate"),
+])
+def test_simulate_concurrency_usage_errors(project, args, message):
+    result = cli(project, "monitor", *args)
+    assert result.returncode == 2 and message in result.stderr.decode()
+
+
+def test_a_bare_monitor_on_a_terminal_says_it_reads_standard_input(project):
+    import sys
+
+    pexpect = pytest.importorskip("pexpect")
+    child = pexpect.spawn(sys.executable, ["-m", "pytest_llmops.cli", "monitor", "--no-log-file"], cwd=str(project),
+                          timeout=30, encoding="utf-8")
+    try:
+        child.expect("reading interaction records \\(JSON Lines\\) from standard input; end with Ctrl-D")
+        child.sendline(json.dumps(interaction(1)))
+        child.sendeof()
+        child.expect("1 interaction\\(s\\)")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+
+
+def test_piped_stdin_gets_no_terminal_hint(project):
+    result = cli(project, "monitor", "--no-log-file", input=json.dumps(interaction(1)).encode() + b"\n")
+    assert result.returncode == 0 and "standard input" not in result.stderr.decode()

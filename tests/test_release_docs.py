@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from release_support import GIT_ENV, git
+from tooling import missing_command, require
 
 from pytest_llmops.cli import build_parser
 
@@ -20,15 +21,22 @@ TOOL = ROOT / "tools" / "mermaid"
 DOCS = [ROOT / "docs" / "lifecycle_map.md", ROOT / "docs" / "release.md"]
 
 
+NPM_CI = "npm ci --prefix tools/mermaid --no-audit --no-fund --loglevel=error"
+
+
+def _mermaid_missing() -> str | None:
+    """Why the real Mermaid parser cannot run here (None when it can). Tests never download it themselves."""
+    missing = missing_command("node", "Node.js 18+ and npm; .ci/run installs them")
+    if missing is None and not (TOOL / "node_modules" / "mermaid").is_dir():
+        missing = f"needs tools/mermaid's npm packages, pinned by its package-lock.json: run `{NPM_CI}` once"
+    return missing
+
+
 @pytest.fixture(scope="module")
 def mermaid_check() -> list[str]:
-    """``node tools/mermaid/check.mjs``, with its npm packages installed (.ci/run does it; else once here)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    assert node and npm, "Node.js and npm are needed to check the Mermaid diagrams"
-    if not (TOOL / "node_modules" / "mermaid").is_dir():
-        subprocess.run([npm, "ci", "--prefix", str(TOOL), "--no-audit", "--no-fund", "--loglevel=error"],
-                       check=True, timeout=300)
-    return [node, str(TOOL / "check.mjs")]
+    """``node tools/mermaid/check.mjs``: skipped (failed in CI, where .ci/run installs it) when it cannot run."""
+    require(_mermaid_missing())
+    return [shutil.which("node"), str(TOOL / "check.mjs")]
 
 
 def test_the_lifecycle_diagram_is_valid_mermaid(mermaid_check: list[str]) -> None:

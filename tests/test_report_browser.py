@@ -9,6 +9,7 @@ purpose to prove that this detector catches a script that does run.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import tempfile
@@ -18,7 +19,7 @@ from typing import Iterator
 
 import pytest
 from tooling import require
-from report_support import scripted_project
+from report_support import LEAKY_TOML, MIXED_SUITE, scripted_project
 
 from pytest_llmops.pii import mask_pii
 
@@ -144,3 +145,82 @@ def test_hostile_replies_show_as_text_and_never_run(make_project, browser, monke
     # Control: the same payload injected as markup on purpose does run, so the check above can fail.
     browser.execute_script("document.body.insertAdjacentHTML('beforeend', arguments[0])", PAYLOADS["img"])
     WebDriverWait(browser, 5).until(lambda d: d.execute_script("return window.__llmops_xss || null") == ["img"])
+
+
+# WCAG 2 contrast of each element's text against the first opaque background behind it.
+CONTRASTS_JS = """
+const lum = (rgb) => { const [r, g, b] = rgb.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 :
+    Math.pow((v + 0.055) / 1.055, 2.4); }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+const parts = (css) => css.match(/[\\d.]+/g).map(Number);
+const background = (el) => { for (; el; el = el.parentElement) { const c = parts(getComputedStyle(el).backgroundColor);
+    if (c.length < 4 || c[3] > 0.5) return c.slice(0, 3); } return [255, 255, 255]; };
+return Array.from(document.querySelectorAll(arguments[0]))
+  .filter((el) => el.getClientRects().length && el.textContent.trim())
+  .map((el) => { const a = lum(parts(getComputedStyle(el).color).slice(0, 3)), b = lum(background(el));
+    return [el.tagName + '.' + el.className, el.textContent.trim().slice(0, 40),
+            (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]; });
+"""
+READABLE = (".llmops-verdict, .llmops-summary h2, .llmops-summary h3, .llmops-facts th, .llmops-facts td, .llmops-bad, "
+            ".llmops-summary a, .llmops-summary li, .llmops-meta, .llmops-turn-head, .llmops-who, .llmops-text, "
+            ".llmops-checks th, .llmops-checks td, .llmops-fault, #results-table th, #results-table td, "
+            ".filters span, .collapse button, .summary p, body > p, #environment td")
+
+
+def _open(browser, page: Path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(page.as_uri())
+    WebDriverWait(browser, 20).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#results-table tbody.results-table-row"))
+
+
+@pytest.mark.parametrize("select, verdict, color", [
+    ([], "FAIL: 1 of 3 cases passed (33.3%)", (0xCF, 0x22, 0x2E)),
+    (["-k", "greets"], "PASS: 1 of 1 cases passed (100.0%)", (0x1A, 0x7F, 0x37)),
+])
+def test_the_report_opens_with_a_readable_verdict_and_fits_800_px(make_project, browser, tmp_path, select, verdict,
+                                                                   color) -> None:
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+
+    pytester = make_project(MIXED_SUITE, LEAKY_TOML)
+    pytester.runpytest("--llmops", "-p", "no:cacheprovider", "--html=report.html", "--self-contained-html", *select)
+    browser.set_window_size(800, 900)
+    _open(browser, pytester.path / "report.html")
+    assert browser.execute_script("return window.innerWidth") <= 800
+
+    # The verdict is the first thing below the title, on the first screen, above the environment and the rows.
+    box = browser.find_element(By.CSS_SELECTOR, ".llmops-verdict")
+    assert box.text == verdict
+    top = box.rect["y"]
+    assert top < 200, box.rect
+    above = browser.execute_script(
+        "return Array.from(document.body.children).filter((el) => el.getClientRects().length && "
+        "el.getBoundingClientRect().bottom <= arguments[0]).map((el) => el.id || el.tagName)", top)
+    assert above == ["title", "P"], above
+    for later in ("environment", "results-table"):
+        assert browser.find_element(By.ID, later).rect["y"] > top + box.rect["height"], later
+
+    # A screenshot of the first screen shows it: the verdict's colour fills its box, at the top of the page.
+    shot = Image.open(io.BytesIO(browser.get_screenshot_as_png())).convert("RGB")
+    (tmp_path / "report-800px.png").write_bytes(browser.get_screenshot_as_png())
+    scale = shot.width / browser.execute_script("return window.innerWidth")
+    inside = (int((box.rect["x"] + 6) * scale), int((top + box.rect["height"] / 2) * scale))
+    assert shot.getpixel(inside) == color, (inside, shot.getpixel(inside))
+    column = [shot.getpixel((inside[0], y)) for y in range(shot.height)]
+    first = column.index(color)  # nothing in the verdict's colour above it: the page starts with it
+    assert abs(first - top * scale) <= 2 * scale and first < 200 * scale, (first, top)
+    assert all(pixel == color for pixel in column[first:int((top + box.rect["height"]) * scale) - 2])
+
+    # No sideways scrolling at 800 px, collapsed or with every conversation shown.
+    for _ in range(2):
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= \
+            browser.execute_script("return window.innerWidth"), "the page scrolls sideways at 800 px"
+        browser.find_element(By.ID, "show_all_details").click()
+
+    # Every label and value reads at WCAG AA contrast (4.5:1 for text this size).
+    measured = browser.execute_script(CONTRASTS_JS, READABLE)
+    assert len(measured) > 30
+    poor = [item for item in measured if item[2] < 4.5]
+    assert not poor, poor

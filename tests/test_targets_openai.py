@@ -207,5 +207,6 @@ def test_send_raises_target_errors_not_tracebacks(tmp_path, stub_server):
 def test_unknown_option_in_target_table_is_a_config_error(tmp_path):
     (tmp_path / "pyproject.toml").write_text(
         '[tool.llmops.targets.bot]\ntype = "openai"\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\ntemprature = 1\n')
-    with pytest.raises(ConfigError, match="target 'bot': temprature: Extra inputs are not permitted"):
+    with pytest.raises(ConfigError, match=r"unknown option 'temprature' in \[tool.llmops.targets.bot\]; "
+                                          r"did you mean 'temperature'\?"):
         build_target("bot", load_settings(tmp_path))

@@ -1,7 +1,8 @@
 """The ``llmops`` command: parses arguments and hands over to the engine, nothing more.
 
 Each subcommand lives in its own module here with a ``register(subparsers)`` function;
-add a module's name to COMMAND_MODULES to make its commands appear.
+add a module's name to COMMAND_MODULES to make its commands appear. :mod:`.output`
+keeps ``llmops ... | head`` quiet.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import importlib
 import sys
 from typing import Sequence
 
+from .. import __version__
 from ..errors import LlmopsError
+from .output import EXIT_PIPE_CLOSED, discard_stdout
 
 COMMAND_MODULES = [
     "pytest_llmops.cli.validate",
@@ -24,6 +27,8 @@ COMMAND_MODULES = [
     "pytest_llmops.cli.monitor",
     "pytest_llmops.cli.summary",
     "pytest_llmops.cli.probes",
+    "pytest_llmops.cli.init",
+    "pytest_llmops.cli.schema",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -31,6 +36,7 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmops", description="pytest-llmops: keep a chatbot safe, fast and correct.")
+    parser.add_argument("--version", action="version", version=f"llmops (pytest-llmops) {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -48,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (| head): stop quietly
+        discard_stdout()
+        return EXIT_PIPE_CLOSED
 
 
 if __name__ == "__main__":  # pragma: no cover

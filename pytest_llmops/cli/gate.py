@@ -58,10 +58,15 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="compare with the results llmops promote stored for REF (e.g. stable, origin/stable)")
 
 
+#: [tool.llmops.gate] key -> the flag that overrides it
+THRESHOLD_FLAGS = {"min_pass_rate": "--min-pass-rate", "max_pii_findings": "--max-pii",
+                   "max_error_rate": "--max-error-rate", "max_p95_latency_ms": "--max-p95-ms",
+                   "max_p95_regression_pct": "--max-p95-regression-pct", "max_cost_usd": "--max-cost-usd",
+                   "max_tokens_total": "--max-tokens", "max_cost_regression_pct": "--max-cost-regression-pct"}
+
+
 def threshold_overrides(args: argparse.Namespace) -> dict[str, object]:
-    return {key: getattr(args, key) for key in ("min_pass_rate", "max_pii_findings", "max_error_rate",
-                                                "max_p95_latency_ms", "max_p95_regression_pct", "max_cost_usd",
-                                                "max_tokens_total", "max_cost_regression_pct")}
+    return {key: getattr(args, key) for key in THRESHOLD_FLAGS}
 
 
 def resolve_baseline(args: argparse.Namespace, gate: GateSettings, root: Path,
@@ -106,9 +111,9 @@ def append_step_summary(markdown: str) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "gate", help="decide whether a results file may be promoted (exit 0 pass, 1 fail, 2 usage error)",
-        description="Check a results file (pytest --llmops --llmops-results FILE) against the thresholds in "
+        description="Check a results file (pytest --llmops --llmops-results=FILE) against the thresholds in "
                     "[tool.llmops.gate] and, with a baseline, against the last promoted run.")
-    parser.add_argument("results", type=Path, help="results JSON written by pytest --llmops --llmops-results")
+    parser.add_argument("results", type=Path, help="results JSON written by pytest --llmops --llmops-results=FILE")
     add_gate_arguments(parser)
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the verdict as Markdown here")
     parser.set_defaults(handler=run, repo=Path("."))
@@ -116,7 +121,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    gate = gate_settings(settings, threshold_overrides(args))
+    gate = gate_settings(settings, threshold_overrides(args), THRESHOLD_FLAGS)
     results = load_results(args.results)
     baseline, label = resolve_baseline(args, gate, settings.root)
     verdict = evaluate(results, gate, baseline, label)

@@ -13,16 +13,17 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..config import load_settings
 from ..errors import ConfigError
 from ..jsonl import parse_line
 from ..monitor.input import RawLine, follow_file, read_file, read_stream
-from ..monitor.log import DIAGNOSTICS_LOGGER_NAME, diagnostics_handler
+from ..monitor.log import DIAGNOSTICS_LOGGER_NAME, console_handler, diagnostics_handler
 from ..monitor.service import Monitor
 from ..monitor.settings import MonitorSettings, monitor_settings, parse_conditions
 from ..monitor.stats import format_summary
+from .output import EXIT_PIPE_CLOSED, discard_stdout
 
 EXIT_OK, EXIT_FLAGGED, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -47,8 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--target", metavar="NAME",
                         help="with --simulate: the target (default: the stub bot, misbehaving now and then)")
     source.add_argument("--seed", type=int, help="with --simulate: make the traffic repeatable")
+    source.add_argument("--concurrency", type=int, metavar="N",
+                        help="with --simulate: conversations at once (default: concurrency in [tool.llmops], 8)")
     output = parser.add_argument_group("output")
-    output.add_argument("--log-file", metavar="PATH", help="JSON Lines log (default chatbot_monitoring.log)")
+    output.add_argument("--log-file", metavar="PATH",
+                        help="JSON Lines log (default chatbot_monitoring.log; with --simulate: none unless given)")
     output.add_argument("--no-log-file", action="store_true", help="write no log file")
     output.add_argument("--log-max-bytes", type=int, metavar="N",
                         help="rotate the log to LOG.1, LOG.2 ... once it reaches N bytes (keeps log_backups, 5)")
@@ -89,6 +93,13 @@ def _conditions(text: str | None, option: str) -> list[str] | None:
         raise ConfigError(f"{option}: {exc}") from None
 
 
+#: [tool.llmops.monitor] key -> the flag that overrides it (a bad value is blamed on the flag)
+MONITOR_FLAGS = {"fields": "--map", "max_line_bytes": "--max-line-bytes", "summary_every_s": "--summary-every",
+                 "fail_on": "--fail-on", "alert_on": "--alert-on", "alert_webhook": "--alert-webhook",
+                 "alert_cooldown_s": "--alert-cooldown", "metrics_port": "--metrics-port",
+                 "metrics_host": "--metrics-host", "log_file": "--log-file", "log_max_bytes": "--log-max-bytes"}
+
+
 def _options(args: argparse.Namespace, settings: Any) -> MonitorSettings:
     fields = _field_map(args.map)
     overrides: dict[str, Any] = {
@@ -104,8 +115,9 @@ def _options(args: argparse.Namespace, settings: Any) -> MonitorSettings:
         "log_file": args.log_file,
         "log_max_bytes": args.log_max_bytes,
     }
-    options = monitor_settings(settings, overrides)
-    if args.no_log_file:
+    options = monitor_settings(settings, overrides, MONITOR_FLAGS)
+    # A simulation is a demo: it never writes the production log unless --log-file says where.
+    if args.no_log_file or (args.simulate is not None and args.log_file is None):
         options = options.model_copy(update={"log_file": None})
     return options
 
@@ -126,9 +138,11 @@ def _check_sources(args: argparse.Namespace) -> None:
             raise ConfigError("--simulate generates its own traffic: give no PATH and no --follow")
         if args.simulate < 1:
             raise ConfigError("--simulate N: N must be at least 1")
+        if args.concurrency is not None and not 1 <= args.concurrency <= 1024:
+            raise ConfigError("--concurrency N: N must be from 1 to 1024")
         return
-    if args.target or args.seed is not None:
-        raise ConfigError("--target and --seed only apply to --simulate")
+    if args.target or args.seed is not None or args.concurrency is not None:
+        raise ConfigError("--target, --seed and --concurrency only apply to --simulate")
     if args.follow and (len(args.paths) != 1 or args.paths[0] == "-"):
         raise ConfigError("--follow needs exactly one file PATH (stdin is read until it ends anyway)")
     for path in args.paths:
@@ -184,8 +198,10 @@ class _SummaryTicker:
             self._thread.join(timeout=5)
 
 
-def _check_lines(monitor: Monitor, lines: Iterator[RawLine], max_bytes: int) -> None:
+def _check_lines(monitor: Monitor, lines: Iterator[RawLine], max_bytes: int, stop: threading.Event) -> None:
     for line in lines:
+        if stop.is_set():
+            return
         raw = line.raw
         if raw is None:
             monitor.bad_input(line.where, f"line too long ({line.length} bytes > {max_bytes})")
@@ -220,8 +236,9 @@ def _feed(monitor: Monitor, args: argparse.Namespace, options: MonitorSettings, 
         from ..monitor.simulate import simulate, simulation_target
 
         target = simulation_target(monitor.settings, args.target)
+        concurrency = args.concurrency or monitor.settings.concurrency
         try:
-            simulate(monitor, target, args.simulate, seed=args.seed, concurrency=monitor.settings.concurrency)
+            simulate(monitor, target, args.simulate, seed=args.seed, concurrency=concurrency, should_stop=stop.is_set)
         finally:
             target.close()
         return
@@ -229,14 +246,19 @@ def _feed(monitor: Monitor, args: argparse.Namespace, options: MonitorSettings, 
         log = logging.getLogger(DIAGNOSTICS_LOGGER_NAME)
         log.info("following %s (stop with Ctrl-C or SIGTERM)", args.paths[0])
         _check_lines(monitor, follow_file(args.paths[0], max_bytes, stop, from_end=args.from_end,
-                                          on_idle=monitor.flush, on_event=log.info), max_bytes)
+                                          on_idle=monitor.flush, on_event=log.info), max_bytes, stop)
         return
     for path in args.paths or ["-"]:
+        if stop.is_set():
+            return
         if path == "-":
-            _check_lines(monitor, read_stream(sys.stdin.buffer, "<stdin>", max_bytes), max_bytes)
+            if sys.stdin.isatty():
+                print("llmops monitor: reading interaction records (JSON Lines) from standard input; end with "
+                      "Ctrl-D, or give a file (llmops monitor --help)", file=sys.stderr, flush=True)
+            _check_lines(monitor, read_stream(sys.stdin.buffer, "<stdin>", max_bytes), max_bytes, stop)
             continue
         try:
-            _check_lines(monitor, read_file(path, max_bytes), max_bytes)
+            _check_lines(monitor, read_file(path, max_bytes), max_bytes, stop)
         except OSError as exc:  # unreadable, or gone mid-read: say so, go on with the next file
             monitor.bad_input(path, f"cannot read: {exc.strerror or exc}")
 
@@ -253,14 +275,26 @@ def run(args: argparse.Namespace) -> int:
     diagnostics.setLevel(logging.INFO)
     diagnostics.propagate = False
     monitor = None
+    stop = threading.Event()
     try:
         listeners = _listeners(options)
-        monitor = Monitor(settings, options, console=options.console and not args.quiet, listeners=listeners,
+        monitor = Monitor(settings, options, console=False, listeners=listeners,
                           logger_name="pytest_llmops.monitor.cli")
+        # The command owns the output: -q means the summary only. Without any handler, Python's
+        # last-resort handler would print every flagged interaction on stderr.
+        monitor.logger.propagate = False
+        monitor.add_handler(logging.NullHandler())
+        console = None
+        if options.console and not args.quiet:
+            console = console_handler(on_closed=stop.set)  # stdout closed (| head): stop reading, quietly
+            monitor.add_handler(console)
         for listener in listeners:
             if hasattr(listener, "summary"):
                 listener.summary = monitor.stats.summary
-        return _monitor(monitor, args, options)
+        code = _monitor(monitor, args, options, stop, stdout_closed=lambda: bool(console and console.closed))
+        if code == EXIT_PIPE_CLOSED:
+            discard_stdout()  # what is still buffered must not raise at exit either
+        return code
     finally:
         if monitor is not None:
             monitor.close()
@@ -268,8 +302,8 @@ def run(args: argparse.Namespace) -> int:
         diagnostics.level, diagnostics.propagate = saved
 
 
-def _monitor(monitor: Monitor, args: argparse.Namespace, options: MonitorSettings) -> int:
-    stop = threading.Event()
+def _monitor(monitor: Monitor, args: argparse.Namespace, options: MonitorSettings, stop: threading.Event,
+             stdout_closed: Callable[[], bool]) -> int:
     previous = _install_stop_signals(stop, following=args.follow)
     ticker = _SummaryTicker(monitor, options.summary_every_s)
     interrupted = False
@@ -282,9 +316,13 @@ def _monitor(monitor: Monitor, args: argparse.Namespace, options: MonitorSetting
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         monitor.close()
+    if stdout_closed():
+        return EXIT_PIPE_CLOSED  # the reader went away: end as quietly as `cat | head` would
     print(format_summary(monitor.stats.summary(), "summary"), file=sys.stderr, flush=True)
     if monitor.log_path is not None:
         print(f"llmops monitor: log in {monitor.log_path}", file=sys.stderr)
+    elif args.simulate is not None:
+        print("llmops monitor: simulated traffic is not logged (--log-file=PATH writes it)", file=sys.stderr)
     if interrupted:
         return EXIT_INTERRUPTED
     seen = [condition for condition in options.fail_on if monitor.seen(condition)]

@@ -18,7 +18,7 @@ from ..release.settings import gate_settings
 from ..release.promote import (NOTES_REF, RollbackPlan, check_promotable, fetch_remote_state, plan_rollback, promote,
                        rollback)
 from ..results import load_results
-from .gate import add_gate_arguments, append_step_summary, resolve_baseline, threshold_overrides
+from .gate import THRESHOLD_FLAGS, add_gate_arguments, append_step_summary, resolve_baseline, threshold_overrides
 
 EXIT_DONE, EXIT_REFUSED = 0, 1
 
@@ -69,7 +69,7 @@ def _refused(command: str, exc: ReleaseRefused) -> int:
 def run_promote(args: argparse.Namespace) -> int:
     git = Git(args.repo)
     settings = load_settings(find_project_root(git.root))
-    gate = gate_settings(settings, threshold_overrides(args))
+    gate = gate_settings(settings, threshold_overrides(args), THRESHOLD_FLAGS)
     results = load_results(args.results)
     baseline_file = args.baseline_out or (settings.root / gate.baseline_file if gate.baseline_file else None)
     try:

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cases import case_files_in, load_case_file
+from ..cases import START_HINT, case_files_in, load_case_file, no_cases_reason
 from ..config import load_settings
-from ..errors import CaseFileError
+from ..errors import CaseFileError, ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +30,13 @@ def _case_files(paths: list[Path]) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = args.paths or [load_settings().cases_path]
+    if not args.paths:
+        folder = load_settings().cases_path
+        reason = no_cases_reason(folder)
+        if reason:
+            raise ConfigError(f"{reason} (cases_dir in [tool.llmops], default eval_cases); {START_HINT}, "
+                              "or name case files or folders: llmops validate PATH...")
+    paths = args.paths or [folder]
     files = _case_files(paths)
     bad = cases = 0
     for path in files:

@@ -17,7 +17,7 @@ import logging
 import sys
 import threading
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 from ..jsonl import append_records, dumps
 from .rotation import rotate_if_larger
@@ -122,9 +122,37 @@ def _report_write_failure(path: Path, lost: int) -> None:
         "could not write %d record(s) to %s: %s", lost, path, error)
 
 
-def console_handler(stream: IO[str] | None = None, level: int = logging.INFO) -> logging.Handler:
-    """A handler printing each interaction's JSON line (stdout by default)."""
-    handler = logging.StreamHandler(stream or sys.stdout)
+class ConsoleHandler(logging.StreamHandler):
+    """Prints each interaction's JSON line; a reader that went away (``| head``) ends the printing quietly.
+
+    Python's own StreamHandler reports a broken pipe with a traceback for every record
+    after it; this one stops writing, remembers it in ``closed`` and calls ``on_closed``
+    once, so the command can stop too.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, on_closed: Callable[[], None] | None = None):
+        super().__init__(stream or sys.stdout)
+        self.on_closed = on_closed
+        self.closed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.closed:
+            return
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+            self.stream.flush()
+        except BrokenPipeError:
+            self.closed = True
+            if self.on_closed is not None:
+                self.on_closed()
+        except Exception:  # as logging.StreamHandler: report, never crash the caller
+            self.handleError(record)
+
+
+def console_handler(stream: IO[str] | None = None, level: int = logging.INFO,
+                    on_closed: Callable[[], None] | None = None) -> logging.Handler:
+    """A handler printing each interaction's JSON line (stdout by default); see :class:`ConsoleHandler`."""
+    handler = ConsoleHandler(stream, on_closed)
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler.setLevel(level)
     return handler

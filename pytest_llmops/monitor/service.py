@@ -87,10 +87,10 @@ class Monitor:
         self.diagnostics = logging.getLogger(DIAGNOSTICS_LOGGER_NAME)
         self.handlers: list[logging.Handler] = []
         if self.options.log_file:
-            self._add_handler(JsonLinesFileHandler(self.log_path, max_bytes=self.options.log_max_bytes,
+            self.add_handler(JsonLinesFileHandler(self.log_path, max_bytes=self.options.log_max_bytes,
                                                    backups=self.options.log_backups))
         if self.options.console if console is None else console:
-            self._add_handler(console_handler())
+            self.add_handler(console_handler())
         if self.logger.level == logging.NOTSET:
             self.logger.setLevel(logging.INFO)
         self.closed = False
@@ -101,7 +101,8 @@ class Monitor:
             return None
         return Path(self.settings.root) / self.options.log_file
 
-    def _add_handler(self, handler: logging.Handler) -> None:
+    def add_handler(self, handler: logging.Handler) -> None:
+        """Send every interaction record to ``handler`` too; it is closed with the monitor."""
         self.handlers.append(handler)
         self.logger.addHandler(handler)
 

@@ -96,10 +96,12 @@ class MonitorSettings(BaseModel):
         return parse_conditions(value) if isinstance(value, str) else [parse_condition(v) for v in value]
 
 
-def monitor_settings(settings: "Settings", overrides: dict[str, Any] | None = None) -> MonitorSettings:
+def monitor_settings(settings: "Settings", overrides: dict[str, Any] | None = None,
+                     flags: dict[str, str] | None = None) -> MonitorSettings:
     """The monitor section of ``settings`` with command-line ``overrides`` (None: not given) on top,
-    and the webhook URL read from ``alert_webhook_env`` when only that is set."""
-    options = with_overrides(settings.monitor, overrides, settings.pyproject, "monitor")
+    and the webhook URL read from ``alert_webhook_env`` when only that is set. ``flags`` names
+    the option each override came from, for error messages."""
+    options = with_overrides(settings.monitor, overrides, settings.pyproject, "monitor", flags)
     if options.alert_webhook is None and options.alert_webhook_env:
         url = os.environ.get(options.alert_webhook_env)
         if not url:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Callable
 
 from ..config import Settings
 from ..replay import build_messages, send_turn
@@ -62,17 +62,19 @@ def simulation_target(settings: Settings, name: str | None) -> Target:
 
 
 def _one_conversation(monitor: Monitor, target: Target, number: int, turns: list[str], user_id: str,
-                      budget: list[int], budget_lock: Any) -> None:
+                      budget: list[int], budget_lock: Any, should_stop: Callable[[], bool]) -> None:
     history: list[Message] = []
     conversation_id = f"sim-{number:05d}"
     conversation = Conversation(case_key=conversation_id)
     try:
         for index, user in enumerate(turns, start=1):
+            if should_stop():
+                return
             with budget_lock:
                 if budget[0] <= 0:
                     return
                 budget[0] -= 1
-            exchange = send_turn(target, build_messages(None, history, user), conversation, index)
+            exchange = send_turn(target, build_messages(target.system, history, user), conversation, index)
             monitor.record(user, exchange.reply, exchange.latency_ms, conversation_id=conversation_id,
                            user_id=user_id, error=exchange.error, status=exchange.status)
             if exchange.reply is None:
@@ -83,8 +85,11 @@ def _one_conversation(monitor: Monitor, target: Target, number: int, turns: list
 
 
 def simulate(monitor: Monitor, target: Target, interactions: int, *, seed: int | None = None,
-             concurrency: int = 8) -> None:
-    """Send about ``interactions`` exchanges (whole conversations, cut at the count) and monitor each."""
+             concurrency: int = 8, should_stop: Callable[[], bool] = lambda: False) -> None:
+    """Send about ``interactions`` exchanges (whole conversations, cut at the count) and monitor each.
+
+    ``should_stop`` is asked before each turn (e.g. the reader of the output went away).
+    """
     rng = random.Random(seed)
     budget = [interactions]
     lock = threading.Lock()
@@ -95,7 +100,7 @@ def simulate(monitor: Monitor, target: Target, interactions: int, *, seed: int |
         plans.append((len(plans) + 1, turns, rng.choice(USER_IDS)))
         planned += len(turns)
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="llmops-simulate") as pool:
-        futures = [pool.submit(_one_conversation, monitor, target, number, turns, user_id, budget, lock)
+        futures = [pool.submit(_one_conversation, monitor, target, number, turns, user_id, budget, lock, should_stop)
                    for number, turns, user_id in plans]
         for future in futures:
             future.result()

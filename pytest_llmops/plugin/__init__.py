@@ -7,7 +7,8 @@
 * :mod:`.replay_ahead`: replaying selected cases ahead of pytest on a bounded pool;
 * :mod:`.failure`: failure text and JUnit properties from a case's record;
 * :mod:`.collector`: the run's results (terminal summary, ``--llmops-results``);
-* :mod:`.html`: pytest-html integration, registered only when pytest-html is active.
+* :mod:`.html`: pytest-html integration, registered only when pytest-html is active;
+* :mod:`.invocation`: mistakes in the command line pytest cannot see, and "reproduce with".
 
 Run state lives in ``config.stash``, never in module globals.
 """
@@ -28,8 +29,9 @@ from ..record import unjudged_case
 from ..results import CaseResult, case_from_dict, case_to_dict
 from ..targets import cassette
 from . import collector, replay_ahead
+from .invocation import cases_without_llmops_problem, missing_cases_problem, reproduce_command, rootdir_problem
 from .items import RECORD_KEY, CaseItem, CaseYamlFile, ProbeLibrary
-from .run import RUN_KEY, LlmopsRun
+from .run import RUN_KEY, LlmopsRun, is_xdist_worker
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,14 +70,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(cache_dir, default .llmops-cache/).")
 
 
+#: [tool.llmops] key -> (pytest option dest, the option as typed)
+OVERRIDES = {
+    "target": ("llmops_target", "--llmops-target"),
+    "cases_dir": ("llmops_cases", "--llmops-cases"),
+    "concurrency": ("llmops_concurrency", "--llmops-concurrency"),
+    "max_latency_ms": ("llmops_max_latency_ms", "--llmops-max-latency-ms"),
+    "timeout_s": ("llmops_timeout", "--llmops-timeout"),
+}
+
+
 def _overrides(config: pytest.Config) -> dict[str, Any]:
-    return {
-        "target": config.getoption("llmops_target"),
-        "cases_dir": config.getoption("llmops_cases"),
-        "concurrency": config.getoption("llmops_concurrency"),
-        "max_latency_ms": config.getoption("llmops_max_latency_ms"),
-        "timeout_s": config.getoption("llmops_timeout"),
-    }
+    return {key: config.getoption(dest) for key, (dest, _) in OVERRIDES.items()}
 
 
 def _repeat_option(config: pytest.Config) -> int | None:
@@ -87,7 +93,8 @@ def _repeat_option(config: pytest.Config) -> int | None:
 
 def _new_run(config: pytest.Config) -> LlmopsRun:
     """The session's shared state; ConfigError for bad settings or options, before anything runs."""
-    settings = load_settings(config.rootpath, _overrides(config))
+    settings = load_settings(config.rootpath, _overrides(config),
+                             flags={key: flag for key, (_, flag) in OVERRIDES.items()})
     cassettes = cassette.mode_from_options(
         config.getoption("llmops_record"), config.getoption("llmops_replay"),
         config.getoption("llmops_record_missing"), config.getoption("llmops_record_pii"),
@@ -101,20 +108,43 @@ def _new_run(config: pytest.Config) -> LlmopsRun:
     return run
 
 
+def _check_without_llmops(config: pytest.Config) -> None:
+    """A run without ``--llmops``: our options need it, and our case folder means nothing to pytest alone."""
+    for option in ("results", "probes"):
+        if config.getoption(f"llmops_{option}") is not None:
+            raise pytest.UsageError(f"pytest-llmops: --llmops-{option} needs --llmops")
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        return
+    try:
+        cases_path = load_settings(config.rootpath).cases_path
+    except ConfigError:
+        return  # settings only matter with --llmops, where their error is reported
+    problem = cases_without_llmops_problem(config, cases_path)
+    if problem:
+        raise pytest.UsageError(f"pytest-llmops: {problem}")
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "llmops: a conversation case collected by pytest-llmops")
+    problem = None if hasattr(config, "workerinput") else rootdir_problem(config)
+    if problem:
+        raise pytest.UsageError(f"pytest-llmops: {problem}")
     if not config.getoption("llmops"):
-        for option in ("results", "probes"):
-            if config.getoption(f"llmops_{option}") is not None:
-                raise pytest.UsageError(f"pytest-llmops: --llmops-{option} needs --llmops")
+        _check_without_llmops(config)
         return
     try:
         run = _new_run(config)
     except (ConfigError, ValueError) as exc:
         raise pytest.UsageError(f"pytest-llmops: {exc}") from None
-    config.stash[RUN_KEY] = run
     settings = run.settings
+    if (config.args_source != pytest.Config.ArgsSource.ARGS and not is_xdist_worker(config)
+            and not run.probe_categories):  # with --llmops-probes, the probes can run alone
+        problem = missing_cases_problem(settings, from_option=config.getoption("llmops_cases") is not None)
+        if problem:
+            run.close()
+            raise pytest.UsageError(f"pytest-llmops: {problem}")
+    config.stash[RUN_KEY] = run
     replay_ahead.install(config, settings.concurrency)
     collector.install(config, cases_dir=settings.cases_dir, concurrency=settings.concurrency,
                       default_target=run.target_info(run.target_named(None)), detector=run.checker.detector)
@@ -140,10 +170,10 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     evaluators = run.describe_evaluators()
     return [f"llmops: target {settings.target} ({kind}), cases {settings.cases_dir}/, "
             f"concurrency {settings.concurrency}, max latency {settings.max_latency_ms:g} ms",
-            f"llmops: reproduce with: pytest --llmops --llmops-target {settings.target}"] + (
+            f"llmops: reproduce with: {reproduce_command(config, settings, run.repeat)}"] + (
             [f"llmops: cassettes: {run.cassettes.describe()}"] if run.cassettes else []) + (
             [evaluators] if evaluators else []) + (
-            [f"llmops: every case replayed {run.repeat} time(s) (--llmops-repeat {run.repeat})"] if run.repeat else []
+            [f"llmops: every case replayed {run.repeat} time(s) (--llmops-repeat={run.repeat})"] if run.repeat else []
             ) + ([f"llmops: probes: {', '.join(run.probe_categories)} (--llmops-probes)"] if run.probe_categories else [])
 
 

@@ -89,6 +89,8 @@ class ResultsCollector:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if exitstatus == pytest.ExitCode.USAGE_ERROR:
+            return  # e.g. a path that does not exist: pytest's one-line error says it all; no 0-case results
         self.results = self.build(int(exitstatus))
         if self.results_path is None:
             return

@@ -93,10 +93,10 @@ class CaseItem(pytest.Item):
 
     def __init__(self, *, case: LoadedCase, target: Target, probe_category: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        self.case = case
         self.target = target
         self.probe_category = probe_category  # a probe of the library (--llmops-probes): its category
         self.job = self.config.stash[RUN_KEY].job_for(self.nodeid, case, target, probe_category)
+        self.case = self.job.case  # as sent: with the target's system prompt when the case sets none
         self.stash[JOB_KEY] = self.job
 
     def runtest(self) -> None:

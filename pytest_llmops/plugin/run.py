@@ -7,6 +7,7 @@ cassettes when recording or replaying, and handed to the checker with the verdic
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,9 +27,10 @@ from ..record import run_record, target_info
 from ..repeat import plan_for
 from ..replay import ReplayJob, StopFlag
 from ..results import RunRecord, TargetInfo
-from ..targets import Target, build_target
+from ..targets import Target, build_target, target_table
 from ..targets import cassette
 from ..targets.exchange_cassette import build_exchange_cassette
+from ..variables import literal
 
 #: target kinds that can embed texts (``Target.embed``)
 EMBEDDING_KINDS = ("openai", "python", "stub")
@@ -85,7 +87,7 @@ class LlmopsRun:
             self.checker.judge = Judge(judge, mask=mask if settings.judge.mask_pii else None, cache=self.cache,
                                        retries=settings.judge.retries, mask_stored=mask)
         if settings.embeddings.target:
-            kind = cassette.known_target(settings.embeddings.target, settings).get("type", "stub")
+            kind = target_table(settings.embeddings.target, settings).get("type", "stub")
             if kind not in EMBEDDING_KINDS:
                 raise ConfigError(f"[tool.llmops.embeddings] target {settings.embeddings.target!r} is a {kind} target, "
                                   f"which cannot embed texts; use one of type {', '.join(EMBEDDING_KINDS)}")
@@ -152,7 +154,15 @@ class LlmopsRun:
         return self.canary
 
     def job_for(self, nodeid: str, case: LoadedCase, target: Target, probe_category: str | None = None) -> ReplayJob:
-        """The replay job of one collected case (a probe's cassettes go under ``probes/``)."""
+        """The replay job of one collected case (a probe's cassettes go under ``probes/``).
+
+        The target's system prompt joins here, for a case whose file and case set none
+        (``system: ""`` in a case sends none): the job's case is what is sent, recorded in
+        cassettes, checked for leaks and judged, so all of them agree. It is sent as written
+        (no ``{name}`` filling: the case's variables are not the target's).
+        """
+        if case.system is None and target.system is not None:
+            case = dataclasses.replace(case, system=literal(target.system))
         if probe_category is not None:
             key = f"probes/{probe_category}.yaml::{case.id}"
         else:

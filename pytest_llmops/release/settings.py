@@ -41,10 +41,12 @@ class GateSettings(BaseModel):
     baseline_file: str | None = None
 
 
-def gate_settings(settings: "Settings", overrides: dict[str, Any] | None = None) -> GateSettings:
+def gate_settings(settings: "Settings", overrides: dict[str, Any] | None = None,
+                  flags: dict[str, str] | None = None) -> GateSettings:
     """The gate section of ``settings`` with command-line ``overrides`` (None values ignored) on top;
-    ``max_p95_latency_ms`` defaults to the per-reply limit ``[tool.llmops] max_latency_ms``."""
-    gate = with_overrides(settings.gate, overrides, settings.pyproject, "gate")
+    ``max_p95_latency_ms`` defaults to the per-reply limit ``[tool.llmops] max_latency_ms``.
+    ``flags`` names the option each override came from, for error messages."""
+    gate = with_overrides(settings.gate, overrides, settings.pyproject, "gate", flags)
     if gate.max_p95_latency_ms is None:
         gate = gate.model_copy(update={"max_p95_latency_ms": settings.max_latency_ms})
     return gate

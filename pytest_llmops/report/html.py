@@ -22,32 +22,54 @@ from .summary import describe_git, describe_target, describe_tokens, probe_lines
 FAILING_CASES_LISTED = 50
 LONG_TEXT_CHARS = 2000
 
+#: Our styles, and the few of pytest-html's we override: the page opens with the verdict (flex
+#: order moves the summary above the environment table), every text has WCAG AA contrast
+#: (pytest-html's body text is #999 on white, 2.8:1), and nothing scrolls sideways at 800 px
+#: (pytest-html sets min-width: 800px on a body with margins; unbroken test ids widen the table).
 STYLE = """<style>
-.llmops-summary{border:1px solid #d0d7de;border-radius:6px;padding:8px 14px;margin:10px 0;background:#f6f8fa;max-width:1100px}
-.llmops-summary h2{margin:4px 0 8px}
-.llmops-verdict{font-size:1.25em;font-weight:bold;margin:4px 0 10px}
-.llmops-verdict.pass{color:#1a7f37}.llmops-verdict.fail{color:#cf222e}
+body{min-width:0;color:#1f2328;display:flex;flex-direction:column}
+#title,body>p:first-of-type{order:-3}
+body>.summary{order:-2}
+#environment-header,#environment{order:1}
+body>footer{order:2}
+.summary__data{display:flex;flex-direction:column}
+.summary__data>*{flex:none}
+.summary__data>.additional-summary.prefix{order:-1}
+a,.filters button,.collapse button{color:#0550ae}
+.filters button:hover,.collapse button:hover{color:#033d8b}
+#results-table{color:#1f2328;table-layout:auto}
+#results-table td{overflow-wrap:anywhere}
+span.passed,.passed .col-result{color:#1a7f37}
+span.skipped,span.xfailed,span.rerun,.skipped .col-result,.xfailed .col-result,.rerun .col-result{color:#9a6700}
+span.error,span.failed,span.xpassed,.error .col-result,.failed .col-result,.xpassed .col-result{color:#cf222e}
+.llmops-summary{border:1px solid #d0d7de;border-radius:6px;padding:8px 14px;margin:10px 0;background:#f6f8fa;
+  max-width:1100px;color:#1f2328;box-sizing:border-box}
+.llmops-summary h2{margin:6px 0 8px;font-size:15px;color:#1f2328}
+.llmops-verdict{font-size:20px;font-weight:bold;margin:2px 0 8px;padding:6px 12px;border-radius:6px;color:#fff}
+.llmops-verdict.pass{background:#1a7f37}.llmops-verdict.fail{background:#cf222e}
 .llmops-facts{border-collapse:collapse}
-.llmops-facts th{text-align:left;padding:2px 14px 2px 0;vertical-align:top;white-space:nowrap}
-.llmops-facts td{padding:2px 0;overflow-wrap:anywhere}
+.llmops-facts th{text-align:left;padding:2px 14px 2px 0;vertical-align:top;white-space:nowrap;color:#1f2328}
+.llmops-facts td{padding:2px 0;overflow-wrap:anywhere;color:#1f2328}
+.llmops-summary li{overflow-wrap:anywhere}
+.llmops-summary pre{white-space:pre-wrap;overflow-wrap:anywhere}
 .llmops-bad{color:#cf222e;font-weight:bold}
-.llmops-case{font-family:Helvetica,Arial,sans-serif;font-size:13px;max-width:1100px}
-.llmops-meta{margin:6px 0;color:#444}
+.llmops-case{font-family:Helvetica,Arial,sans-serif;font-size:13px;max-width:1100px;color:#1f2328}
+.llmops-meta{margin:6px 0;color:#3d444d}
 .llmops-turn{border-left:4px solid #1a7f37;margin:8px 0;padding:4px 10px;background:#fff}
 .llmops-turn.failed{border-left-color:#cf222e;background:#fff8f8}
 .llmops-turn-head{font-weight:bold;margin-bottom:4px}
 .llmops-msg{display:flex;gap:8px;margin:3px 0}
-.llmops-who{flex:0 0 3.5em;font-weight:bold;color:#555}
-.llmops-text{flex:1;white-space:pre-wrap;overflow-wrap:anywhere;max-height:24em;overflow:auto;
-  padding:4px 6px;border-radius:4px;font-family:Menlo,Consolas,monospace;font-size:12px}
+.llmops-who{flex:0 0 3.5em;font-weight:bold;color:#3d444d}
+.llmops-text{flex:1;min-width:0;white-space:pre-wrap;overflow-wrap:anywhere;max-height:24em;overflow:auto;
+  padding:4px 6px;border-radius:4px;font-family:Menlo,Consolas,monospace;font-size:12px;color:#1f2328}
 .llmops-user .llmops-text{background:#eef4ff}.llmops-bot .llmops-text{background:#f2f2f2}
 .llmops-fault{color:#cf222e;font-weight:bold;margin:3px 0}
 .llmops-checks{border-collapse:collapse;margin-top:4px;width:100%;table-layout:fixed}
-.llmops-checks td,.llmops-checks th{border:1px solid #e1e4e8;padding:2px 6px;text-align:left;overflow-wrap:anywhere;
-  vertical-align:top}
+.llmops-checks td,.llmops-checks th{border:1px solid #d0d7de;padding:2px 6px;text-align:left;overflow-wrap:anywhere;
+  vertical-align:top;color:#1f2328}
 .llmops-checks th{background:#f6f8fa}.llmops-checks col.verdict{width:5em}.llmops-checks col.name{width:9em}
 .llmops-checks tr.failed td{background:#ffebe9}
-.llmops-note{color:#555;font-style:italic}
+.llmops-note{color:#3d444d;font-style:italic}
 </style>"""
 
 
@@ -160,7 +182,7 @@ def _failing_cases(results: RunResults) -> Iterable[str]:
 
 
 def render_summary(results: RunResults) -> str:
-    """The run summary block for the top of the report."""
+    """The run summary block for the top of the report: the verdict first, then the facts behind it."""
     summary, run = results.summary, results.run
     latency = summary.latency_ms
     passed = run_passed(summary)
@@ -190,7 +212,7 @@ def render_summary(results: RunResults) -> str:
     errors = "".join(f"<li><b>{escape_text(error.nodeid)}</b><pre>{escape_text(error.message)}</pre></li>"
                      for error in results.collection_errors)
     errors_block = f"<h3>Case files that could not be read</h3><ul>{errors}</ul>" if errors else ""
-    return (f'<section class="llmops-summary"><h2>Chatbot evaluation</h2>{verdict}'
+    return (f'<section class="llmops-summary">{verdict}<h2>Chatbot evaluation</h2>'
             f'<table class="llmops-facts">{table}</table>{failing_block}{errors_block}</section>')
 
 

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from ..config import Settings
 from ..errors import ConfigError
-from ..validation import one_line
+from ..validation import table_problems
 from .base import Message, Target
 from .stub import StubTarget
 
@@ -51,28 +51,71 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+#: options every kind of target takes, besides its own
+COMMON_OPTIONS = ("type", "system")
+
+
+def target_table(name: str, settings: Settings) -> dict[str, Any]:
+    """The options of target ``name`` as written (``stub`` needs no table); ConfigError for an unknown name."""
+    spec = settings.targets.get(name)
+    if spec is not None:
+        return dict(spec)
+    if name == "stub":
+        return {"type": "stub"}
+    known = sorted({"stub", *settings.targets})
+    raise ConfigError(f"unknown target {name!r}; known targets: {', '.join(known)} "
+                      "(define more under [tool.llmops.targets.NAME])")
+
+
+def system_prompt(name: str, settings: Settings) -> str | None:
+    """The chatbot's system prompt from ``system = "..."`` in the target's table, or None.
+
+    Sent before every conversation whose case and file set no ``system`` of their own.
+    """
+    system = target_table(name, settings).get("system")
+    if system is not None and not isinstance(system, str):
+        raise ConfigError(f"{settings.pyproject}: target {name!r}: system: must be text "
+                          "(the chatbot's system prompt)")
+    return system
+
+
+def target_class(kind: str) -> type[Target] | None:
+    """The Target class of ``kind`` (imported on first use), or None for a kind only KINDS knows."""
+    if kind == "stub":
+        return StubTarget
+    if kind in _LAZY_KINDS:
+        module, class_name = _LAZY_KINDS[kind]
+        return getattr(importlib.import_module(module, __name__), class_name)
+    return None
+
+
+def option_names(kind: str) -> list[str]:
+    """Every option a target of ``kind`` accepts (for suggesting the one a typo meant)."""
+    model = getattr(target_class(kind), "options_model", None)
+    return [*COMMON_OPTIONS, *(model.model_fields if model is not None else ())]
+
+
 def build_target(name: str, settings: Settings) -> Target:
     """The target called ``name``: one of ``[tool.llmops.targets]``, or ``stub`` for the built-in bot.
 
     Raises ConfigError (before anything runs) for unknown names or bad options.
     """
-    spec = settings.targets.get(name)
-    if spec is None:
-        if name == "stub":
-            spec = {"type": "stub"}
-        else:
-            known = sorted({"stub", *settings.targets})
-            raise ConfigError(f"unknown target {name!r}; known targets: {', '.join(known)} "
-                              "(define more under [tool.llmops.targets.NAME])")
-    options = dict(spec)
+    options = target_table(name, settings)
+    system = system_prompt(name, settings)
+    options.pop("system", None)
     kind = options.pop("type", "stub")
     factory = KINDS.get(kind)
     if factory is None:
-        raise ConfigError(f"target {name!r}: unknown type {kind!r}; known types: {', '.join(sorted(KINDS))}")
+        raise ConfigError(f"{settings.pyproject}: target {name!r}: unknown type {kind!r}; "
+                          f"known types: {', '.join(sorted(KINDS))}")
     try:
-        return factory(name, options, settings)
+        target = factory(name, options, settings)
     except ValidationError as exc:
-        raise ConfigError(f"target {name!r}: {one_line(exc, unknown='Extra inputs are not permitted')}") from None
+        raise ConfigError(table_problems(settings.pyproject, f"tool.llmops.targets.{name}", exc,
+                                         option_names(kind), label=f"target {name!r}")) from None
+    target.system = system
+    return target
 
 
-__all__ = ["Target", "Message", "StubTarget", "OpenAITarget", "HttpTarget", "PythonTarget", "build_target", "KINDS"]
+__all__ = ["Target", "Message", "StubTarget", "OpenAITarget", "HttpTarget", "PythonTarget", "build_target", "KINDS",
+           "target_table", "target_class", "system_prompt", "option_names", "COMMON_OPTIONS"]

@@ -11,7 +11,9 @@ same two methods, so the replay engine never asks what kind of target it holds.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, NotRequired, TypedDict
+from typing import Any, ClassVar, NotRequired, TypedDict
+
+from pydantic import BaseModel
 
 from ..errors import TargetError
 from ..redaction import public_description
@@ -30,6 +32,10 @@ class Target(ABC):
 
     #: the kind of target ("stub", "openai", ...), shown in reports
     kind: str = "target"
+    #: the model validating this kind's options (its fields are the options a typo is matched against)
+    options_model: ClassVar[type[BaseModel] | None] = None
+    #: the chatbot's system prompt from the target's table (``system = "..."``); a case or file overrides it
+    system: str | None = None
 
     def __init__(self, name: str):
         self.name = name

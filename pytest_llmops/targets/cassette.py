@@ -1,8 +1,8 @@
 """Conversation cassettes: record every exchange of a run, replay the suite offline from them.
 
-``--llmops-record DIR`` wraps the run's target in a :class:`CassetteTarget` that passes
+``--llmops-record=DIR`` wraps the run's target in a :class:`CassetteTarget` that passes
 each turn to the real chatbot and keeps what happened (request, reply or fault, status,
-latency, time to first token). ``--llmops-replay DIR`` answers every turn from those
+latency, time to first token). ``--llmops-replay=DIR`` answers every turn from those
 files instead: no network, the same replies every time, and the latency checks judged
 on the recorded latencies (marked ``(recorded)``). A case, run or turn with no matching
 recording fails clearly, or with ``--llmops-record-missing`` is sent live and added.
@@ -42,6 +42,7 @@ from ..pii import PiiDetector
 from ..pii.detector import mask_findings
 from ..redaction import Scrubber, environment_secrets
 from ..transcript import Conversation, Reply, ToolCall, Usage
+from . import system_prompt, target_table
 from .base import Message, Target
 
 CASSETTE_VERSION = 1
@@ -58,7 +59,7 @@ STAND_INS = {
     "secret": "ghp_" + "LlmopsCassetteStandIn0123456789abcdef",
 }
 HEADER = ("# pytest-llmops cassette: one case's recorded conversation (see docs/cassettes.md).\n"
-          "# Replay offline with: pytest --llmops --llmops-replay DIR\n")
+          "# Replay offline with: pytest --llmops --llmops-replay=DIR\n")
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,12 @@ def mode_from_options(record: str | None, replay: str | None, record_missing: bo
     """The cassette mode for the command-line options, or None; ConfigError for contradictions."""
     if record and replay:
         raise ConfigError("--llmops-record and --llmops-replay cannot be combined; to add missing recordings "
-                          "to a cassette folder use --llmops-replay DIR --llmops-record-missing")
+                          "to a cassette folder use --llmops-replay=DIR --llmops-record-missing")
     if record_missing and not replay:
-        raise ConfigError("--llmops-record-missing needs --llmops-replay DIR (the cassettes to complete)")
+        raise ConfigError("--llmops-record-missing needs --llmops-replay=DIR (the cassettes to complete)")
     if record_pii and not (record or record_missing):
-        raise ConfigError("--llmops-record-pii only applies when recording (--llmops-record DIR or "
-                          "--llmops-replay DIR --llmops-record-missing)")
+        raise ConfigError("--llmops-record-pii only applies when recording (--llmops-record=DIR or "
+                          "--llmops-replay=DIR --llmops-record-missing)")
     chosen = record or replay
     if not chosen:
         return None
@@ -145,13 +146,6 @@ _BlockDumper.add_representer(FlowList, _represent_flow_list)
 def dump_cassette(document: dict[str, Any], header: str = HEADER) -> str:
     return header + yaml.dump(document, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
 
-
-def known_target(name: str, settings: Settings) -> dict[str, Any]:
-    """The options of target ``name`` (``stub`` needs none); ConfigError for an unknown name."""
-    if name != "stub" and name not in settings.targets:
-        known = ", ".join(sorted({"stub", *settings.targets}))
-        raise ConfigError(f"unknown target {name!r}; known targets: {known}")
-    return settings.targets.get(name, {"type": "stub"})
 
 
 
@@ -261,8 +255,8 @@ class CassetteTarget(Target):
             if problem is None:
                 return self._replayed(interaction or {})
             if not self.mode.record_missing:
-                raise NoRecording(f"{problem}; record it with --llmops-record DIR, or add what is missing with "
-                                  "--llmops-replay DIR --llmops-record-missing")
+                raise NoRecording(f"{problem}; record it with --llmops-record=DIR, or add what is missing with "
+                                  "--llmops-replay=DIR --llmops-record-missing")
         return self._live(messages, conversation, turn, request)
 
     def end(self, conversation: Conversation) -> None:
@@ -448,15 +442,21 @@ def _first_difference(recorded: Any, current: list[dict[str, Any]], detector: Pi
 
 def build_cassette_target(name: str, settings: Settings, mode: CassetteMode, detector: PiiDetector,
                           build_live: Callable[[str, Settings], Target]) -> CassetteTarget:
-    """The run's target ``name`` wrapped for recording or replaying; offline replay builds no live target."""
+    """The run's target ``name`` wrapped for recording or replaying; offline replay builds no live target.
+
+    The wrapper carries the target's system prompt either way, so a case replayed offline
+    sends the same messages it was recorded with.
+    """
     if mode.live:
         live: Target | None = build_live(name, settings)
         description = None
     else:
         live = None
-        description = {"name": name, "kind": known_target(name, settings).get("type", "stub")}
-    return CassetteTarget(name, mode, live, detector, Scrubber(environment_secrets(settings.targets)), description)
+        description = {"name": name, "kind": target_table(name, settings).get("type", "stub")}
+    target = CassetteTarget(name, mode, live, detector, Scrubber(environment_secrets(settings.targets)), description)
+    target.system = live.system if live is not None else system_prompt(name, settings)
+    return target
 
 
-__all__ = ["CassetteMode", "CassetteTarget", "mode_from_options", "build_cassette_target", "known_target", "FlowList",
+__all__ = ["CassetteMode", "CassetteTarget", "mode_from_options", "build_cassette_target", "FlowList",
            "case_key", "cassette_path", "load_cassette", "dump_cassette", "STAND_INS"]

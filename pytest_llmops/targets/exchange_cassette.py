@@ -24,13 +24,14 @@ from ..pii import PiiDetector
 from ..redaction import Scrubber, environment_secrets
 from ..text import excerpt
 from ..transcript import Conversation, Embeddings, Reply
+from . import target_table
 from .base import Message, Target
 from .cassette import (CASSETTE_VERSION, CassetteMode, FlowList, cassette_path, clean_message, comparable,
-                       dump_cassette, known_target, read_cassette_document, usage_data, usage_from_data)
+                       dump_cassette, read_cassette_document, usage_data, usage_from_data)
 
 ROLES = ("judge", "embeddings")
 HEADER = ("# pytest-llmops cassette: the {role} exchanges of one case (see docs/cassettes.md).\n"
-          "# Replay offline with: pytest --llmops --llmops-replay DIR\n")
+          "# Replay offline with: pytest --llmops --llmops-replay=DIR\n")
 
 
 def exchange_cassette_path(folder: Path, case_key: str, role: str) -> Path:
@@ -142,8 +143,8 @@ class ExchangeCassette(Target):
         path = exchange_cassette_path(self.mode.folder, key, self.role)
         asked = request.get("messages", [{}])[-1].get("content") if "messages" in request else request.get("input")
         return (f"no recorded {self.role} exchange in {path} for run {run} asking "
-                f"{excerpt(self.detector.mask(str(asked)), 120)!r}; record it with --llmops-record DIR, or add what "
-                "is missing with --llmops-replay DIR --llmops-record-missing")
+                f"{excerpt(self.detector.mask(str(asked)), 120)!r}; record it with --llmops-record=DIR, or add what "
+                "is missing with --llmops-replay=DIR --llmops-record-missing")
 
     @staticmethod
     def _since(started: float) -> float:
@@ -211,7 +212,7 @@ def load_exchanges(path: Path) -> dict[int, list[dict[str, Any]]]:
 def build_exchange_cassette(name: str, role: str, settings: Settings, mode: CassetteMode, detector: PiiDetector,
                             build_live: Callable[[str, Settings], Target]) -> ExchangeCassette:
     """The judge or embedder target ``name`` wrapped for recording or replaying; offline replay builds no live one."""
-    spec = known_target(name, settings)
+    spec = target_table(name, settings)
     live = build_live(name, settings) if mode.live else None
     description = None if live is not None else {"name": name, "kind": spec.get("type", "stub")}
     return ExchangeCassette(name, role, mode, live, detector, Scrubber(environment_secrets(settings.targets)),

@@ -109,6 +109,7 @@ class HttpTarget(HttpTargetBase):
     """Sends each turn to a JSON endpoint built from a template; reads the reply from a path."""
 
     kind = "http"
+    options_model = HttpTargetOptions
 
     def __init__(self, name: str, options: HttpTargetOptions, settings: Settings):
         super().__init__(name, options, settings, options.api_key_header, options.api_key_prefix)

@@ -64,6 +64,7 @@ class OpenAITarget(HttpTargetBase):
     """Talks to an OpenAI-compatible ``/chat/completions`` endpoint."""
 
     kind = "openai"
+    options_model = OpenAIOptions
 
     def __init__(self, name: str, options: OpenAIOptions, settings: Settings):
         super().__init__(name, options, settings)

@@ -68,6 +68,7 @@ class PythonTarget(Target):
     """Calls a Python function (sync or async) for every turn."""
 
     kind = "python"
+    options_model = PythonOptions
 
     def __init__(self, name: str, function: Callable[..., Any], spec: str, timeout_s: float):
         super().__init__(name)

@@ -260,6 +260,7 @@ class StubTarget(Target):
     """The built-in bot as a target; misbehaves as its :class:`StubBehaviour` says."""
 
     kind = "stub"
+    options_model = StubBehaviour
 
     def __init__(self, name: str = "stub", behaviour: StubBehaviour | None = None):
         super().__init__(name)
