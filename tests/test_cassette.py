@@ -130,6 +130,20 @@ def test_latency_is_judged_on_the_recorded_latency_and_marked(make_project):
     assert "(recorded, replayed from a cassette)" in (project.path / "report.html").read_text()
 
 
+def test_max_ttft_on_a_cassette_recorded_without_streaming_says_how_to_re_record(make_project):
+    project = make_project({"t.yaml": "cases:\n  - id: first-token\n    turns: [{user: \"hello\"}]\n"})
+    project.runpytest("--llmops", "--llmops-record", "cas").assert_outcomes(passed=1)
+    (project.path / "eval_cases" / "t.yaml").write_text(
+        "cases:\n  - id: first-token\n    turns: [{user: \"hello\", expect: {max_ttft_ms: 500}}]\n")
+    result = project.runpytest("--llmops", "--llmops-replay", "cas")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*FAILED max_ttft_ms: expected first token <= 500 ms; got no time to first token "
+                                 "measured (the cassette was recorded without streaming, so it holds no first-token "
+                                 "time; re-record it with stream = true on the target: pytest --llmops "
+                                 "--llmops-record=DIR)"])
+    assert "does not stream" not in result.stdout.str()
+
+
 def test_recorded_faults_replay_as_the_same_fault(make_project):
     project = make_project({"f.yaml": "cases:\n  - id: breaks\n    turns:\n      - user: \"refund please\"\n"
                                       "      - user: \"thanks\"\n"},

@@ -22,13 +22,34 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 
-def ttft_check(limit_ms: float, ttft_ms: float | None) -> CheckResult:
-    """Time to first token within ``limit_ms``; a target that does not stream cannot pass it."""
+def ttft_check(limit_ms: float, ttft_ms: float | None, recorded: bool = False) -> CheckResult:
+    """Time to first token within ``limit_ms``; a reply without one (not streamed) cannot pass it.
+
+    ``recorded``: the reply was replayed from a cassette, so a missing time says how it was
+    recorded, not what the target can do today.
+    """
     if ttft_ms is None:
+        why = ("the cassette was recorded without streaming, so it holds no first-token time; re-record it "
+               "with stream = true on the target: pytest --llmops --llmops-record=DIR" if recorded else
+               "the target does not stream; set stream = true on an openai target")
         return CheckResult(names.MAX_TTFT_MS, False, f"first token <= {limit_ms:g} ms",
-                           "no time to first token measured (the target does not stream; "
-                           "set stream = true on an openai target)")
+                           f"no time to first token measured ({why})")
     return CheckResult(names.MAX_TTFT_MS, ttft_ms <= limit_ms, f"first token <= {limit_ms:g} ms", f"{ttft_ms:.0f} ms")
+
+
+def error_phrase(reply: str, user: str, phrases: tuple[str, ...]) -> str | None:
+    """The first error phrase the reply says on its own account, if any.
+
+    A reply that quotes the user ("I got an error: something went wrong") is not an
+    error reply for that: a phrase counts only where the reply holds it more often than
+    the user's message of the same turn does.
+    """
+    lowered, said = reply.lower(), user.lower()
+    for phrase in phrases:
+        wanted = phrase.lower()
+        if wanted in lowered and lowered.count(wanted) > said.count(wanted):
+            return phrase
+    return None
 
 
 @dataclass
@@ -56,8 +77,7 @@ class Checker:
         reply = exchange.reply
         results: list[CheckResult] = []
         if rule.no_error:
-            lowered = reply.lower()
-            phrase = next((p for p in self.error_phrases if p.lower() in lowered), None)
+            phrase = error_phrase(reply, exchange.user, self.error_phrases)
             results.append(CheckResult(names.NO_ERROR, phrase is None, "no error in the reply",
                                        f"error phrase {phrase!r} in reply" if phrase else "no error"))
         if rule.max_latency_ms is not None and exchange.latency_ms is not None:
@@ -65,7 +85,7 @@ class Checker:
                                        f"<= {rule.max_latency_ms:g} ms", f"{exchange.latency_ms:.0f} ms"
                                        + (" (recorded)" if exchange.latency_recorded else "")))
         if rule.max_ttft_ms is not None:
-            results.append(ttft_check(rule.max_ttft_ms, exchange.ttft_ms))
+            results.append(ttft_check(rule.max_ttft_ms, exchange.ttft_ms, exchange.latency_recorded))
         if rule.no_pii:
             findings = self.detector.with_allowlist(rule.allow_pii or ()).find(reply)
             kinds = sorted({f.kind for f in findings})
