@@ -1,14 +1,15 @@
 """Building a case's record: every run checked, masked once, combined under the repeat threshold.
 
 This is where chatbot text leaves the engine: user messages, replies, faults and saved
-values are masked here, once, and every output (failure text, JUnit, summaries, HTML,
+values are cleaned here, once (secrets scrubbed, personal data and fragments of it
+masked: :meth:`Checker.clean`), and every output (failure text, JUnit, summaries, HTML,
 results JSON, the gate) reads the :class:`~pytest_llmops.results.CaseResult` built here.
 """
 
 from __future__ import annotations
 
 import statistics
-from typing import Any
+from typing import Any, Callable
 
 from .cases import LoadedCase
 from .checks import Checker
@@ -23,8 +24,8 @@ def target_info(description: dict[str, Any]) -> TargetInfo:
     return TargetInfo.model_validate({"name": "?", "kind": "?", "url": None, **public_description(description)})
 
 
-def turn_record(result: TurnResult, mask: Any) -> TurnRecord:
-    """One checked exchange as the record keeps it, personal data masked."""
+def turn_record(result: TurnResult, mask: Callable[[str], str]) -> TurnRecord:
+    """One checked exchange as the record keeps it, every text through ``mask`` (:meth:`Checker.clean`)."""
     exchange = result.exchange
     return TurnRecord(
         turn=exchange.turn,
@@ -44,9 +45,14 @@ def turn_record(result: TurnResult, mask: Any) -> TurnRecord:
 
 
 def run_record(case: LoadedCase, transcript: Transcript, checker: Checker) -> RunRecord:
-    """One run of a case, checked: every turn against its expectations."""
-    mask = checker.detector.mask
-    turns = [turn_record(result, mask) for result in checker.check_transcript(transcript, case.turn_expects)]
+    """One run of a case, checked: every turn against its expectations.
+
+    One masker serves the whole conversation: by the time the turns are masked it knows
+    all the personal data the conversation held, so a fragment of it is masked in any turn.
+    """
+    conversation = checker.detector.conversation()
+    results = checker.check_transcript(transcript, case.turn_expects, conversation)
+    turns = [turn_record(result, lambda text: checker.clean(text, conversation)) for result in results]
     passed = all(turn.passed for turn in turns) and transcript.skipped_turns == 0
     failed = [FailedCheck(turn=turn.turn, check=check.check, actual=check.actual)
               for turn in turns for check in turn.checks if not check.passed]

@@ -1,17 +1,22 @@
 """Turning one exchange plus its expectations into check results.
 
 Every check runs and reports, passed or failed, so a failure lists all that went
-wrong, not only the first thing. Text in a result is masked: it may go anywhere.
+wrong, not only the first thing. The expected and actual text of every result goes
+through :meth:`Checker.clean` (secrets scrubbed, personal data masked, fragments of what
+the conversation said before included): a result may be printed anywhere.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..cases import Expect
 from ..pii import PiiDetector
+from ..pii.conversation import ConversationMasker
+from ..redaction import Scrubber, configured_secrets
 from ..transcript import CheckResult, Exchange, Transcript, TurnResult
 from ..text import quote_list
 from ..variables import fill_expect, save_checks
@@ -20,6 +25,10 @@ from .names import DEFAULT_ERROR_PHRASES
 
 if TYPE_CHECKING:
     from ..config import Settings
+
+
+CLEAN_CACHE = 4096  # short texts kept cleaned per checker ...
+CLEAN_CACHE_CHARS = 200  # ... up to this long (replies are not worth keeping)
 
 
 def ttft_check(limit_ms: float, ttft_ms: float | None, recorded: bool = False) -> CheckResult:
@@ -54,11 +63,13 @@ def error_phrase(reply: str, user: str, phrases: tuple[str, ...]) -> str | None:
 
 @dataclass
 class Checker:
-    """The project-wide check settings: defaults every reply gets, error phrases, the PII detector."""
+    """The project-wide check settings: defaults every reply gets, error phrases, the PII detector, and the
+    scrubber that keeps the run's secrets out of what the checks say."""
 
     base: Expect = field(default_factory=lambda: Expect(max_latency_ms=5000, no_pii=True, no_error=True))
     error_phrases: tuple[str, ...] = tuple(DEFAULT_ERROR_PHRASES)
     detector: PiiDetector = field(default_factory=PiiDetector)
+    scrubber: Scrubber = field(default_factory=Scrubber)
 
     @classmethod
     def from_settings(cls, settings: "Settings") -> "Checker":
@@ -66,14 +77,41 @@ class Checker:
             base=Expect(max_latency_ms=settings.max_latency_ms, no_pii=True, no_error=True),
             error_phrases=tuple(settings.error_phrases),
             detector=PiiDetector.from_settings(settings.pii),
+            scrubber=Scrubber(configured_secrets(settings.targets)),
         )
 
-    def check_exchange(self, exchange: Exchange, expect: Expect | None = None) -> list[CheckResult]:
-        """Every check that applies to this exchange, in a fixed order."""
-        rule = self.base.merged(expect)
+    def __post_init__(self) -> None:
+        # check texts repeat ("none found", "<= 5000 ms"): short ones are cleaned once each
+        self._clean_short = functools.lru_cache(maxsize=CLEAN_CACHE)(self._clean_alone)
+
+    def _clean_alone(self, text: str) -> str:
+        return self.detector.mask(self.scrubber.text(text))
+
+    def clean(self, text: str, conversation: ConversationMasker | None = None) -> str:
+        """``text`` as it may be shown anywhere: secrets scrubbed, then personal data masked (fragments of what
+        ``conversation`` said before included). The one way chatbot and check text leaves the engine."""
+        cleaned = self._clean_short(text) if len(text) <= CLEAN_CACHE_CHARS else self._clean_alone(text)
+        return conversation.mask_fragments(cleaned) if conversation is not None else cleaned
+
+    def check_exchange(self, exchange: Exchange, expect: Expect | None = None,
+                       conversation: ConversationMasker | None = None) -> list[CheckResult]:
+        """Every check that applies to this exchange, in a fixed order, its texts cleaned (:meth:`clean`).
+
+        ``conversation`` remembers the personal data of the turns before (one masker per
+        conversation, see :meth:`check_transcript`); the turn's user message is added to it first.
+        """
+        conversation = conversation or self.detector.conversation()
+        conversation.find(exchange.user)  # the reply must not give it back, not even in part
+        results = self._checks(exchange, self.base.merged(expect), conversation)
+        for result in results:  # made just now: cleaned in place
+            result.expected = self.clean(result.expected, conversation)
+            result.actual = self.clean(result.actual, conversation)
+        return results
+
+    def _checks(self, exchange: Exchange, rule: Expect, conversation: ConversationMasker) -> list[CheckResult]:
         if exchange.reply is None:
             return [CheckResult(names.REPLY, False, "a reply from the chatbot",
-                                f"{exchange.error_kind or 'error'}: {self.detector.mask(exchange.error or '')}")]
+                                f"{exchange.error_kind or 'error'}: {exchange.error or ''}")]
         reply = exchange.reply
         results: list[CheckResult] = []
         if rule.no_error:
@@ -87,12 +125,14 @@ class Checker:
         if rule.max_ttft_ms is not None:
             results.append(ttft_check(rule.max_ttft_ms, exchange.ttft_ms, exchange.latency_recorded))
         if rule.no_pii:
-            findings = self.detector.with_allowlist(rule.allow_pii or ()).find(reply)
+            findings = conversation.find(reply, self.detector.with_allowlist(rule.allow_pii or ()))
             kinds = sorted({f.kind for f in findings})
             actual = f"found {', '.join(k.upper() for k in kinds)} in reply" if findings else "none found"
             results.append(CheckResult(names.NO_PII, not findings, "no personal data", actual, pii_kinds=kinds))
+        else:
+            conversation.find(reply)  # not judged, still remembered: later turns may give it back in part
         results.extend(self._content_checks(rule, reply))
-        results.extend(save_checks(exchange, self.detector.mask))
+        results.extend(save_checks(exchange))
         return results
 
     def _content_checks(self, rule: Expect, reply: str) -> list[CheckResult]:
@@ -118,13 +158,16 @@ class Checker:
                                        f"{quote_list(matched)} matched" if matched else "none match"))
         if rule.equals is not None:
             same = reply.strip() == rule.equals.strip()
-            results.append(CheckResult(names.EQUALS, same, f"reply equals {self.detector.mask(rule.equals)!r}",
+            results.append(CheckResult(names.EQUALS, same, f"reply equals {rule.equals!r}",
                                        "equal" if same else "a different reply"))
         return results
 
-    def check_transcript(self, transcript: Transcript, expects: tuple[Expect, ...]) -> list[TurnResult]:
-        """Check every exchange of a replayed conversation against its turn's expectations."""
+    def check_transcript(self, transcript: Transcript, expects: tuple[Expect, ...],
+                         conversation: ConversationMasker | None = None) -> list[TurnResult]:
+        """Check every exchange of a replayed conversation against its turn's expectations, in order, with one
+        masker for the conversation (pass your own to mask its turns afterwards with all it learned)."""
+        conversation = conversation or self.detector.conversation()
         # {name} in a case's expectations takes the values the turn was sent with ({{ is a literal brace)
         return [TurnResult(exchange, self.check_exchange(exchange, fill_expect(expects[exchange.turn - 1],
-                                                                               exchange.variables)))
+                                                                               exchange.variables), conversation))
                 for exchange in transcript.exchanges]

@@ -182,26 +182,35 @@ def conversation_turns(data: Iterable[Any]) -> list[ConversationTurn]:
     return turns
 
 
-def _mask_optional(text: str | None, detector: PiiDetector) -> str | None:
-    return None if text is None else detector.mask(text)
-
-
 def minimise(record: FeedbackRecord, detector: PiiDetector) -> FeedbackRecord:
-    """The record with personal data in every free-text field masked (the one masking function)."""
+    """The record with personal data in every free-text field masked (the one masking function).
+
+    One masker reads the whole record first, so a fragment of personal data said anywhere
+    in it (a reply cut off after ``415-555-01``) is masked wherever it stands.
+    """
     if record.pii_kept_reason:
         return record
-    conversation = None
+    conversation = detector.conversation()
+    texts = [record.message, record.expected, record.bad_text, record.source]
+    for turn in record.conversation or ():
+        texts += [turn.user, turn.reply, turn.error]
+    for text in texts:
+        if text is not None:
+            conversation.find(text)
+
+    def mask(text: str | None) -> str | None:
+        return None if text is None else conversation.mask(text)
+
+    turns = None
     if record.conversation is not None:
-        conversation = [turn.model_copy(update={"user": detector.mask(turn.user),
-                                                "reply": _mask_optional(turn.reply, detector),
-                                                "error": _mask_optional(turn.error, detector)})
-                        for turn in record.conversation]
+        turns = [turn.model_copy(update={"user": mask(turn.user), "reply": mask(turn.reply), "error": mask(turn.error)})
+                 for turn in record.conversation]
     return record.model_copy(update={
-        "message": detector.mask(record.message),
-        "conversation": conversation,
-        "expected": _mask_optional(record.expected, detector),
-        "bad_text": _mask_optional(record.bad_text, detector),
-        "source": _mask_optional(record.source, detector),
+        "message": mask(record.message),
+        "conversation": turns,
+        "expected": mask(record.expected),
+        "bad_text": mask(record.bad_text),
+        "source": mask(record.source),
     })
 
 

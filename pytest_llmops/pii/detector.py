@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
 from .allowlist import Allowlist
 from .recognizers import BUILTIN_KINDS, BUILTIN_RECOGNIZERS, Recognizer, custom_recognizer
+
+if TYPE_CHECKING:
+    from .conversation import ConversationMasker
 
 _HAS_DIGIT = re.compile(r"[0-9]").search
 
@@ -82,6 +85,12 @@ class PiiDetector:
         clone.__dict__.update(self.__dict__)
         clone.allowlist = self.allowlist | extra
         return clone
+
+    def conversation(self) -> "ConversationMasker":
+        """A masker for one conversation: it remembers what it finds, and finds fragments of it later."""
+        from .conversation import ConversationMasker  # it builds on this module
+
+        return ConversationMasker(self)
 
     def _spans(self, text: str) -> list[tuple[int, int, int, str]]:
         has_digit = _HAS_DIGIT(text) is not None

@@ -35,7 +35,8 @@ from ..config import Settings
 from ..errors import CassetteError, ConfigError, NoRecording, TargetError
 from ..jsonl import write_file_atomic
 from ..pii import PiiDetector
-from ..redaction import Scrubber, environment_secrets
+from ..pii.conversation import ConversationMasker
+from ..redaction import Scrubber, configured_secrets
 from ..transcript import Conversation, Reply
 from .base import Message, Target
 
@@ -179,7 +180,8 @@ class CassetteTarget(Target):
     # -- the Target interface ------------------------------------------------------------
     def send(self, messages: list[Message], conversation: Conversation) -> Reply:
         turn = sum(1 for message in messages if message["role"] == "user")
-        request = self._request(messages)
+        masker = self.detector.conversation()  # reads the request in order, then this turn's reply
+        request = self._request(messages, masker)
         if self.mode.replaying:
             key, run = conversation.case_key, conversation.run
             tape = self.tape(key)
@@ -194,7 +196,7 @@ class CassetteTarget(Target):
             if not self.mode.record_missing:
                 raise NoRecording(f"{problem}; record it with --llmops-record DIR, or add what is missing with "
                                   "--llmops-replay DIR --llmops-record-missing")
-        return self._live(messages, conversation, turn, request)
+        return self._live(messages, conversation, turn, request, masker)
 
     def end(self, conversation: Conversation) -> None:
         """A run is over: write its case's cassette if this run recorded anything for it."""
@@ -269,7 +271,7 @@ class CassetteTarget(Target):
             return f"{where} has no turn {turn} in run {run}"
         recorded_messages = interaction.get("request", {}).get("messages")
         if self._comparable(recorded_messages) != self._comparable(request["messages"]):
-            difference = _first_difference(recorded_messages, request["messages"], self.detector)
+            difference = _first_difference(self._comparable(recorded_messages), self._comparable(request["messages"]))
             return f"{where}: turn {turn} was recorded for another conversation ({difference})"
         return None
 
@@ -285,27 +287,30 @@ class CassetteTarget(Target):
                      retries=int(response.get("retries", 0)), recorded_latency_ms=latency)
 
     def _comparable(self, messages: Any) -> list[tuple[str, str]] | None:
-        """Messages as compared on replay: masked on both sides, whether or not PII was kept."""
+        """Messages as compared on replay: masked on both sides (in order, as when recorded), whether or not
+        PII was kept."""
         if not isinstance(messages, list):
             return None
-        mask = self.detector.mask
+        mask = self.detector.conversation().mask
         return [(str(m.get("role")), mask(str(m.get("content")))) if isinstance(m, dict) else ("?", str(m))
                 for m in messages]
 
     # -- recording -----------------------------------------------------------------------
-    def _request(self, messages: list[Message]) -> dict[str, Any]:
-        request: dict[str, Any] = {"messages": [{"role": m["role"], "content": self._clean(m["content"])}
+    def _request(self, messages: list[Message], masker: ConversationMasker) -> dict[str, Any]:
+        request: dict[str, Any] = {"messages": [{"role": m["role"], "content": self._clean(m["content"], masker)}
                                                 for m in messages]}
         headers = self.request_headers()
         if headers:
             request["headers"] = self.scrubber.headers(headers)
         return request
 
-    def _clean(self, text: str) -> str:
+    def _clean(self, text: str, masker: ConversationMasker) -> str:
+        """Secrets scrubbed; personal data (and fragments of what the conversation said) masked unless kept."""
         text = self.scrubber.text(text)
-        return text if self.mode.keep_pii else self.detector.mask(text)
+        return text if self.mode.keep_pii else masker.mask(text)
 
-    def _live(self, messages: list[Message], conversation: Conversation, turn: int, request: dict[str, Any]) -> Reply:
+    def _live(self, messages: list[Message], conversation: Conversation, turn: int, request: dict[str, Any],
+              masker: ConversationMasker) -> Reply:
         if self.live is None:  # cannot happen: offline replay never gets here
             raise NoRecording(f"no recording and no live target for {conversation.case_key}")
         started = time.perf_counter()
@@ -315,11 +320,11 @@ class CassetteTarget(Target):
             latency = round((time.perf_counter() - started) * 1000, 3)
             status = {"status": exc.status} if exc.status is not None else {}
             self._keep(conversation, turn, request, {**status, "latency_ms": latency,
-                                                     "error": {"kind": exc.kind, "message": self._clean(str(exc))}})
+                                                     "error": {"kind": exc.kind, "message": self._clean(str(exc), masker)}})
             raise
         latency = round((time.perf_counter() - started) * 1000, 3)
-        kinds = sorted({finding.kind for finding in self.detector.find(reply.text)})
-        response: dict[str, Any] = {"status": reply.status, "reply": self._clean(reply.text), "latency_ms": latency,
+        kinds = sorted({finding.kind for finding in masker.find(self.scrubber.text(reply.text))})
+        response: dict[str, Any] = {"status": reply.status, "reply": self._clean(reply.text, masker), "latency_ms": latency,
                                     "ttft_ms": reply.ttft_ms, "retries": reply.retries}
         if kinds and not self.mode.keep_pii:
             response["pii"] = kinds
@@ -340,13 +345,14 @@ def _with_stand_ins(text: str, kinds: list[str]) -> str:
     return text
 
 
-def _first_difference(recorded: Any, current: list[dict[str, str]], detector: PiiDetector) -> str:
-    recorded = recorded if isinstance(recorded, list) else []
-    for index, message in enumerate(current):
+def _first_difference(recorded: list[tuple[str, str]] | None, current: list[tuple[str, str]] | None) -> str:
+    """The first message that differs, both sides already masked (``CassetteTarget._comparable``)."""
+    recorded, current = recorded or [], current or []
+    for index, (role, content) in enumerate(current):
         before = recorded[index] if index < len(recorded) else None
-        if before != message:
-            was = detector.mask(str(before["content"]))[:80] if isinstance(before, dict) else "nothing"
-            return f"message {index + 1} ({message['role']}) was {was!r}, now {detector.mask(message['content'])[:80]!r}"
+        if before != (role, content):
+            was = before[1][:80] if before is not None else "nothing"
+            return f"message {index + 1} ({role}) was {was!r}, now {content[:80]!r}"
     return f"the recording has {len(recorded)} message(s), this request {len(current)}"
 
 
@@ -363,7 +369,7 @@ def build_cassette_target(name: str, settings: Settings, mode: CassetteMode, det
         live = None
         spec = settings.targets.get(name, {"type": "stub"})
         description = {"name": name, "kind": spec.get("type", "stub")}
-    return CassetteTarget(name, mode, live, detector, Scrubber(environment_secrets(settings.targets)), description)
+    return CassetteTarget(name, mode, live, detector, Scrubber(configured_secrets(settings.targets)), description)
 
 
 __all__ = ["CassetteMode", "CassetteTarget", "mode_from_options", "build_cassette_target",
