@@ -17,6 +17,7 @@ from .redaction import public_description
 from .repeat import RepeatPlan
 from .results import CaseResult, FailedCheck, LatencySpread, RepeatRecord, RunRecord, TargetInfo, TurnRecord
 from .transcript import Transcript, TurnResult
+from .variables import fill
 
 
 def target_info(description: dict[str, Any]) -> TargetInfo:
@@ -76,7 +77,7 @@ def _latency_spread(runs: list[RunRecord]) -> dict[str, LatencySpread]:
 
 
 def case_result(case: LoadedCase, nodeid: str, target: TargetInfo, runs: list[RunRecord],
-                plan: RepeatPlan) -> CaseResult:
+                plan: RepeatPlan, clean: Callable[[str], str] | None = None) -> CaseResult:
     """The case's record from its runs: passed when enough runs passed (every run, without a threshold).
 
     The turns shown are the first failing run's when the case failed, else the first
@@ -90,20 +91,29 @@ def case_result(case: LoadedCase, nodeid: str, target: TargetInfo, runs: list[Ru
         repeat = RepeatRecord(runs=plan.runs, min_pass=plan.required, passed_runs=passed_runs, shown_run=shown + 1,
                               results=runs, latency_ms=_latency_spread(runs))
     return CaseResult(nodeid=nodeid, case_id=case.id, file=str(case.path), line=case.line,
-                      description=case.case.description, tags=list(case.tags), target=target, passed=passed,
+                      description=case.case.description, tags=list(case.tags), target=target,
+                      target_pinned=case.target is not None, system=system_prompt(case, clean), passed=passed,
                       turns=runs[shown].turns, skipped_turns=runs[shown].skipped_turns,
                       outcome="passed" if passed else "failed", repeat=repeat)
+
+
+def system_prompt(case: LoadedCase, clean: Callable[[str], str] | None) -> str | None:
+    """The system prompt as the case sent it (its fixed variables filled in), cleaned: feedback about this
+    conversation, and the regression case made of it, replay it under the same prompt."""
+    if not case.system or clean is None:
+        return None
+    return clean(fill(case.system, case.variables))
 
 
 def judged_case(case: LoadedCase, nodeid: str, target: TargetInfo, transcripts: list[Transcript],
                 checker: Checker, plan: RepeatPlan) -> CaseResult:
     """Check every run's transcript and build the case's record."""
     return case_result(case, nodeid, target, [run_record(case, transcript, checker) for transcript in transcripts],
-                       plan)
+                       plan, checker.clean)
 
 
 def unjudged_case(case: LoadedCase, nodeid: str, target: TargetInfo, outcome: str = "error") -> CaseResult:
     """The record of a case its checks never judged (skipped, setup error, crash): no turns."""
     return CaseResult(nodeid=nodeid, case_id=case.id, file=str(case.path), line=case.line,
-                      description=case.case.description, tags=list(case.tags), target=target, passed=False,
-                      outcome=outcome)
+                      description=case.case.description, tags=list(case.tags), target=target,
+                      target_pinned=case.target is not None, passed=False, outcome=outcome)

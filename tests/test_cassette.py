@@ -104,7 +104,8 @@ cases:
     result = project.runpytest("--llmops", "--llmops-target", "leaky", "--llmops-replay", "cas")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*FAILED no_pii: expected no personal data; got found EMAIL in reply"])
-    assert "redacted@example.com" not in result.stdout.str()  # the stand-in is masked like the original
+    # the stand-in (a realistic address at a reserved example domain) is masked like the original
+    assert not re.search(r"[\w.+-]+@example\.(com|net|org)", result.stdout.str())
 
 
 def test_record_pii_keeps_personal_data_as_the_bot_said_it(make_project):

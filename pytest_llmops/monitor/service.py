@@ -170,6 +170,8 @@ class Monitor:
             "level": logging.getLevelName(level),
             "conversation_id": self._conversation_id(conversation_id) if conversation_id else conversation_id,
             "user_id": self._pseudonym(user_id) if user_id else user_id,
+            **({"system": mask(scrub(interaction.system))} if interaction.system else {}),
+            **({"target": interaction.target} if interaction.target else {}),
             "user": user,
             "reply": reply,
             "latency_ms": interaction.latency_ms,
@@ -188,31 +190,32 @@ class Monitor:
 
     def record(self, user: str, reply: str | None, latency_ms: float | None, *, conversation_id: str | None = None,
                user_id: str | None = None, error: str | None = None, status: int | None = None,
-               timestamp: str | None = None) -> Observed:
+               timestamp: str | None = None, system: str | None = None, target: str | None = None) -> Observed:
         """Check and log one exchange given as arguments (see :class:`Interaction`)."""
         return self.observe(Interaction(user=user, reply=None if error else reply, latency_ms=latency_ms,
                                         conversation_id=conversation_id, user_id=user_id, timestamp=timestamp,
-                                        status=status, error=error))
+                                        status=status, error=error, system=system, target=target))
 
     @contextmanager
-    def exchange(self, user: str, *, conversation_id: str | None = None,
-                 user_id: str | None = None) -> Iterator["LiveExchange"]:
+    def exchange(self, user: str, *, conversation_id: str | None = None, user_id: str | None = None,
+                 system: str | None = None, target: str | None = None) -> Iterator["LiveExchange"]:
         """Time the bot's answer to ``user``: set ``.reply`` inside the block.
 
         An exception inside the block is recorded as the exchange's error and re-raised.
         """
         live = LiveExchange(user)
+        context = {"conversation_id": conversation_id, "user_id": user_id, "system": system, "target": target}
         started = time.perf_counter()
         try:
             yield live
         except BaseException as exc:
             elapsed = (time.perf_counter() - started) * 1000
-            self.record(user, None, round(elapsed, 3), conversation_id=conversation_id, user_id=user_id,
-                        error=f"{type(exc).__name__}: {exc}", status=live.status)
+            self.record(user, None, round(elapsed, 3), error=f"{type(exc).__name__}: {exc}", status=live.status,
+                        **context)
             raise
         elapsed = (time.perf_counter() - started) * 1000
-        self.record(user, live.reply, round(elapsed, 3), conversation_id=conversation_id, user_id=user_id,
-                    error=None if live.reply is not None else "no reply was set", status=live.status)
+        self.record(user, live.reply, round(elapsed, 3), status=live.status,
+                    error=None if live.reply is not None else "no reply was set", **context)
 
     def observe_record(self, record: dict[str, Any], where: str) -> Observed | None:
         """Check one decoded input record; a record that is not an interaction is counted as bad input."""

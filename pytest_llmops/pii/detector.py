@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from .conversation import ConversationMasker
 
 _HAS_DIGIT = re.compile(r"[0-9]").search
+#: what :meth:`PiiDetector.mask` writes in place of a value: its kind as a label, e.g. ``[EMAIL]``
+LABEL_RE = re.compile(r"\[([A-Z][A-Z0-9_]*)\]")
 
 
 @dataclass(frozen=True)

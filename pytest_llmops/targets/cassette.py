@@ -10,8 +10,9 @@ recording fails clearly, or with ``--llmops-record-missing`` is sent live and ad
 One YAML file per case (``DIR/<file>/<case id>.yaml``), written in a fixed key order
 with long replies as text blocks, so a re-recording diffs well in review. API keys and
 auth headers never reach the file; personal data is masked unless ``--llmops-record-pii``
-asked to keep it. A masked value is replayed as a stand-in of the same kind (e.g.
-``redacted@example.com``), so the ``no_pii`` check gives the verdict it gave when recorded.
+asked to keep it. A masked value is replayed as a realistic stand-in of the same kind
+(:mod:`pytest_llmops.pii.stand_ins`), so the ``no_pii`` check gives the verdict it gave when
+recorded.
 
 A cassette is a target like any other: :class:`CassetteTarget` wraps the live target
 through the same :class:`~pytest_llmops.targets.base.Target` interface, learns which case
@@ -36,21 +37,12 @@ from ..errors import CassetteError, ConfigError, NoRecording, TargetError
 from ..jsonl import write_file_atomic
 from ..pii import PiiDetector
 from ..pii.conversation import ConversationMasker
+from ..pii.stand_ins import with_stand_ins
 from ..redaction import Scrubber, configured_secrets
 from ..transcript import Conversation, Reply
 from .base import Message, Target
 
 CASSETTE_VERSION = 1
-#: Values replayed in place of a masked ``[KIND]``: each is found by the PII detector as that kind.
-STAND_INS = {
-    "email": "redacted@example.com",
-    "phone": "(415) 555-0100",
-    "card": "4111 1111 1111 1111",
-    "ssn": "123-45-6788",
-    "iban": "GB82 WEST 1234 5698 7654 32",
-    "ipv4": "192.0.2.1",
-    "ipv6": "2001:db8::1",
-}
 HEADER = ("# pytest-llmops cassette: one case's recorded conversation (see docs/cassettes.md).\n"
           "# Replay offline with: pytest --llmops --llmops-replay DIR\n")
 
@@ -192,7 +184,7 @@ class CassetteTarget(Target):
             interaction = recorded.get(turn)
             problem = self._mismatch(key, run, recorded, interaction, request, turn)
             if problem is None:
-                return self._replayed(interaction or {})
+                return self._replayed(interaction or {}, f"{key}\x00{run}\x00{turn}")
             if not self.mode.record_missing:
                 raise NoRecording(f"{problem}; record it with --llmops-record DIR, or add what is missing with "
                                   "--llmops-replay DIR --llmops-record-missing")
@@ -275,14 +267,15 @@ class CassetteTarget(Target):
             return f"{where}: turn {turn} was recorded for another conversation ({difference})"
         return None
 
-    def _replayed(self, interaction: dict[str, Any]) -> Reply:
+    def _replayed(self, interaction: dict[str, Any], seed: str) -> Reply:
         response = interaction.get("response", {})
         latency = response.get("latency_ms")
         error = response.get("error")
         if error:
             raise TargetError(error.get("message", "recorded fault"), kind=error.get("kind", "target_error"),
                               status=response.get("status"), recorded_latency_ms=latency)
-        text = _with_stand_ins(response.get("reply", ""), response.get("pii", []))
+        # a masked value comes back as a realistic one of its kind: no_pii judges the replay as it judged the bot
+        text = with_stand_ins(response.get("reply", ""), seed, self.detector, set(response.get("pii", [])))
         return Reply(text, status=response.get("status"), ttft_ms=response.get("ttft_ms"),
                      retries=int(response.get("retries", 0)), recorded_latency_ms=latency)
 
@@ -338,13 +331,6 @@ class CassetteTarget(Target):
                                                                     "response": response}
 
 
-def _with_stand_ins(text: str, kinds: list[str]) -> str:
-    for kind in kinds:
-        if kind in STAND_INS:
-            text = text.replace(f"[{kind.upper()}]", STAND_INS[kind])
-    return text
-
-
 def _first_difference(recorded: list[tuple[str, str]] | None, current: list[tuple[str, str]] | None) -> str:
     """The first message that differs, both sides already masked (``CassetteTarget._comparable``)."""
     recorded, current = recorded or [], current or []
@@ -373,4 +359,4 @@ def build_cassette_target(name: str, settings: Settings, mode: CassetteMode, det
 
 
 __all__ = ["CassetteMode", "CassetteTarget", "mode_from_options", "build_cassette_target",
-           "case_key", "cassette_path", "load_cassette", "dump_cassette", "STAND_INS"]
+           "case_key", "cassette_path", "load_cassette", "dump_cassette"]
