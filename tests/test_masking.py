@@ -120,3 +120,17 @@ def test_the_monitor_masks_personal_data_in_conversation_ids_and_keeps_them_apar
     assert "bob.smith" not in (project / "chatbot_monitoring.log").read_text()
     assert ids[0].startswith("[EMAIL]~") and ids[0] == ids[2] and ids[0] != ids[1] and ids[3:] == ["c-17", "c-18"]
     assert log[4]["reply"] == "Calling [PHONE]" and log[4]["findings"][0]["check"] == "no_pii"
+
+
+def test_converting_a_log_with_raw_conversation_ids_prints_them_masked(tmp_path):
+    project = make_monitor_project(tmp_path / "project")
+    line = {"timestamp": "2026-11-25T10:00:00Z", "level": "ERROR", "conversation_id": "jane.doe@example.com",
+            "user_id": None, "user": "Where is my order?", "reply": "[EMAIL]", "latency_ms": 10.0,
+            "findings": [{"check": "no_pii", "category": "pii", "expected": "no personal data",
+                          "actual": "found EMAIL in reply", "pii_kinds": ["email"]}]}
+    (project / "chatbot_monitoring.log").write_text(json.dumps(line) + "\n")  # written before ids were masked
+    converted = llmops(project, "cases", "from-monitor-log", check=True)
+    assert "1 case file(s) written" in converted.stdout and "[EMAIL] (chatbot_monitoring.log:1)" in converted.stdout
+    [case_file] = (project / "eval_cases" / "regressions").glob("*.yaml")
+    for text in (converted.stdout, converted.stderr, case_file.read_text()):
+        assert "jane.doe" not in text
