@@ -26,8 +26,6 @@ SECRET_VALUE_RES = (
     re.compile(r"\bsk-[A-Za-z0-9_-]{12,}"),  # OpenAI-style keys
     re.compile(r"(?<=://)[^\s/@'\"<>]+@"),  # credentials in a URL: scheme://user:password@host
 )
-#: what every shape above contains: text without any of these needs no shape scrubbing
-_MAYBE_SHAPED = re.compile(r"(?i)bearer|basic|sk-|://").search
 MIN_SECRET_CHARS = 4  # shorter values would "occur" in any text
 #: a header value under a name that does not look secret is one when it is at least this long;
 #: shorter plain values ("X-Team: support") would blank out ordinary words everywhere
@@ -122,7 +120,7 @@ class Scrubber:
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        if _MAYBE_SHAPED(text):  # one cheap scan decides whether the shapes need looking for
+        if _maybe_shaped(text):  # cheap substring tests decide whether the shapes need looking for
             for pattern in SECRET_VALUE_RES:
                 text = pattern.sub(_redacted, text)
         return text
@@ -130,6 +128,14 @@ class Scrubber:
     def headers(self, headers: dict[str, Any]) -> dict[str, str]:
         return {name: (REDACTED if SECRET_NAME_RE.search(name) else self.text(str(value)))
                 for name, value in sorted(headers.items())}
+
+
+def _maybe_shaped(text: str) -> bool:
+    """Whether ``text`` holds what every shape in SECRET_VALUE_RES contains (most text holds none)."""
+    if "sk-" in text or "://" in text:
+        return True
+    lowered = text.lower()
+    return "bearer" in lowered or "basic" in lowered
 
 
 def _redacted(match: re.Match[str]) -> str:

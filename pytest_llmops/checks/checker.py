@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from ..cases import Expect
 from ..pii import PiiDetector
@@ -90,8 +90,11 @@ class Checker:
     def clean(self, text: str, conversation: ConversationMasker | None = None) -> str:
         """``text`` as it may be shown anywhere: secrets scrubbed, then personal data masked (fragments of what
         ``conversation`` said before included). The one way chatbot and check text leaves the engine."""
-        cleaned = self._clean_short(text) if len(text) <= CLEAN_CACHE_CHARS else self._clean_alone(text)
-        return conversation.mask_fragments(cleaned) if conversation is not None else cleaned
+        if conversation is None:
+            return self._clean_text(text, None)
+        if conversation.has_seen(text):  # a user message or reply the checks looked at: found already
+            return conversation.mask(self.scrubber.text(text))
+        return self._clean_text(text, conversation.mask_fragments)
 
     def check_exchange(self, exchange: Exchange, expect: Expect | None = None,
                        conversation: ConversationMasker | None = None) -> list[CheckResult]:
@@ -103,10 +106,16 @@ class Checker:
         conversation = conversation or self.detector.conversation()
         conversation.find(exchange.user)  # the reply must not give it back, not even in part
         results = self._checks(exchange, self.base.merged(expect), conversation)
-        for result in results:  # made just now: cleaned in place
-            result.expected = self.clean(result.expected, conversation)
-            result.actual = self.clean(result.actual, conversation)
+        # made just now: cleaned in place, as clean() would (check texts are never a message the checks saw)
+        fragments = conversation.mask_fragments if conversation.remembers else None
+        for result in results:
+            result.expected = self._clean_text(result.expected, fragments)
+            result.actual = self._clean_text(result.actual, fragments)
         return results
+
+    def _clean_text(self, text: str, fragments: Callable[[str], str] | None) -> str:
+        cleaned = self._clean_short(text) if len(text) <= CLEAN_CACHE_CHARS else self._clean_alone(text)
+        return fragments(cleaned) if fragments is not None else cleaned
 
     def _checks(self, exchange: Exchange, rule: Expect, conversation: ConversationMasker) -> list[CheckResult]:
         if exchange.reply is None:

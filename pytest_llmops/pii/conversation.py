@@ -39,8 +39,12 @@ _DIGIT_RUN = re.compile(r"(?<![\w(+])[(+]?[0-9](?:(?:[ .\-/]|\) ?| ?\()?[0-9])*(
 _LOCAL_PART = re.compile(rf"(?<![\w.+%-])([A-Za-z0-9._%+-]{{{MIN_FRAGMENT_CHARS},}})(@[A-Za-z0-9.-]*)?", re.ASCII)
 _NON_DIGIT = re.compile(r"[^0-9]", re.ASCII)
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
+_HAS_DIGIT = re.compile(r"[0-9]", re.ASCII).search
 MAX_GROUPS = 8  # digit groups of one run searched for a fragment inside it
+_EMPTY: dict[str, str] = {}  # shared, never written: the pieces of a masker that found nothing yet
 _WORD_LIKE = re.compile(r"[A-Za-z]+", re.ASCII)
+_LOCAL_MARK = re.compile(r"[0-9._%+@-]", re.ASCII).search
+_LAST_WORD = re.compile(rf"(?<![\w.+%-])([A-Za-z]{{{MIN_FRAGMENT_CHARS},}})()(?=[\s.,;:!?)\]\"'…-]*$)", re.ASCII)
 _TEXT_END = re.compile(r"[\s.,;:!?)\]\"'…-]*", re.ASCII)
 
 
@@ -51,13 +55,16 @@ class ConversationMasker:
     found to the memory; later texts are searched for fragments of it as well.
     """
 
+    __slots__ = ("detector", "_values", "_digit_pieces", "_local_pieces", "_escaped", "_seen")
+
     def __init__(self, detector: "PiiDetector"):
         self.detector = detector
         self._values: dict[str, str] = {}  # value -> kind, everything found so far
-        self._digit_pieces: dict[str, str] = {}  # prefix/suffix of a remembered number's digits -> kind
-        self._local_pieces: dict[str, str] = {}  # prefix/suffix of a remembered local part (lowercase) -> kind
-        self._escaped: dict[str, str] = {}  # re.escape(value) -> kind, where it differs from the value
         self._seen: dict[str, list[PiiFinding]] = {}  # text -> the detector's findings in it
+        # made at the first finding (most conversations have none): pieces of remembered values -> kind
+        self._digit_pieces: dict[str, str] = _EMPTY  # prefixes/suffixes of a remembered number's digits
+        self._local_pieces: dict[str, str] = _EMPTY  # prefixes/suffixes of a remembered local part, lowercase
+        self._escaped: dict[str, str] = _EMPTY  # re.escape(value), where it differs from the value
 
     @property
     def remembers(self) -> bool:
@@ -83,6 +90,10 @@ class ConversationMasker:
         """``text`` masked by the detector, fragments of earlier personal data included."""
         return self.detector.mask(text, self.find(text))
 
+    def has_seen(self, text: str) -> bool:
+        """Whether ``text`` was looked at already (masking it again costs no detection)."""
+        return text in self._seen
+
     def mask_fragments(self, text: str) -> str:
         """``text`` (already masked by the detector) with fragments of earlier personal data masked too."""
         if not self._values:
@@ -95,6 +106,8 @@ class ConversationMasker:
         value, kind = finding.value, finding.kind
         if value in self._values:
             return
+        if not self._values:
+            self._digit_pieces, self._local_pieces, self._escaped = {}, {}, {}
         self._values[value] = kind
         escaped = re.escape(value)
         if escaped != value:
@@ -144,14 +157,17 @@ class ConversationMasker:
             taken.append((start, end))
             extra.append(PiiFinding(kind, start, end, value))
 
-        if self._digit_pieces and any(ch.isdigit() for ch in text):
+        if self._digit_pieces and _HAS_DIGIT(text):
             for match in _DIGIT_RUN.finditer(text):
                 piece = self._digit_piece(match.group())
                 if piece is not None:
                     kind, start, end = piece
                     add(kind, match.start() + start, match.start() + end)
         if self._local_pieces:
-            for match in _LOCAL_PART.finditer(text):
+            # a fragment that is all letters counts only where the text breaks off: elsewhere only tokens with
+            # a digit or one of ._%+-@ can be one, so plain prose needs no scan but of its last word
+            tail = _LAST_WORD.search(text)
+            for match in _LOCAL_PART.finditer(text) if _LOCAL_MARK(text) else ([tail] if tail else []):
                 local, domain = match.group(1), match.group(2)
                 kind = self._local_pieces.get(local.lower())
                 if kind is not None and (domain or not _WORD_LIKE.fullmatch(local)

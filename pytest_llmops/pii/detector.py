@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Protocol
+from typing import Any, Iterable, Protocol
 
 from .allowlist import Allowlist
 from .recognizers import BUILTIN_KINDS, BUILTIN_RECOGNIZERS, Recognizer, custom_recognizer
-
-if TYPE_CHECKING:
-    from .conversation import ConversationMasker
 
 _HAS_DIGIT = re.compile(r"[0-9]").search
 #: what :meth:`PiiDetector.mask` writes in place of a value: its kind as a label, e.g. ``[EMAIL]``
@@ -90,8 +87,6 @@ class PiiDetector:
 
     def conversation(self) -> "ConversationMasker":
         """A masker for one conversation: it remembers what it finds, and finds fragments of it later."""
-        from .conversation import ConversationMasker  # it builds on this module
-
         return ConversationMasker(self)
 
     def _spans(self, text: str) -> list[tuple[int, int, int, str]]:
@@ -154,3 +149,6 @@ def _with_copies(text: str, findings: list[PiiFinding]) -> list[PiiFinding]:
                 extra.append(PiiFinding(kind, start, start + len(value), value))
             start = text.find(value, start + len(value))
     return [*findings, *extra]
+
+
+from .conversation import ConversationMasker  # noqa: E402  (it builds on PiiFinding above)
