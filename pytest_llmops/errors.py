@@ -10,7 +10,7 @@ configuration or a chatbot fault; anything else escaping is a bug. The groups:
 * the judge and the embedder: :class:`NoVerdict`, :class:`BadEmbeddings` (their
   transport faults are TargetErrors like the chatbot's);
 * operations: :class:`ConvertError`, :class:`PrivacyError`, :class:`GitError`,
-  :class:`ReleaseRefused`, :class:`JobCancelled`;
+  :class:`BaselineMissing`, :class:`ReleaseRefused`, :class:`JobCancelled`;
 * the pytest front: :class:`CaseFailed` carries a failed case's record to its failure text.
 """
 
@@ -156,6 +156,11 @@ class PrivacyError(LlmopsError):
 
 class GitError(LlmopsError):
     """A git command failed, or the folder is not a git repository (a usage error)."""
+
+
+class BaselineMissing(LlmopsError):
+    """The baseline asked for (``--baseline-ref``) names no commit or has no stored results: a usage error,
+    never a silent run without regression checks (``--allow-missing-baseline`` accepts it on purpose)."""
 
 
 class ReleaseRefused(LlmopsError):

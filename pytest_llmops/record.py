@@ -1,7 +1,8 @@
 """Building a case's record: every run checked, masked once, combined under the repeat threshold.
 
 This is where chatbot text leaves the engine: user messages, replies, faults and saved
-values are masked here, once, and every output (failure text, JUnit, summaries, HTML,
+values are cleaned here, once (secrets scrubbed, personal data and fragments of it
+masked: :meth:`Checker.clean`), and every output (failure text, JUnit, summaries, HTML,
 results JSON, the gate) reads the :class:`~pytest_llmops.results.CaseResult` built here.
 Tokens are counted here too, priced per model, in three accounts: the bot's replies, and
 apart from them the judge's verdicts and the embedder's vectors.
@@ -10,7 +11,7 @@ apart from them the judge's verdicts and the embedder's vectors.
 from __future__ import annotations
 
 import statistics
-from typing import Any
+from typing import Any, Callable
 
 from .cases import LoadedCase
 from .checks import Checker
@@ -21,6 +22,7 @@ from .repeat import RepeatPlan
 from .results import (CaseResult, FailedCheck, LatencySpread, RepeatRecord, RunRecord, TargetInfo, TokenUsage, Tokens,
                       TurnRecord, sum_tokens)
 from .transcript import Transcript, TurnResult, Usage
+from .variables import fill
 
 
 def target_info(description: dict[str, Any]) -> TargetInfo:
@@ -51,8 +53,8 @@ def turn_tokens(result: TurnResult, pricing: Pricing) -> Tokens | None:
     return None if tokens.is_empty() else tokens
 
 
-def turn_record(result: TurnResult, mask: Any, pricing: Pricing | None = None) -> TurnRecord:
-    """One checked exchange as the record keeps it, personal data masked."""
+def turn_record(result: TurnResult, mask: Callable[[str], str], pricing: Pricing | None = None) -> TurnRecord:
+    """One checked exchange as the record keeps it, every text through ``mask`` (:meth:`Checker.clean`)."""
     exchange = result.exchange
     calls = None if exchange.tool_calls is None else [{"name": call.name, "arguments": mask(call.arguments)}
                                                       for call in exchange.tool_calls]
@@ -76,9 +78,14 @@ def turn_record(result: TurnResult, mask: Any, pricing: Pricing | None = None) -
 
 
 def run_record(case: LoadedCase, transcript: Transcript, checker: Checker, pricing: Pricing | None = None) -> RunRecord:
-    """One run of a case, checked (judge and embedder included): every turn against its expectations."""
-    mask = checker.detector.mask
-    turns = [turn_record(result, mask, pricing) for result in checker.check_transcript(transcript, case.turn_expects)]
+    """One run of a case, checked (judge and embedder included): every turn against its expectations.
+
+    One masker serves the whole conversation: by the time the turns are masked it knows
+    all the personal data the conversation held, so a fragment of it is masked in any turn.
+    """
+    masker = checker.detector.conversation()
+    results = checker.check_transcript(transcript, case.turn_expects, masker)
+    turns = [turn_record(result, lambda text: checker.clean(text, masker), pricing) for result in results]
     passed = all(turn.passed for turn in turns) and transcript.skipped_turns == 0
     failed = [FailedCheck(turn=turn.turn, check=check.check, actual=check.actual)
               for turn in turns for check in turn.checks if not check.passed]
@@ -102,11 +109,13 @@ def _latency_spread(runs: list[RunRecord]) -> dict[str, LatencySpread]:
 
 
 def case_result(case: LoadedCase, nodeid: str, target: TargetInfo, runs: list[RunRecord],
-                plan: RepeatPlan, probe_category: str | None = None) -> CaseResult:
+                plan: RepeatPlan, probe_category: str | None = None,
+                clean: Callable[[str], str] | None = None) -> CaseResult:
     """The case's record from its runs: passed when enough runs passed (every run, without a threshold).
 
     The turns shown are the first failing run's when the case failed, else the first
-    passing run's; a repeated case keeps every run in ``repeat``.
+    passing run's; a repeated case keeps every run in ``repeat``. ``clean`` (the checker's)
+    makes the system prompt fit to keep; without it, the record holds none.
     """
     passed_runs = sum(run.passed for run in runs)
     passed = passed_runs >= plan.required
@@ -116,10 +125,19 @@ def case_result(case: LoadedCase, nodeid: str, target: TargetInfo, runs: list[Ru
         repeat = RepeatRecord(runs=plan.runs, min_pass=plan.required, passed_runs=passed_runs, shown_run=shown + 1,
                               results=runs, latency_ms=_latency_spread(runs))
     return CaseResult(nodeid=nodeid, case_id=case.id, file=str(case.path), line=case.line,
-                      description=case.case.description, tags=list(case.tags), target=target, passed=passed,
+                      description=case.case.description, tags=list(case.tags), target=target,
+                      target_pinned=case.target is not None, system=system_prompt(case, clean), passed=passed,
                       turns=runs[shown].turns, skipped_turns=runs[shown].skipped_turns,
                       outcome="passed" if passed else "failed", repeat=repeat, probe_category=probe_category,
                       tokens=sum_tokens(turn.tokens for run in runs for turn in run.turns))
+
+
+def system_prompt(case: LoadedCase, clean: Callable[[str], str] | None) -> str | None:
+    """The system prompt as the case sent it (its fixed variables filled in), cleaned: feedback about this
+    conversation, and the regression case made of it, replay it under the same prompt."""
+    if not case.system or clean is None:
+        return None
+    return clean(fill(case.system, case.variables))
 
 
 def judged_case(case: LoadedCase, nodeid: str, target: TargetInfo, transcripts: list[Transcript],
@@ -128,12 +146,13 @@ def judged_case(case: LoadedCase, nodeid: str, target: TargetInfo, transcripts: 
     """Check every run's transcript and build the case's record (``probe_category``: a library probe's)."""
     return case_result(case, nodeid, target,
                        [run_record(case, transcript, checker, pricing) for transcript in transcripts], plan,
-                       probe_category)
+                       probe_category, checker.clean)
 
 
 def unjudged_case(case: LoadedCase, nodeid: str, target: TargetInfo, outcome: str = "error",
                   probe_category: str | None = None) -> CaseResult:
     """The record of a case its checks never judged (skipped, setup error, crash): no turns."""
     return CaseResult(nodeid=nodeid, case_id=case.id, file=str(case.path), line=case.line,
-                      description=case.case.description, tags=list(case.tags), target=target, passed=False,
-                      outcome=outcome, probe_category=probe_category)
+                      description=case.case.description, tags=list(case.tags), target=target,
+                      target_pinned=case.target is not None, passed=False, outcome=outcome,
+                      probe_category=probe_category)

@@ -178,6 +178,8 @@ class CaseResult(_Open):
     description: str | None = None
     tags: list[str] = Field(default_factory=list)
     target: TargetInfo = Field(default_factory=lambda: TargetInfo(name="?", kind="?"))
+    target_pinned: bool = False  # the case (or its file) named its target; False: it ran on the run's
+    system: str | None = None  # the system prompt the conversation was sent with (masked)
     passed: bool
     turns: list[TurnRecord] = Field(default_factory=list)
     skipped_turns: int = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from .transcript import CheckResult, Exchange
 
@@ -105,9 +105,12 @@ def capture(save: Mapping[str, str], reply: str) -> Capture:
     return result
 
 
-def save_checks(exchange: Exchange, mask: Callable[[str], str]) -> list[CheckResult]:
-    """One ``save`` result per variable the turn tried to capture; a miss fails the turn."""
-    results = [CheckResult("save", True, f"reply gives a value for {{{name}}}", f"saved {name} = {mask(value)!r}")
+def save_checks(exchange: Exchange) -> list[CheckResult]:
+    """One ``save`` result per variable the turn tried to capture; a miss fails the turn.
+
+    The texts hold the captured values as they are: the checker cleans every result's text.
+    """
+    results = [CheckResult("save", True, f"reply gives a value for {{{name}}}", f"saved {name} = {value!r}")
                for name, value in exchange.saved.items()]
     results += [CheckResult("save", False, f"reply matches '{pattern}' to save {{{name}}}",
                             "no match: later turns that use it were not sent")

@@ -104,7 +104,8 @@ cases:
     result = project.runpytest("--llmops", "--llmops-target", "leaky", "--llmops-replay", "cas")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*FAILED no_pii: expected no personal data; got found EMAIL in reply"])
-    assert "redacted@example.com" not in result.stdout.str()  # the stand-in is masked like the original
+    # the stand-in (a realistic address at a reserved example domain) is masked like the original
+    assert not re.search(r"[\w.+-]+@example\.(com|net|org)", result.stdout.str())
 
 
 def test_record_pii_keeps_personal_data_as_the_bot_said_it(make_project):
@@ -128,6 +129,20 @@ def test_latency_is_judged_on_the_recorded_latency_and_marked(make_project):
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*FAILED max_latency_ms: expected <= 40 ms; got * ms (recorded)"])
     assert "(recorded, replayed from a cassette)" in (project.path / "report.html").read_text()
+
+
+def test_max_ttft_on_a_cassette_recorded_without_streaming_says_how_to_re_record(make_project):
+    project = make_project({"t.yaml": "cases:\n  - id: first-token\n    turns: [{user: \"hello\"}]\n"})
+    project.runpytest("--llmops", "--llmops-record", "cas").assert_outcomes(passed=1)
+    (project.path / "eval_cases" / "t.yaml").write_text(
+        "cases:\n  - id: first-token\n    turns: [{user: \"hello\", expect: {max_ttft_ms: 500}}]\n")
+    result = project.runpytest("--llmops", "--llmops-replay", "cas")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*FAILED max_ttft_ms: expected first token <= 500 ms; got no time to first token "
+                                 "measured (the cassette was recorded without streaming, so it holds no first-token "
+                                 "time; re-record it with stream = true on the target: pytest --llmops "
+                                 "--llmops-record=DIR)"])
+    assert "does not stream" not in result.stdout.str()
 
 
 def test_recorded_faults_replay_as_the_same_fault(make_project):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from pytest_llmops.cases import load_case_file
 from pytest_llmops.config import load_settings
 from pytest_llmops.convert.core import Provenance, RegressionCandidate, forbidden_fragment, plan_cases
 from pytest_llmops.feedback.store import FeedbackStore
+from pytest_llmops.pii import PiiDetector
 
 from feedback_support import llmops
 
@@ -62,7 +64,11 @@ def test_each_type_gives_its_rule_on_the_reported_turn(project: Path, store: Fee
     error = cases["error"]["case"]
     assert len(error.case.turns) == 1 and error.case.turns[0].expect.no_error is True
     wrong = cases["wrong_answer"]["case"].case.turns[1].expect
-    assert wrong.not_contains == ["Returns take 14 days."] and wrong.contains == ["30 days"]
+    # the wrong claim, however it is worded; and the right answer
+    assert wrong.not_contains is None and wrong.contains == ["30 days"] and len(wrong.not_matches) == 1
+    assert re.search(wrong.not_matches[0], "Returns take 14 days.")
+    assert re.search(wrong.not_matches[0], "You have 14 Days to send it back")
+    assert not re.search(wrong.not_matches[0], "Returns take 30 days.")
     for entry in cases.values():
         assert {"from-feedback", "needs-review"} <= set(entry["case"].tags)
     assert "4 case file(s) written" in result.stdout
@@ -77,7 +83,11 @@ def test_generated_cases_name_their_source_and_hold_no_personal_data(project: Pa
     assert record.id in text and record.timestamp in text and record.id in entry["case"].case.description
     for personal in ("u-secret-42", "bob@example.org", "jane.doe@example.com", "415-555-0142"):
         assert personal not in text
-    assert "Hi, I'm [EMAIL]" in text and "Call me on [PHONE]" in text
+    # what is sent to the bot carries realistic stand-ins, never labels: an echo is caught
+    first, second = (turn.user for turn in entry["case"].case.turns)
+    assert re.fullmatch(r"Hi, I'm [a-z]+\.[a-z]+\d\d@example\.(com|net|org)", first)
+    assert re.fullmatch(r"Where is order 12345\? Call me on \(\d{3}\) 555-01\d\d", second)
+    assert [[f.kind for f in PiiDetector().find(turn)] for turn in (first, second)] == [["email"], ["phone"]]
 
 
 def test_other_types_and_records_without_conversation_are_skipped_with_reasons(project: Path,
@@ -210,9 +220,10 @@ def test_personal_data_kept_on_purpose_in_feedback_never_reaches_a_case(project:
     assert "bob@example.org" in (project / "feedback.jsonl").read_text()  # kept, with a reason
     assert llmops(project, "cases", "from-feedback", "--out", "out").returncode == 0
     [entry] = generated(project / "out").values()
-    assert "@example" not in entry["text"]
+    assert "bob@example.org" not in entry["text"] and "jane.doe@example.com" not in entry["text"]
+    assert "bob" not in entry["case"].case.turns[0].user  # a stand-in of the kind, never the kept value
     expect = entry["case"].turn_expects[0]
-    assert expect.not_contains == ["within 3 business days"]
+    assert [re.search(pattern, "within 3 business days") is not None for pattern in expect.not_matches] == [True]
     assert expect.contains == ["Refunds go to your original payment method"]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from release_support import case, llmops, results_doc, run_cli, write_results
+from release_support import case, git, llmops, make_repo, results_doc, run_cli, write_results
 
 from pytest_llmops.release.gate import evaluate
 from pytest_llmops.release.settings import GateSettings
@@ -167,6 +167,67 @@ def test_p95_regression_beyond_the_percentage_fails(project: Path) -> None:
     # +100% but only 2 ms: below the floor, noise rather than a regression
     tiny = write_results(project / "tiny.json", results_doc(p95=2.0))
     assert gate(project, results_doc(p95=4.0), "--baseline", str(tiny)).returncode == 0
+
+
+def test_a_baseline_ref_that_does_not_resolve_is_a_usage_error_unless_allowed(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    head = git(repo, "rev-parse", "HEAD")
+    results = write_results(tmp_path / "results.json", results_doc(commit=head))
+    typo = llmops("gate", results, "--baseline-ref", "stabel", cwd=repo)
+    assert typo.returncode == 2, typo.stdout
+    assert ("--baseline-ref stabel: no such branch, tag or commit (a typo?); without a baseline the gate cannot "
+            "check for regressions") in typo.stderr
+    assert "--allow-missing-baseline" in typo.stderr and "VERDICT" not in typo.stdout
+    # a ref that exists but has no results stored by llmops promote is no baseline either
+    git(repo, "branch", "stable")
+    unstored = run_cli("gate", results, "--baseline-ref", "stable", cwd=repo)
+    assert unstored.returncode == 2 and "--baseline-ref stable: no results stored for stable" in unstored.stderr
+    # the first promotion says so on purpose
+    first = run_cli("gate", results, "--baseline-ref", "stabel", "--allow-missing-baseline", cwd=repo)
+    assert first.returncode == 0, first.stderr
+    assert "baseline: none: stabel does not exist yet (first promotion) (--allow-missing-baseline: no regression " \
+           "checks)" in first.stdout
+
+
+def test_promote_with_a_baseline_ref_that_does_not_resolve_changes_nothing(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    tested = git(repo, "rev-parse", "HEAD")
+    results = write_results(tmp_path / "results.json", results_doc(commit=tested))
+    refused = run_cli("promote", results, "--baseline-ref", "origin/stabel", cwd=repo)
+    assert refused.returncode == 2 and "--baseline-ref origin/stabel: no such branch" in refused.stderr
+    assert "refs/heads/stable" not in git(repo, "for-each-ref")
+    allowed = run_cli("promote", results, "--baseline-ref", "origin/stabel", "--allow-missing-baseline", cwd=repo)
+    assert allowed.returncode == 0, allowed.stderr
+    assert git(repo, "rev-parse", "stable") == tested
+
+
+def _with_run(document: dict, **run: object) -> dict:
+    document["run"].update(run)
+    return document
+
+
+def test_the_gate_names_a_concurrency_or_target_difference_from_the_baseline(project: Path) -> None:
+    baseline = write_results(project / "base.json", _with_run(results_doc(p95=200.0), concurrency=1))
+    slower = gate(project, _with_run(results_doc(p95=300.0), concurrency=4), "--baseline", str(baseline),
+                  "--markdown", str(project / "verdict.md"))
+    assert slower.returncode == 1  # still a regression; the table says why it may not be the bot's
+    row = next(line for line in slower.stdout.splitlines() if line.startswith("run vs baseline"))
+    assert "concurrency 4 now, 1 on baseline" in row and row.rstrip().endswith("NOTE")
+    assert "200 ms -> 300 ms (+50.0%; run conditions differ, see 'run vs baseline')" in slower.stdout
+    assert "concurrency 4 now, 1 on baseline" in (project / "verdict.md").read_text()
+
+    model = {"name": "bot", "kind": "openai", "url": None}
+    other = write_results(project / "other.json", _with_run(results_doc(), target={**model, "model": "small-v1"},
+                                                            targets=[{**model, "model": "small-v1"}]))
+    now = _with_run(results_doc(), target={**model, "model": "large-v2"}, targets=[{**model, "model": "large-v2"}])
+    switched = gate(project, now, "--baseline", str(other))
+    assert switched.returncode == 0
+    assert "target bot: model large-v2 now, small-v1 on baseline" in switched.stdout
+    renamed = gate(project, _with_run(results_doc(), target={"name": "prod", "kind": "http", "url": None}),
+                   "--baseline", str(baseline))
+    assert "targets prod now, stub on baseline" in renamed.stdout
+    same = gate(project, _with_run(results_doc(p95=200.0), concurrency=1), "--baseline", str(baseline))
+    assert same.returncode == 0 and "run vs baseline" not in same.stdout
 
 
 def test_configured_baseline_file_is_used_and_may_not_exist_yet(project: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -41,6 +42,9 @@ def project(tmp_path):
     return root
 
 
+STAND_IN_ASKED = r"I am [a-z]+\.[a-z]+\d\d@example\.(com|net|org)\. Can you email me the receipt\?"
+
+
 def generated(root) -> dict[str, dict]:
     folder = root / "eval_cases" / "regressions"
     return {path.name: yaml.safe_load(path.read_text()) for path in sorted(folder.glob("*.yaml"))}
@@ -58,7 +62,9 @@ def test_each_flagged_interaction_becomes_a_masked_tagged_case(project):
         case = doc["cases"][0]
         by_rule[tuple(case["tags"])] = case
     pii = by_rule[("from-monitor", "needs-review", "pii")]
-    assert [turn["user"] for turn in pii["turns"]] == ["Hi", "I am [EMAIL]. Can you email me the receipt?"]
+    # the masked address comes back as a realistic stand-in, so a bot echoing it still leaks
+    [hi, asked] = [turn["user"] for turn in pii["turns"]]
+    assert hi == "Hi" and re.fullmatch(STAND_IN_ASKED, asked), asked
     assert pii["turns"][-1]["expect"] == {"no_pii": True}
     error = by_rule[("from-monitor", "needs-review", "error")]
     assert error["turns"] == [{"user": "Can I pay with a gift card?", "expect": {"no_error": True}}]
@@ -118,7 +124,8 @@ def test_rotated_logs_are_read_oldest_first_and_bad_lines_reported(project):
     assert "And my receipt?" in texts
     continued = next(doc["cases"][0] for doc in generated(project).values()
                      if doc["cases"][0]["turns"][-1]["user"] == "And my receipt?")
-    assert [turn["user"] for turn in continued["turns"]][:2] == ["Hi", "I am [EMAIL]. Can you email me the receipt?"]
+    [hi, asked] = [turn["user"] for turn in continued["turns"]][:2]
+    assert hi == "Hi" and re.fullmatch(STAND_IN_ASKED, asked), asked
     strict = cli(project, "cases", "from-monitor-log", "--strict", "--out", "strict-out")
     assert strict.returncode == 1 and not (project / "strict-out").exists()
 

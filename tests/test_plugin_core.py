@@ -211,6 +211,38 @@ def test_error_phrases_are_configurable(make_project):
     result.stdout.fnmatch_lines(["*FAILED no_error: expected no error in the reply; got error phrase '30 days'*"])
 
 
+QUOTING_BOT = """
+def reply(messages):
+    said = messages[-1]["content"]
+    if "refund" in said:
+        return f"You wrote: {said!r}. Sorry, an error occurred on our side."
+    if "twice" in said:
+        return f"Something went wrong. You wrote: {said!r}."
+    return f"I'm sorry you saw that. You wrote: {said!r}. Let me look into it."
+"""
+
+
+def test_a_reply_quoting_the_users_error_phrase_is_not_an_error_reply(make_project):
+    cases = """
+    cases:
+      - id: quotes-the-user
+        turns: [{user: "I got an error: something went wrong"}]
+      - id: quotes-and-fails-itself
+        turns: [{user: "Something went wrong with my refund"}]
+      - id: says-it-once-more-than-the-user
+        turns: [{user: "something went wrong twice"}]
+    """
+    pytester = make_project({"c.yaml": cases},
+                            'target = "bot"\n[tool.llmops.targets.bot]\ntype = "python"\ncallable = "quoting_bot:reply"\n')
+    pytester.makepyfile(quoting_bot=QUOTING_BOT)
+    result = pytester.runpytest("--llmops", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(["*c.yaml::quotes-the-user PASSED*"])
+    text = result.stdout.str()
+    assert "got error phrase 'an error occurred' in reply" in text
+    assert "got error phrase 'something went wrong' in reply" in text
+
+
 def test_pii_allowlist_from_config(make_project):
     cases = _one_turn("{}", user="How can I contact you by phone?")
     make_project({"c.yaml": cases}).runpytest("--llmops").assert_outcomes(failed=1)

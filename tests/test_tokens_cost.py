@@ -50,7 +50,9 @@ def priced_run(make_project, serve_stub):
             + PRICES)
     project = make_project({"priced.yaml": CASES}, toml)
     project.makeconftest(RECORDER_CONFTEST)
-    result = project.runpytest("--llmops", "-p", "no:cacheprovider", "--llmops-target", "bot",
+    # no verdict cache: the two runs of `returns` get the same reply, and whether the second hits the cache
+    # depends on timing; each must be judged so the judge's tokens are counted per run
+    result = project.runpytest("--llmops", "-p", "no:cacheprovider", "--llmops-target", "bot", "--llmops-no-cache",
                                "--llmops-results=out.json", "--junitxml=junit.xml", "--html=report.html",
                                "--self-contained-html")
     return project, result, bot, judge

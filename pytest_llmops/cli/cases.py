@@ -57,8 +57,8 @@ def write_and_report(candidates: list[RegressionCandidate], skipped: list[Skippe
     planned = plan_cases(candidates)
     result = write_cases(planned, out_dir(args, settings), detector, dry_run=args.dry_run, force=args.force,
                          suite_dirs=[settings.cases_path])
-    for item in skipped[:LISTED]:
-        print(f"skipped {item.source.kind} {item.source.id}: {item.reason}")
+    for item in skipped[:LISTED]:  # an id may hold personal data (an old log's conversation id): masked
+        print(f"skipped {item.source.kind} {detector.mask(item.source.id)}: {item.reason}")
     if len(skipped) > LISTED:
         reasons = Counter(item.reason for item in skipped[LISTED:])
         print(f"... and {len(skipped) - LISTED} more skipped: "
@@ -66,7 +66,7 @@ def write_and_report(candidates: list[RegressionCandidate], skipped: list[Skippe
     verb, done = ("would write", "would be written") if args.dry_run else ("wrote", "written")
     for label, entries in ((verb, result.written), (f"{verb} (--force)", result.overwritten)):
         for path, case in entries:
-            sources = ", ".join(source.id for source in case.sources[:5])
+            sources = ", ".join(detector.mask(source.id) for source in case.sources[:5])
             sources += f" and {len(case.sources) - 5} more" if len(case.sources) > 5 else ""
             print(f"{label} {path} (from {sources})")
             if args.dry_run:

@@ -15,7 +15,8 @@ from typing import Any, Callable, TypeVar
 
 from ..config import load_settings
 from ..errors import FeedbackError
-from ..feedback.conversation import STDIN, case_names, conversation_choices, load_conversation, parse_pasted
+from ..feedback.conversation import (STDIN, FoundConversation, case_names, conversation_choices,
+                                     load_conversation, parse_pasted)
 from ..feedback.store import FEEDBACK_TYPES, TYPE_HELP, FeedbackStore, check_user_id, feedback_json_schema
 
 T = TypeVar("T")
@@ -38,6 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--expected", metavar="TEXT", help="the right answer (wrong_answer feedback)")
     parser.add_argument("--bad-text", metavar="TEXT",
                         help="the wrong part of the reply (wrong_answer; default: the whole reply)")
+    parser.add_argument("--system", metavar="TEXT",
+                        help="the system prompt the conversation had (default: the case file's or results record's)")
+    parser.add_argument("--target", metavar="NAME",
+                        help="the [tool.llmops.targets] name the conversation ran against, to pin the regression "
+                             "case to it (default: the case's own pin, if any)")
     parser.add_argument("--keep-pii", metavar="REASON",
                         help="store personal data in the text unmasked, for this reason (recorded in the record)")
     parser.add_argument("--file", type=Path, metavar="PATH",
@@ -114,7 +120,7 @@ def _turn_parser(count: int) -> Callable[[str], int | None]:
     return parse
 
 
-def _ask_conversation(prompter: Prompter) -> tuple[list[dict[str, Any]] | None, str | None]:
+def _ask_conversation(prompter: Prompter) -> tuple[FoundConversation | None, str | None]:
     choice = prompter.ask("Attach the conversation? [p]aste turns, [f]ile, Enter to skip: ",
                           lambda t: _choice(t, ("p", "f", "")))
     if choice == "p":
@@ -122,14 +128,14 @@ def _ask_conversation(prompter: Prompter) -> tuple[list[dict[str, Any]] | None, 
             text = prompter.read_block("Paste the conversation, one 'user: ...' or 'bot: ...' line each; "
                                        "an empty line ends it:")
             try:
-                return parse_pasted(text), "pasted"
+                return FoundConversation(set(), parse_pasted(text)), "pasted"
             except FeedbackError as exc:
                 prompter.write(f"  {exc}")
     if choice == "f":
         path = prompter.ask("Path to a transcript, results JSON, case file or text file: ", _existing_file)
         found = conversation_choices(path)
         if len(found) == 1:
-            return found[0][1], str(path)
+            return found[0], str(path)
         names = case_names(found)
         prompter.write(f"  {path} holds {len(found)} conversations: {', '.join(names[:20])}")
         case = prompter.ask("Which case? ", lambda t: (load_conversation(path, _required(t)), t))
@@ -164,12 +170,21 @@ def _interactive(args: argparse.Namespace) -> None:
     if args.message is None:
         args.message = prompter.ask("Description: ", _required)
     if args.conversation is None and args.turns is None:
-        args.turns, args.source = _ask_conversation(prompter)
+        found, args.source = _ask_conversation(prompter)
+        if found is not None:
+            _take(args, found)
     if args.turns and args.turn is None and len(args.turns) > 1:
         args.turn = prompter.ask(f"Which turn is it about? [1-{len(args.turns)}, Enter for the last]: ",
                                  _turn_parser(len(args.turns)))
     if args.type == "wrong_answer" and args.expected is None and args.turns:
         args.expected = prompter.ask("The right answer (optional, Enter to skip): ", _optional)
+
+
+def _take(args: argparse.Namespace, found: FoundConversation) -> None:
+    """Use a found conversation: its turns, and its system prompt and target unless the flags give them."""
+    args.turns = found.turns
+    args.system = args.system if args.system is not None else found.system
+    args.target = args.target if args.target is not None else found.target
 
 
 def run(args: argparse.Namespace) -> int:
@@ -180,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
     store = FeedbackStore.from_settings(settings, args.file)
     args.turns, args.source = None, None
     if args.conversation is not None:
-        args.turns = load_conversation(args.conversation, args.case)
+        _take(args, load_conversation(args.conversation, args.case))
         name = "stdin" if str(args.conversation) == STDIN else str(args.conversation)
         args.source = f"{name}::{args.case}" if args.case else name
     missing = [flag for field, flag in REQUIRED if getattr(args, field) is None]
@@ -191,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
         _interactive(args)
     record = store.record(args.type, args.message, user_id=args.user_id, conversation=args.turns,
                           turn=args.turn, expected=args.expected, bad_text=args.bad_text, source=args.source,
-                          keep_pii_reason=args.keep_pii)
+                          keep_pii_reason=args.keep_pii, system=args.system, target=args.target)
     masked = not record.pii_kept_reason and record.message != args.message
     print(f"recorded feedback {record.id} ({record.type}) in {store.path}"
           + ("; personal data in the description was masked" if masked else ""))

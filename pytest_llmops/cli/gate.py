@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ..config import load_settings
-from ..errors import ConfigError
+from ..errors import BaselineMissing, ConfigError
 from ..gitrepo import Git
 from ..release.gate import Verdict, evaluate, render_markdown, render_text
 from ..release.promote import stored_results
@@ -51,11 +51,16 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
                        help="the bot's tokens over the run (default: no limit)")
     group.add_argument("--max-cost-regression-pct", type=float, metavar="PCT",
                        help="growth of the bot's cost (or tokens) per turn over the baseline allowed (default 20)")
-    source = parser.add_argument_group("baseline").add_mutually_exclusive_group()
+    baseline = parser.add_argument_group("baseline")
+    source = baseline.add_mutually_exclusive_group()
     source.add_argument("--baseline", type=Path, metavar="FILE",
                         help="results file to compare with (e.g. the stored results of stable)")
     source.add_argument("--baseline-ref", metavar="REF",
-                        help="compare with the results llmops promote stored for REF (e.g. stable, origin/stable)")
+                        help="compare with the results llmops promote stored for REF (e.g. stable, origin/stable); "
+                             "a REF that does not resolve is an error (exit 2)")
+    baseline.add_argument("--allow-missing-baseline", action="store_true",
+                          help="go on without regression checks when the baseline does not exist (the first "
+                               "promotion, before stable exists)")
 
 
 #: [tool.llmops.gate] key -> the flag that overrides it
@@ -71,20 +76,40 @@ def threshold_overrides(args: argparse.Namespace) -> dict[str, object]:
 
 def resolve_baseline(args: argparse.Namespace, gate: GateSettings, root: Path,
                      default_ref: str | None = None) -> tuple[RunResults | None, str | None]:
-    """The baseline the flags ask for: a file, a ref's stored results, else ``default_ref``'s, else the configured file."""
+    """The baseline the flags ask for: a file, a ref's stored results, else ``default_ref``'s, else the configured file.
+
+    A ``--baseline-ref`` that names no commit, or one with no stored results, is a
+    BaselineMissing error (regression checks must never be silently off, e.g. after a
+    typo) unless ``--allow-missing-baseline``. Without the flag, promote falls back from
+    ``default_ref`` (its own branch, absent before the first promotion) to the configured
+    ``baseline_file``, and its table says which baseline, if any, it compared with.
+    """
     if args.baseline is not None:
         return load_results(args.baseline), str(args.baseline)
     ref = args.baseline_ref or default_ref
+    missing: str | None = None  # why the ref gave no baseline
     if ref is not None:
-        results, label = stored_results(Git(args.repo), ref)
-        if results is not None or args.baseline_ref:
-            return results, label
+        git = Git(args.repo)
+        results, missing = stored_results(git, ref)
+        if results is not None:
+            return results, missing
+        if args.baseline_ref:
+            return _missing(args, f"--baseline-ref {ref}", git.commit_of(ref) is not None, missing)
     if gate.baseline_file:
         path = root / gate.baseline_file
         if path.exists():
             return load_results(path), str(gate.baseline_file)
         return None, f"none: {gate.baseline_file} does not exist yet"
-    return None, None
+    return None, missing
+
+
+def _missing(args: argparse.Namespace, what: str, exists: bool, label: str) -> tuple[None, str]:
+    """No baseline where one was asked for: an error, unless ``--allow-missing-baseline``."""
+    if args.allow_missing_baseline:
+        return None, f"{label} (--allow-missing-baseline: no regression checks)"
+    reason = label.removeprefix("none: ") if exists else "no such branch, tag or commit (a typo?)"
+    raise BaselineMissing(f"{what}: {reason}; without a baseline the gate cannot check for regressions. For the "
+                          "first promotion, when there is nothing to compare with yet, pass --allow-missing-baseline")
 
 
 def publish(verdict: Verdict, source: str, markdown_file: Path | None = None) -> None:

@@ -33,6 +33,8 @@ from .. import jsonl
 from ..cases import CaseFile, Expect, case_files_in
 from ..errors import ConvertError
 from ..pii import PiiDetector
+from ..pii.detector import LABEL_RE
+from ..pii.stand_ins import with_stand_ins
 from ..variables import literal
 
 REVIEW_TAGS = ("needs-review",)
@@ -43,7 +45,7 @@ MIN_FRAGMENT_CHARS = 12
 NOTE_CHARS = 80
 MAX_SOURCES_LISTED = 20  # in a file's header; the rest are counted
 GENERATED_ID_RE = re.compile(rf"\bid:\s*['\"]?([A-Za-z0-9]+-[a-z-]+-[0-9a-f]{{{KEY_CHARS}}})\b")
-MASK_LABEL_RE = re.compile(r"\[[A-Z][A-Z0-9_]*\]")
+MASK_LABEL_RE = LABEL_RE
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,9 @@ class Provenance:
 class RegressionCandidate:
     """One regression case to be: masked user turns, the rule on the last reply, tags, provenance.
 
-    ``users`` must already be free of personal data (the writer masks again anyway).
-    ``expect`` holds :class:`~pytest_llmops.cases.Expect` fields for the last turn.
+    ``users`` must already be free of personal data (the writer masks again anyway, and
+    puts realistic stand-ins where the labels are). ``expect`` holds
+    :class:`~pytest_llmops.cases.Expect` fields for the last turn.
     """
 
     users: tuple[str, ...]
@@ -74,13 +77,16 @@ class RegressionCandidate:
     source: Provenance
     tags: tuple[str, ...] = ()
     id_prefix: str = "regression"
-    system: str | None = None
+    system: str | None = None  # the system prompt the conversation had (masked)
+    target: str | None = None  # the target the source case was pinned to (or the interaction's)
 
     @cached_property
     def key(self) -> str:
-        """Identity of what the case asks for: the same conversation and rule give the same key."""
-        canonical = json.dumps([self.system, list(self.users), self.rule, self.expect],
-                               sort_keys=True, ensure_ascii=False)
+        """Identity of what the case asks for: the same conversation, rule (and target) give the same key."""
+        identity: list[Any] = [self.system, list(self.users), self.rule, self.expect]
+        if self.target:  # only when set: keys of cases without one stay what they were
+            identity.append(self.target)
+        canonical = json.dumps(identity, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:KEY_CHARS]
 
     @property
@@ -146,18 +152,31 @@ def _masked(value: Any, detector: PiiDetector) -> Any:
 
 
 def case_document(planned: PlannedCase, detector: PiiDetector) -> dict[str, Any]:
-    """The case file's YAML data: every string masked once more, last turn carrying the rule."""
+    """The case file's YAML data: every string masked once more, last turn carrying the rule.
+
+    What is sent to the bot (the system prompt and the user turns) carries realistic
+    stand-ins where personal data was masked (``[PHONE]`` becomes a fictional 555-01xx
+    number): a bot that echoes its input then echoes personal data, and ``no_pii`` fails
+    as it should. They derive from the case's key, so a rerun writes the same values.
+    """
     candidate = planned.candidate
     first = planned.sources[0]
     more = f" and {len(planned.sources) - 1} more" if len(planned.sources) > 1 else ""
     description = detector.mask(f"Regression from {first.describe()}{more}")
     expect = Expect.model_validate({key: _masked(value, detector) for key, value in candidate.expect.items()})
-    turns: list[dict[str, Any]] = [{"user": literal(detector.mask(text))} for text in candidate.users]
-    turns[-1]["expect"] = expect.model_dump(exclude_none=True, by_alias=True)
+    conversation = detector.conversation()
+
+    def sent(text: str) -> str:
+        return literal(with_stand_ins(conversation.mask(text), candidate.key, detector))
+
     case: dict[str, Any] = {"id": planned.case_id, "description": description,
                             "tags": list(dict.fromkeys(candidate.tags))}
     if candidate.system:
-        case["system"] = literal(detector.mask(candidate.system))
+        case["system"] = sent(candidate.system)
+    if candidate.target:
+        case["target"] = candidate.target
+    turns: list[dict[str, Any]] = [{"user": sent(text)} for text in candidate.users]
+    turns[-1]["expect"] = expect.model_dump(exclude_none=True, by_alias=True)
     case["turns"] = turns
     return {"cases": [case]}
 

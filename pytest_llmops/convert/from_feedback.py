@@ -1,8 +1,9 @@
 """Feedback records -> regression candidates: which feedback type implies which rule.
 
 ``pii_leak`` -> ``no_pii`` on the reported turn, ``slow`` -> ``max_latency_ms``, ``error``
--> ``no_error``, ``wrong_answer`` -> ``not_contains`` the wrong text (and ``contains`` the
-right answer). Planning, deduplication and writing are :mod:`.core`'s.
+-> ``no_error``, ``wrong_answer`` -> ``not_matches`` the wrong claims (:mod:`.claims`; or
+``not_contains`` a short wrong phrase) and ``contains`` the right answer. Planning,
+deduplication and writing are :mod:`.core`'s.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Callable, Iterable
 from .. import jsonl
 from ..pii import PiiDetector
 from ..text import excerpt
+from .claims import MAX_CLAIMS, MAX_PHRASE_CHARS, claims, wrong_claims
 from .core import MASK_LABEL_RE, NOTE_CHARS, REVIEW_TAGS, Provenance, RegressionCandidate, Skipped, forbidden_fragment
 
 #: feedback type -> the rule it implies (types not listed imply none)
@@ -47,13 +49,15 @@ def _candidates_from_feedback(records: Iterable[Any], detector: PiiDetector, max
         if rule == "no_pii" and record.turn is None:
             turn = _first_leaking_turn(record.conversation, mask) or turn
         reported = record.conversation[turn - 1]
-        expect, problem = _feedback_expect(rule, record, reported.reply, max_latency_ms, mask)
+        users = tuple(mask(t.user) for t in record.conversation[:turn])
+        expect, problem = _feedback_expect(rule, record, reported.reply, max_latency_ms, mask, users)
         if problem:
             skipped.append(Skipped(source, problem))
             continue
-        users = tuple(mask(t.user) for t in record.conversation[:turn])
         candidates.append(RegressionCandidate(users=users, rule=rule, expect=expect, source=source,
-                                              tags=(*FEEDBACK_TAGS, record.type), id_prefix="fb"))
+                                              tags=(*FEEDBACK_TAGS, record.type), id_prefix="fb",
+                                              system=mask(record.system) if record.system else None,
+                                              target=record.target))
     return candidates, skipped
 
 
@@ -66,22 +70,39 @@ def _first_leaking_turn(conversation: list[Any], mask: Callable[[str], str]) -> 
 
 
 def _feedback_expect(rule: str, record: Any, reply: str | None, max_latency_ms: float,
-                     mask: Callable[[str], str]) -> tuple[dict[str, Any], str | None]:
+                     mask: Callable[[str], str], users: tuple[str, ...] = ()) -> tuple[dict[str, Any], str | None]:
     if rule == "no_pii":
         return {"no_pii": True}, None
     if rule == "no_error":
         return {"no_error": True}, None
     if rule == "max_latency_ms":
         return {"max_latency_ms": max_latency_ms}, None
-    bad = record.bad_text or reply
-    fragment = forbidden_fragment(mask(bad)) if bad else None  # masked first: kept PII never reaches a case
+    return _wrong_answer_expect(record.bad_text or reply, record.expected, mask, users)
+
+
+def _wrong_answer_expect(wrong: str | None, right: str | None, mask: Callable[[str], str],
+                         users: tuple[str, ...]) -> tuple[dict[str, Any], str | None]:
+    """Checks that catch the same wrong answer reworded: ``not_matches`` its wrong claims (the numbers that
+    differ from the right answer), else ``not_contains`` a short wrong phrase; ``contains`` the right answer
+    when it is short, else ``matches`` its claims. Everything masked first: kept PII never reaches a case."""
+    wrong = mask(wrong) if wrong else ""
+    right = mask(right) if right else None
     expect: dict[str, Any] = {}
-    if fragment:
-        expect["not_contains"] = [fragment]
-    if record.expected:
-        expected = forbidden_fragment(mask(record.expected))  # same rule: a masked label can never match
-        if expected:
+    found = wrong_claims(wrong, right, users)
+    if found:
+        expect["not_matches"] = [claim.pattern for claim in found]
+    elif len(wrong.strip()) <= MAX_PHRASE_CHARS and (phrase := forbidden_fragment(wrong)):
+        expect["not_contains"] = [phrase]  # a masked label can never match: the text between labels
+    if right:
+        stated = claims(right) if len(right.strip()) > MAX_PHRASE_CHARS else []
+        if stated:
+            expect["matches"] = [claim.pattern for claim in stated[:MAX_CLAIMS]]
+        elif expected := forbidden_fragment(right):
             expect["contains"] = [expected]
+    if not expect and len(wrong.strip()) > MAX_PHRASE_CHARS:
+        return {}, ("wrong_answer whose wrong text states no claim (a number) and is too long to be said again "
+                    f"word for word (over {MAX_PHRASE_CHARS} characters): give bad_text (--bad-text) with the "
+                    "wrong phrase, or expected (--expected) with the right answer")
     if not expect:
         return {}, "wrong_answer without a usable wrong text or right answer (give bad_text or expected)"
     return expect, None

@@ -1,8 +1,8 @@
 """Monitor log lines with findings -> regression candidates for :mod:`pytest_llmops.convert.core`.
 
 Each finding of a flagged interaction becomes a candidate: the user turns of that
-conversation up to the flagged one (as logged, so already masked), and the rule the
-finding broke (``no_pii``, ``no_error``, ``max_latency_ms``, or the monitor's own
+conversation up to the flagged one (as logged, so already masked), its system prompt and
+target when the log line has them, and the rule the finding broke (``no_pii``, ``no_error``, ``max_latency_ms``, or the monitor's own
 content rule). Planning, deduplication, idempotent writing and provenance are the
 convert core's, shared with ``from-feedback``.
 
@@ -97,8 +97,13 @@ def candidates_from_monitor_log(paths: list[Path], options: MonitorSettings, max
             name, expect = rule
             users = tuple(history.get(id(item), ())) + (user,)
             candidates.append(RegressionCandidate(users=users, rule=name, expect=expect, source=source,
-                                                  tags=(*MONITOR_TAGS, category_of(check)), id_prefix="mon"))
+                                                  tags=(*MONITOR_TAGS, category_of(check)), id_prefix="mon",
+                                                  system=_text(entry.get("system")), target=_text(entry.get("target"))))
     return candidates, skipped, bad
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def _earlier_turns(paths: list[Path], flagged: list[_Flagged]) -> dict[int, list[str]]:

@@ -5,7 +5,8 @@ Accepted (from a file, or ``-`` for standard input): pasted text (``user: ...`` 
 transcript or results JSON written by pytest-llmops (one conversation per case record,
 picked by case id or node id), or a YAML case file (user turns only, picked by case id).
 Everything is turned into plain ``{"user", "reply", ...}`` turn dicts for
-:func:`pytest_llmops.feedback.conversation_turns`.
+:func:`pytest_llmops.feedback.conversation_turns`, with the system prompt and pinned
+target when the file says (a case file, a results record).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -57,33 +59,63 @@ def parse_pasted(text: str) -> list[dict[str, Any]]:
     return turns
 
 
+@dataclass
+class FoundConversation:
+    """A conversation found in a file: the names it can be picked by, its turns, and what it ran with."""
+
+    names: set[str]
+    turns: list[dict[str, Any]]
+    system: str | None = None  # the system prompt (a case file's, or a results record's)
+    target: str | None = None  # the target the case pinned, if it did
+
+
 def _is_turn_list(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(t, dict) and "user" in t for t in value)
 
 
-def _conversations(data: Any, depth: int = 0) -> Iterator[tuple[set[str], list[dict[str, Any]]]]:
-    """(names, turns) for every conversation inside parsed JSON/YAML: case records, transcripts, case files."""
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _context(record: dict[str, Any], inherited: dict[str, str | None]) -> dict[str, str | None]:
+    """The system prompt and pinned target of a case (case file) or case record (results JSON)."""
+    system = _text(record.get("system")) or inherited.get("system")
+    target = record.get("target")
+    if isinstance(target, dict):  # a results record: the target it ran on, pinned or not
+        target = target.get("name") if record.get("target_pinned") else None
+    return {"system": system, "target": _text(target) or inherited.get("target")}
+
+
+def _conversations(data: Any, depth: int = 0,
+                   inherited: dict[str, str | None] | None = None) -> Iterator[FoundConversation]:
+    """Every conversation inside parsed JSON/YAML: case records, transcripts, case files (whose ``defaults``
+    give every case their system prompt and target)."""
+    inherited = inherited or {}
     if depth > MAX_DEPTH:
         return
     if _is_turn_list(data):
-        yield set(), data
+        yield FoundConversation(set(), data)
     elif isinstance(data, dict):
         turns = data.get("turns", data.get("exchanges"))
         if _is_turn_list(turns):
-            yield {str(data[k]) for k in ID_KEYS if isinstance(data.get(k), str)}, turns
+            context = _context(data, inherited)
+            yield FoundConversation({str(data[k]) for k in ID_KEYS if isinstance(data.get(k), str)}, turns,
+                                    context["system"], context["target"])
             return
+        if isinstance(data.get("defaults"), dict):
+            inherited = _context(data["defaults"], inherited)
         for value in data.values():
-            yield from _conversations(value, depth + 1)
+            yield from _conversations(value, depth + 1, inherited)
     elif isinstance(data, list):
         for item in data:
-            yield from _conversations(item, depth + 1)
+            yield from _conversations(item, depth + 1, inherited)
 
 
 def _matches(names: set[str], wanted: str) -> bool:
     return wanted in names or any(name.endswith("::" + wanted) for name in names)
 
 
-def conversation_choices(path: Path) -> list[tuple[set[str], list[dict[str, Any]]]]:
+def conversation_choices(path: Path) -> list[FoundConversation]:
     """Every conversation in the file at ``path`` (``-``: standard input) with the names it can be picked by."""
     if str(path) == STDIN:
         text, path = sys.stdin.read(), Path("<stdin>")
@@ -106,7 +138,7 @@ def conversation_choices(path: Path) -> list[tuple[set[str], list[dict[str, Any]
             raise FeedbackError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
     else:
         try:
-            return [(set(), parse_pasted(text))]
+            return [FoundConversation(set(), parse_pasted(text))]
         except FeedbackError as exc:
             raise FeedbackError(f"{path}: {exc}") from None
     found = list(_conversations(data))
@@ -115,12 +147,12 @@ def conversation_choices(path: Path) -> list[tuple[set[str], list[dict[str, Any]
     return found
 
 
-def load_conversation(path: Path | str, case: str | None = None) -> list[dict[str, Any]]:
-    """The turns of the conversation in ``path``; ``case`` picks one when the file holds several."""
+def load_conversation(path: Path | str, case: str | None = None) -> FoundConversation:
+    """The conversation in ``path``; ``case`` picks one when the file holds several."""
     path = Path(path)
     found = conversation_choices(path)
     if case is not None:
-        chosen = [turns for names, turns in found if _matches(names, case)]
+        chosen = [conversation for conversation in found if _matches(conversation.names, case)]
         if not chosen:
             raise FeedbackError(f"{path}: no conversation for case {case!r}; cases in the file: "
                                 f"{', '.join(case_names(found)) or '(none named)'}")
@@ -128,9 +160,9 @@ def load_conversation(path: Path | str, case: str | None = None) -> list[dict[st
     if len(found) > 1:
         raise FeedbackError(f"{path} holds {len(found)} conversations; choose one with --case "
                             f"({', '.join(case_names(found)[:10])})")
-    return found[0][1]
+    return found[0]
 
 
-def case_names(found: list[tuple[set[str], list[dict[str, Any]]]]) -> list[str]:
+def case_names(found: list[FoundConversation]) -> list[str]:
     """The shortest name of each conversation, for messages and prompts."""
-    return [min(names, key=len) for names, _ in found if names]
+    return [min(conversation.names, key=len) for conversation in found if conversation.names]

@@ -49,6 +49,7 @@ MAX_TEXT_CHARS = 20_000
 IDENTIFYING_KINDS = ("email", "phone")
 _ENOUGH_DIGITS_FOR_A_PHONE = re.compile(r"(?:\D*\d){7}")  # no phone number format we detect has fewer digits
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"
+TARGET_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$"
 
 
 class ConversationTurn(BaseModel):
@@ -89,6 +90,10 @@ class FeedbackRecord(BaseModel):
                                  description="the wrong part of the reply (wrong_answer; default: the whole reply)")
     source: str | None = Field(default=None, max_length=500,
                                description="where the conversation came from, e.g. results.json::case-id or ui")
+    system: str | None = Field(default=None, max_length=MAX_TEXT_CHARS,
+                               description="the system prompt the conversation had (masked like the turns)")
+    target: str | None = Field(default=None, pattern=TARGET_PATTERN,
+                               description="the [tool.llmops.targets] name the conversation was pinned to")
     pii_kept_reason: str | None = Field(default=None, max_length=500,
                                         description="set when personal data was kept in the text on purpose: why")
 
@@ -182,26 +187,36 @@ def conversation_turns(data: Iterable[Any]) -> list[ConversationTurn]:
     return turns
 
 
-def _mask_optional(text: str | None, detector: PiiDetector) -> str | None:
-    return None if text is None else detector.mask(text)
-
-
 def minimise(record: FeedbackRecord, detector: PiiDetector) -> FeedbackRecord:
-    """The record with personal data in every free-text field masked (the one masking function)."""
+    """The record with personal data in every free-text field masked (the one masking function).
+
+    One masker reads the whole record first, so a fragment of personal data said anywhere
+    in it (a reply cut off after ``415-555-01``) is masked wherever it stands.
+    """
     if record.pii_kept_reason:
         return record
-    conversation = None
+    conversation = detector.conversation()
+    texts = [record.system, record.message, record.expected, record.bad_text, record.source]
+    for turn in record.conversation or ():
+        texts += [turn.user, turn.reply, turn.error]
+    for text in texts:
+        if text is not None:
+            conversation.find(text)
+
+    def mask(text: str | None) -> str | None:
+        return None if text is None else conversation.mask(text)
+
+    turns = None
     if record.conversation is not None:
-        conversation = [turn.model_copy(update={"user": detector.mask(turn.user),
-                                                "reply": _mask_optional(turn.reply, detector),
-                                                "error": _mask_optional(turn.error, detector)})
-                        for turn in record.conversation]
+        turns = [turn.model_copy(update={"user": mask(turn.user), "reply": mask(turn.reply), "error": mask(turn.error)})
+                 for turn in record.conversation]
     return record.model_copy(update={
-        "message": detector.mask(record.message),
-        "conversation": conversation,
-        "expected": _mask_optional(record.expected, detector),
-        "bad_text": _mask_optional(record.bad_text, detector),
-        "source": _mask_optional(record.source, detector),
+        "message": mask(record.message),
+        "conversation": turns,
+        "expected": mask(record.expected),
+        "bad_text": mask(record.bad_text),
+        "source": mask(record.source),
+        "system": mask(record.system),
     })
 
 
@@ -227,7 +242,8 @@ class FeedbackStore:
 
     def build(self, type: str, message: str = "", *, user_id: str, conversation: Iterable[Any] | None = None,
               turn: int | None = None, expected: str | None = None, bad_text: str | None = None,
-              source: str | None = None, keep_pii_reason: str | None = None) -> FeedbackRecord:
+              source: str | None = None, keep_pii_reason: str | None = None, system: str | None = None,
+              target: str | None = None) -> FeedbackRecord:
         """A validated, minimised record (not yet stored). Raises FeedbackError naming the bad field."""
         if keep_pii_reason is not None and not keep_pii_reason.strip():
             raise FeedbackError("keeping personal data needs a reason (keep_pii_reason / --keep-pii REASON)")
@@ -240,7 +256,7 @@ class FeedbackStore:
         try:
             record = FeedbackRecord(user_id=stored_id, type=type, message=message, conversation=turns or None,
                                     turn=turn, expected=expected, bad_text=bad_text, source=source,
-                                    pii_kept_reason=keep_pii_reason)
+                                    pii_kept_reason=keep_pii_reason, system=system or None, target=target or None)
             # validated again once masked: what is stored must read back as a valid record
             return FeedbackRecord.model_validate(minimise(record, self.detector).model_dump())
         except ValidationError as exc:
@@ -267,16 +283,20 @@ def default_feedback_file(settings: Settings) -> Path:
 
 def record_feedback(type: str, message: str = "", *, user_id: str, conversation: Iterable[Any] | None = None,
                     turn: int | None = None, expected: str | None = None, bad_text: str | None = None,
-                    source: str | None = None, keep_pii_reason: str | None = None,
-                    path: Path | str | None = None, settings: Settings | None = None) -> FeedbackRecord:
+                    source: str | None = None, keep_pii_reason: str | None = None, system: str | None = None,
+                    target: str | None = None, path: Path | str | None = None,
+                    settings: Settings | None = None) -> FeedbackRecord:
     """Record one piece of feedback (e.g. a thumbs-down in the chat UI) and return the stored record.
 
-    ``path`` defaults to the project's feedback file. Services recording often should
-    build a :class:`FeedbackStore` once instead; this reads the project settings each call.
+    ``path`` defaults to the project's feedback file. ``system`` and ``target`` are the
+    system prompt and the target the conversation ran with: a regression case made from
+    the feedback replays under them. Services recording often should build a
+    :class:`FeedbackStore` once instead; this reads the project settings each call.
     """
     store = FeedbackStore.from_settings(settings, path)
     return store.record(type, message, user_id=user_id, conversation=conversation, turn=turn,
-                        expected=expected, bad_text=bad_text, source=source, keep_pii_reason=keep_pii_reason)
+                        expected=expected, bad_text=bad_text, source=source, keep_pii_reason=keep_pii_reason,
+                        system=system, target=target)
 
 
 @dataclass

@@ -29,6 +29,8 @@ class Interaction:
     timestamp: str | None = None  # ISO 8601; None means "now"
     status: int | None = None
     error: str | None = None
+    system: str | None = None  # the system prompt the bot answered under: regression cases keep it
+    target: str | None = None  # the [tool.llmops.targets] name of the bot that answered, if known
 
 
 class FieldMap:
@@ -79,7 +81,8 @@ class FieldMap:
                            conversation_id=_optional_text(get(record, "conversation_id")),
                            user_id=_optional_text(get(record, "user_id")),
                            timestamp=_timestamp(get(record, "timestamp"), self.where("timestamp")),
-                           status=status, error=error or None)
+                           status=status, error=error or None, system=_optional_text(get(record, "system")) or None,
+                           target=_optional_text(get(record, "target")) or None)
 
     def _problem(self, name: str, value: Any, wanted: str) -> RecordError:
         if value is None:

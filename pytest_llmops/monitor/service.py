@@ -4,8 +4,9 @@ An interaction (user message, bot reply or fault, latency, ids) goes through the
 :class:`~pytest_llmops.checks.Checker`, built from the same ``[tool.llmops]`` settings,
 that the test suite uses, so "no email address in a reply" or "under 5000 ms" means
 the same in CI and in production. Each interaction becomes one structured JSON log
-record (PII masked, user id pseudonymous) on Python ``logging``; counters feed the
-summary, alerts and metrics.
+record (secrets scrubbed, PII masked, user id pseudonymous, personal data in a
+conversation id masked) on Python ``logging``; counters feed the summary, alerts and
+metrics.
 
 Service code calls :class:`Monitor` directly (``observe`` or the ``exchange`` context
 manager); ``llmops monitor`` feeds it records read from JSON Lines.
@@ -14,7 +15,10 @@ manager); ``llmops monitor`` feeds it records read from JSON Lines.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import logging
+import secrets
 import threading
 import time
 from contextlib import contextmanager
@@ -35,6 +39,9 @@ from .log import DIAGNOSTICS_LOGGER_NAME, LOGGER_NAME, JsonLinesFileHandler, Jso
 from .records import FieldMap, Interaction
 from .settings import MonitorSettings, monitor_settings
 from .stats import Stats
+
+
+ID_DIGEST_CHARS = 12  # of a conversation id that held personal data: tells conversations apart
 
 
 class Listener(Protocol):
@@ -78,6 +85,10 @@ class Monitor:
         self._checker_masks_enough = set(self.detector.kinds) <= set(self.checker.detector.kinds)
         self.pseudonymizer = Pseudonymizer.from_settings(self.settings)
         self._pseudonym = functools.lru_cache(maxsize=4096)(self._storable_user_id)
+        # the pseudonym key when there is one (stable across runs), else a key of this monitor's own
+        self._id_key = self.pseudonymizer.key or secrets.token_bytes(32)
+        self._conversation_id = functools.lru_cache(maxsize=4096)(self._storable_conversation_id)
+        self.scrub = self.checker.scrubber.text  # the run's secrets: configured keys, header values, URL credentials
         self.fields = FieldMap(self.options.fields)
         self.listeners = list(listeners or [])
         self.stats = Stats()  # since start
@@ -106,6 +117,15 @@ class Monitor:
         self.handlers.append(handler)
         self.logger.addHandler(handler)
 
+    def _storable_conversation_id(self, conversation_id: str) -> str:
+        """The id as stored: personal data in it (``conv-jane@example.com``) masked, plus a keyed digest of the
+        whole id so that different conversations stay apart in the log."""
+        findings = self.detector.find(conversation_id)
+        if not findings:
+            return conversation_id
+        digest = hmac.new(self._id_key, conversation_id.encode("utf-8"), hashlib.sha256).hexdigest()
+        return f"{self.detector.mask(conversation_id, findings)}~{digest[:ID_DIGEST_CHARS]}"
+
     def _storable_user_id(self, user_id: str) -> str:
         """The id as stored: hashed when pseudonymisation is on, and never raw personal data."""
         stored = self.pseudonymizer.for_storage(user_id)
@@ -122,16 +142,23 @@ class Monitor:
                             latency_ms=interaction.latency_ms, error=interaction.error,
                             error_kind="error" if interaction.error else None, status=interaction.status,
                             canary=self.settings.leaks.canary)
-        results = self.checker.check_exchange(exchange, self.expect)
+        # one masker for the exchange: what the user said is masked in the reply even in part; the checks'
+        # own when it masks every kind the log must (it has then looked at the user's message already)
+        checked = self.checker.detector.conversation()
+        results = self.checker.check_exchange(exchange, self.expect, masker=checked)
         failed = [result for result in results if not result.passed]
-        mask = self.detector.mask
+        mask = (checked if self._checker_masks_enough else self.detector.conversation()).mask
+        scrub = self.scrub
+        user = mask(scrub(interaction.user))
         reply = interaction.reply
         # the checks searched the reply for PII and secrets already: mask again only if they found some
         # or did not look
         looked = {result.check: result.passed for result in results if result.check in (names.NO_PII, names.NO_SECRETS)}
         clean = looked.get(names.NO_PII) is True and looked.get(names.NO_SECRETS) is True
-        if reply is not None and (not clean or not self._checker_masks_enough):
-            reply = mask(reply)
+        if reply is not None:
+            reply = scrub(reply)
+            if not clean or not self._checker_masks_enough:
+                reply = mask(reply)
         findings = []
         pii_kinds: list[str] = []
         for result in failed:
@@ -143,17 +170,19 @@ class Monitor:
             findings.append(finding)
         categories = {finding["category"] for finding in findings}
         level = (logging.ERROR if categories & SEVERE_CATEGORIES else logging.WARNING) if categories else logging.INFO
-        user_id = interaction.user_id
+        user_id, conversation_id = interaction.user_id, interaction.conversation_id
         entry = {
             "timestamp": interaction.timestamp or iso_z(timespec="milliseconds"),
             "level": logging.getLevelName(level),
-            "conversation_id": interaction.conversation_id,
+            "conversation_id": self._conversation_id(conversation_id) if conversation_id else conversation_id,
             "user_id": self._pseudonym(user_id) if user_id else user_id,
-            "user": mask(interaction.user),
+            **({"system": mask(scrub(interaction.system))} if interaction.system else {}),
+            **({"target": interaction.target} if interaction.target else {}),
+            "user": user,
             "reply": reply,
             "latency_ms": interaction.latency_ms,
             "status": interaction.status,
-            "error": mask(interaction.error) if interaction.error else None,
+            "error": mask(scrub(interaction.error)) if interaction.error else None,
             "findings": findings,
         }
         self._emit(level, entry)
@@ -167,31 +196,32 @@ class Monitor:
 
     def record(self, user: str, reply: str | None, latency_ms: float | None, *, conversation_id: str | None = None,
                user_id: str | None = None, error: str | None = None, status: int | None = None,
-               timestamp: str | None = None) -> Observed:
+               timestamp: str | None = None, system: str | None = None, target: str | None = None) -> Observed:
         """Check and log one exchange given as arguments (see :class:`Interaction`)."""
         return self.observe(Interaction(user=user, reply=None if error else reply, latency_ms=latency_ms,
                                         conversation_id=conversation_id, user_id=user_id, timestamp=timestamp,
-                                        status=status, error=error))
+                                        status=status, error=error, system=system, target=target))
 
     @contextmanager
-    def exchange(self, user: str, *, conversation_id: str | None = None,
-                 user_id: str | None = None) -> Iterator["LiveExchange"]:
+    def exchange(self, user: str, *, conversation_id: str | None = None, user_id: str | None = None,
+                 system: str | None = None, target: str | None = None) -> Iterator["LiveExchange"]:
         """Time the bot's answer to ``user``: set ``.reply`` inside the block.
 
         An exception inside the block is recorded as the exchange's error and re-raised.
         """
         live = LiveExchange(user)
+        context = {"conversation_id": conversation_id, "user_id": user_id, "system": system, "target": target}
         started = time.perf_counter()
         try:
             yield live
         except BaseException as exc:
             elapsed = (time.perf_counter() - started) * 1000
-            self.record(user, None, round(elapsed, 3), conversation_id=conversation_id, user_id=user_id,
-                        error=f"{type(exc).__name__}: {exc}", status=live.status)
+            self.record(user, None, round(elapsed, 3), error=f"{type(exc).__name__}: {exc}", status=live.status,
+                        **context)
             raise
         elapsed = (time.perf_counter() - started) * 1000
-        self.record(user, live.reply, round(elapsed, 3), conversation_id=conversation_id, user_id=user_id,
-                    error=None if live.reply is not None else "no reply was set", status=live.status)
+        self.record(user, live.reply, round(elapsed, 3), status=live.status,
+                    error=None if live.reply is not None else "no reply was set", **context)
 
     def observe_record(self, record: dict[str, Any], where: str) -> Observed | None:
         """Check one decoded input record; a record that is not an interaction is counted as bad input."""

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 DEFAULT_LOG_FILE = "chatbot_monitoring.log"
 #: the fields of an interaction record, as read from JSON Lines (before any mapping)
-RECORD_FIELDS = ("timestamp", "conversation_id", "user_id", "user", "reply", "latency_ms", "status", "error")
+RECORD_FIELDS = ("timestamp", "conversation_id", "user_id", "user", "reply", "latency_ms", "status", "error",
+                 "system", "target")
 #: what ``fail_on`` and ``alert_on`` may name, besides the finding categories
 EXTRA_CONDITIONS = ("bad_input", "any")
 

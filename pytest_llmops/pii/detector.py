@@ -24,6 +24,8 @@ from .recognizers import (BUILTIN_KINDS, BUILTIN_RECOGNIZERS, PHONE_NORTH_AMERIC
 from .secrets import SecretDetector, SecretFinding
 
 _HAS_DIGIT = re.compile(r"[0-9]").search
+#: what :meth:`PiiDetector.mask` writes in place of a value: its kind as a label, e.g. ``[EMAIL]``
+LABEL_RE = re.compile(r"\[([A-Z][A-Z0-9_]*)\]")
 
 
 class Backend(Protocol):
@@ -84,6 +86,10 @@ class PiiDetector:
         clone.__dict__.update(self.__dict__)
         clone.allowlist = self.allowlist | extra
         return clone
+
+    def conversation(self) -> "ConversationMasker":
+        """A masker for one conversation: it remembers what it finds, and finds fragments of it later."""
+        return ConversationMasker(self)
 
     def _spans(self, text: str) -> list[tuple[int, int, int, str]]:
         has_digit = _HAS_DIGIT(text) is not None
@@ -168,3 +174,6 @@ def _with_copies(text: str, findings: list[PiiFinding]) -> list[PiiFinding]:
                 extra.append(PiiFinding(finding.kind, start, start + len(value), value))
             start = text.find(value, start + len(value))
     return [*findings, *extra]
+
+
+from .conversation import ConversationMasker  # noqa: E402  (it builds on PiiFinding above)

@@ -20,6 +20,7 @@ from .. import __version__
 from ..cases import is_case_file_name
 from ..clock import utc_now
 from ..pii import PiiDetector
+from ..redaction import SHAPES
 from ..report.run_info import git_info, run_target, targets_used
 from ..report.summary import build_summary, terminal_lines
 from ..results import CaseResult, CollectionErrorRecord, RunInfo, RunResults, TargetInfo, ToolInfo, write_results
@@ -72,7 +73,7 @@ class ResultsCollector:
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed and (is_case_file_name(report.nodeid) or report.nodeid.startswith(PROBES_NODE)):
-            message = self.detector.mask(excerpt(report.longreprtext, COLLECTION_ERROR_CHARS))
+            message = excerpt(self.detector.mask(SHAPES.text(report.longreprtext)), COLLECTION_ERROR_CHARS)
             self._collection_errors.setdefault(report.nodeid, message)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

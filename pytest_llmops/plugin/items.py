@@ -102,7 +102,7 @@ class CaseItem(pytest.Item):
     def runtest(self) -> None:
         run = self.config.stash[RUN_KEY]
         record = case_result(self.case, self.nodeid, run.target_info(self.target), run_records_of(self.config, self.job),
-                             self.job.plan, probe_category=self.probe_category)
+                             self.job.plan, probe_category=self.probe_category, clean=run.checker.clean)
         self.stash[RECORD_KEY] = record
         self.user_properties.extend(junit_properties(record))
         if not record.passed:

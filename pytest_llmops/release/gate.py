@@ -10,8 +10,9 @@ An empty run, or one where case files failed to load, never passes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from ..results import CaseResult, RunResults, TokenUsage
+from ..results import CaseResult, RunInfo, RunResults, TokenUsage
 from ..text import format_usd
 from .settings import GateSettings
 
@@ -143,6 +144,40 @@ def _cost_regression_row(results: RunResults, baseline: RunResults, gate: GateSe
     pct = (new - old) / old * 100 if old > 0 else (0.0 if new <= old else float("inf"))
     shown = (f"{format_usd(old)} -> {format_usd(new)}" if in_dollars else f"{old:.1f} -> {new:.1f} tokens")
     return GateRow("cost vs baseline", limit, f"{shown} per turn ({pct:+.1f}%)", pct <= gate.max_cost_regression_pct)
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        elif value is not None:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _targets(run: RunInfo) -> dict[str, dict[str, Any]]:
+    """Every target a run used, by name, as flat ``field: value`` (files before ``targets``: the one target)."""
+    return {target.name: _flat(target.model_dump(mode="json")) for target in (run.targets or [run.target])}
+
+
+def condition_differences(run: RunInfo, baseline: RunInfo) -> list[str]:
+    """How the run's conditions differ from the baseline's: concurrency, xdist workers, targets.
+
+    Latency measured at concurrency 4 is not comparable with latency at 1, nor one model's
+    with another's; the gate names such a difference instead of blaming the bot.
+    """
+    differences = []
+    if run.concurrency != baseline.concurrency:
+        differences.append(f"concurrency {run.concurrency} now, {baseline.concurrency} on baseline")
+    if run.workers != baseline.workers:
+        differences.append(f"xdist workers {run.workers or 'none'} now, {baseline.workers or 'none'} on baseline")
+    now, before = _targets(run), _targets(baseline)
+    if set(now) != set(before):
+        differences.append(f"targets {', '.join(now)} now, {', '.join(before)} on baseline")
+    for name in now.keys() & before.keys():
+        changed = [f"{key} {now[name].get(key, 'unset')} now, {before[name].get(key, 'unset')} on baseline"
+                   for key in sorted(now[name].keys() | before[name].keys()) if now[name].get(key) != before[name].get(key)]
+        differences += [f"target {name}: {change}" for change in changed]
+    return differences
 
 
 def _baseline_rows(results: RunResults, baseline: RunResults, gate: GateSettings) -> list[GateRow]:
@@ -154,6 +189,9 @@ def _baseline_rows(results: RunResults, baseline: RunResults, gate: GateSettings
     missing = [key for key in before if key not in now]
     rows = [GateRow("regressions", "none (passed on baseline)", str(len(regressed)), not regressed,
                     _listed([f"{key}: passed on baseline, {now[key].outcome} now" for key in regressed]))]
+    differences = condition_differences(results.run, baseline.run)
+    if differences:
+        rows.append(GateRow("run vs baseline", "(same targets and concurrency)", "; ".join(differences), None))
 
     old_p95, new_p95 = baseline.summary.latency_ms.p95, results.summary.latency_ms.p95
     limit = f"<= +{gate.max_p95_regression_pct:g}% or +{gate.p95_regression_floor_ms:g} ms"
@@ -163,7 +201,8 @@ def _baseline_rows(results: RunResults, baseline: RunResults, gate: GateSettings
         growth = new_p95 - old_p95
         pct = growth / old_p95 * 100 if old_p95 > 0 else (0.0 if growth <= 0 else float("inf"))
         regressed_latency = pct > gate.max_p95_regression_pct and growth > gate.p95_regression_floor_ms
-        rows.append(GateRow("p95 vs baseline", limit, f"{_ms(old_p95)} -> {_ms(new_p95)} ({pct:+.1f}%)",
+        caveat = "; run conditions differ, see 'run vs baseline'" if differences else ""
+        rows.append(GateRow("p95 vs baseline", limit, f"{_ms(old_p95)} -> {_ms(new_p95)} ({pct:+.1f}%{caveat})",
                             not regressed_latency))
     cost_row = _cost_regression_row(results, baseline, gate)
     if cost_row is not None:

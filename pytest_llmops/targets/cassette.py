@@ -11,8 +11,8 @@ One YAML file per case (``DIR/<file>/<case id>.yaml``), written in a fixed key o
 with long replies as text blocks, so a re-recording diffs well in review. API keys and
 auth headers never reach the file; personal data is masked unless ``--llmops-record-pii``
 asked to keep it, and secrets a bot says are always masked (``[SECRET]``). A masked value
-is replayed as a stand-in of the same kind (e.g. ``redacted@example.com``), so the
-``no_pii`` and ``no_secrets`` checks give the verdict they gave when recorded.
+is replayed as a realistic stand-in of the same kind (:mod:`pytest_llmops.pii.stand_ins`),
+so the ``no_pii`` and ``no_secrets`` checks give the verdict they gave when recorded.
 
 A cassette is a target like any other: :class:`CassetteTarget` wraps the live target
 through the same :class:`~pytest_llmops.targets.base.Target` interface, learns which case
@@ -39,25 +39,15 @@ from ..config import Settings
 from ..errors import CassetteError, ConfigError, NoRecording, TargetError
 from ..jsonl import write_file_atomic
 from ..pii import PiiDetector
+from ..pii.conversation import ConversationMasker
 from ..pii.detector import mask_findings
-from ..redaction import Scrubber, environment_secrets
+from ..pii.stand_ins import with_stand_ins
+from ..redaction import Scrubber, configured_secrets
 from ..transcript import Conversation, Reply, ToolCall, Usage
 from . import system_prompt, target_table
 from .base import Message, Target
 
 CASSETTE_VERSION = 1
-#: Values replayed in place of a masked ``[KIND]``: each is found by the PII detector as that kind.
-STAND_INS = {
-    "email": "redacted@example.com",
-    "phone": "(415) 555-0100",
-    "card": "4111 1111 1111 1111",
-    "ssn": "123-45-6788",
-    "iban": "GB82 WEST 1234 5698 7654 32",
-    "ipv4": "192.0.2.1",
-    "ipv6": "2001:db8::1",
-    # a made-up key in GitHub's token format (assembled so scanners do not flag this file)
-    "secret": "ghp_" + "LlmopsCassetteStandIn0123456789abcdef",
-}
 HEADER = ("# pytest-llmops cassette: one case's recorded conversation (see docs/cassettes.md).\n"
           "# Replay offline with: pytest --llmops --llmops-replay=DIR\n")
 
@@ -242,7 +232,8 @@ class CassetteTarget(Target):
     # -- the Target interface ------------------------------------------------------------
     def send(self, messages: list[Message], conversation: Conversation) -> Reply:
         turn = step_of(messages)
-        request = self._request(messages)
+        masker = self.detector.conversation()  # reads the request in order, then this turn's reply
+        request = self._request(messages, masker)
         if self.mode.replaying:
             key, run = conversation.case_key, conversation.run
             tape = self.tape(key)
@@ -253,11 +244,11 @@ class CassetteTarget(Target):
             interaction = recorded.get(turn)
             problem = self._mismatch(key, run, recorded, interaction, request, turn)
             if problem is None:
-                return self._replayed(interaction or {})
+                return self._replayed(interaction or {}, f"{key}\x00{run}\x00{describe_step(turn)}")
             if not self.mode.record_missing:
                 raise NoRecording(f"{problem}; record it with --llmops-record=DIR, or add what is missing with "
                                   "--llmops-replay=DIR --llmops-record-missing")
-        return self._live(messages, conversation, turn, request)
+        return self._live(messages, conversation, turn, request, masker)
 
     def end(self, conversation: Conversation) -> None:
         """A run is over: write its case's cassette if this run recorded anything for it."""
@@ -336,41 +327,48 @@ class CassetteTarget(Target):
             return f"{where}: {describe_step(turn)} was recorded for another conversation ({difference})"
         return None
 
-    def _replayed(self, interaction: dict[str, Any]) -> Reply:
+    def _replayed(self, interaction: dict[str, Any], seed: str) -> Reply:
         response = interaction.get("response", {})
         latency = response.get("latency_ms")
         error = response.get("error")
         if error:
             raise TargetError(error.get("message", "recorded fault"), kind=error.get("kind", "target_error"),
                               status=response.get("status"), recorded_latency_ms=latency)
-        kinds = response.get("pii", [])
-        text = _with_stand_ins(response.get("reply", ""), kinds)
+        # a masked value comes back as a realistic one of its kind: the checks judge the replay as they judged the bot
+        kinds = set(response.get("pii", []))
+        text = with_stand_ins(response.get("reply", ""), seed, self.detector, kinds)
         calls = response.get("tool_calls")
         tool_calls = None if not isinstance(calls, list) else [
             ToolCall(id=str(call.get("id")), name=str(call.get("name")),
-                     arguments=_with_stand_ins(str(call.get("arguments", "{}")), kinds)) for call in calls]
+                     arguments=with_stand_ins(str(call.get("arguments", "{}")), f"{seed}\x00{index}", self.detector,
+                                              kinds)) for index, call in enumerate(calls)]
         return Reply(text, status=response.get("status"), ttft_ms=response.get("ttft_ms"),
                      retries=int(response.get("retries", 0)), recorded_latency_ms=latency,
                      usage=usage_from_data(response.get("usage")), tool_calls=tool_calls)
 
     # -- recording -----------------------------------------------------------------------
-    def _request(self, messages: list[Message]) -> dict[str, Any]:
-        request: dict[str, Any] = {"messages": [clean_message(m, self._clean) for m in messages]}
+    def _request(self, messages: list[Message], masker: ConversationMasker) -> dict[str, Any]:
+        request: dict[str, Any] = {"messages": [clean_message(m, lambda text: self._clean(text, masker))
+                                                for m in messages]}
         headers = self.request_headers()
         if headers:
             request["headers"] = self.scrubber.headers(headers)
         return request
 
-    def _clean(self, text: str) -> str:
-        # masked before scrubbing: a key the bot said becomes [SECRET], which replays as a stand-in
-        # (scrubbed first it would be [REDACTED], and replay could not give the no_secrets verdict again)
+    def _clean(self, text: str, masker: ConversationMasker) -> str:
+        """Personal data (and fragments of what the conversation said) masked unless kept, secrets always.
+
+        Masked before scrubbing: a key the bot said becomes [SECRET], which replays as a stand-in
+        (scrubbed first it would be [REDACTED], and replay could not give the no_secrets verdict again).
+        """
         if self.mode.keep_pii:  # personal data kept on request; secrets never
             text = mask_findings(text, self.detector.find_secrets(text))
         else:
-            text = self.detector.mask(text)
+            text = masker.mask(text)
         return self.scrubber.text(text)
 
-    def _live(self, messages: list[Message], conversation: Conversation, turn: Step, request: dict[str, Any]) -> Reply:
+    def _live(self, messages: list[Message], conversation: Conversation, turn: Step, request: dict[str, Any],
+              masker: ConversationMasker) -> Reply:
         if self.live is None:  # cannot happen: offline replay never gets here
             raise NoRecording(f"no recording and no live target for {conversation.case_key}")
         started = time.perf_counter()
@@ -380,18 +378,21 @@ class CassetteTarget(Target):
             latency = round((time.perf_counter() - started) * 1000, 3)
             status = {"status": exc.status} if exc.status is not None else {}
             self._keep(conversation, turn, request, {**status, "latency_ms": latency,
-                                                     "error": {"kind": exc.kind, "message": self._clean(str(exc))}})
+                                                     "error": {"kind": exc.kind,
+                                                               "message": self._clean(str(exc), masker)}})
             raise
         latency = round((time.perf_counter() - started) * 1000, 3)
         arguments = " ".join(call.arguments for call in reply.tool_calls or [])
         said = f"{reply.text} {arguments}"
-        masked = self.detector.find_secrets(said) if self.mode.keep_pii else self.detector.find_all(said)
+        secrets = self.detector.find_secrets(said)
+        masked = secrets if self.mode.keep_pii else [*masker.find(self.scrubber.text(said)), *secrets]
         kinds = sorted({finding.kind for finding in masked})
-        response: dict[str, Any] = {"status": reply.status, "reply": self._clean(reply.text), "latency_ms": latency,
+        response: dict[str, Any] = {"status": reply.status, "reply": self._clean(reply.text, masker),
+                                    "latency_ms": latency,
                                     "ttft_ms": reply.ttft_ms, "retries": reply.retries,
                                     "usage": usage_data(reply.usage)}
         if reply.tool_calls is not None:
-            response["tool_calls"] = [{"id": call.id, "name": call.name, "arguments": self._clean(call.arguments)}
+            response["tool_calls"] = [{"id": call.id, "name": call.name, "arguments": self._clean(call.arguments, masker)}
                                       for call in reply.tool_calls]
         if kinds:
             response["pii"] = kinds  # the kinds masked in the reply: replayed as stand-ins
@@ -405,18 +406,12 @@ class CassetteTarget(Target):
             tape.recorded.setdefault(conversation.run, {})[turn] = {**where, "request": request, "response": response}
 
 
-def _with_stand_ins(text: str, kinds: list[str]) -> str:
-    for kind in kinds:
-        if kind in STAND_INS:
-            text = text.replace(f"[{kind.upper()}]", STAND_INS[kind])
-    return text
-
-
 def comparable(messages: Any, detector: PiiDetector) -> list[tuple[Any, ...]] | None:
-    """Messages as compared on replay: masked on both sides (whether or not PII was kept), call ids left out."""
+    """Messages as compared on replay: masked on both sides (in order, as when recorded, so fragments of
+    earlier personal data are masked alike; whether or not PII was kept), call ids left out."""
     if not isinstance(messages, list):
         return None
-    mask = detector.mask
+    mask = detector.conversation().mask
     compared: list[tuple[Any, ...]] = []
     for message in messages:
         if not isinstance(message, dict):
@@ -453,10 +448,10 @@ def build_cassette_target(name: str, settings: Settings, mode: CassetteMode, det
     else:
         live = None
         description = {"name": name, "kind": target_table(name, settings).get("type", "stub")}
-    target = CassetteTarget(name, mode, live, detector, Scrubber(environment_secrets(settings.targets)), description)
+    target = CassetteTarget(name, mode, live, detector, Scrubber(configured_secrets(settings.targets)), description)
     target.system = live.system if live is not None else system_prompt(name, settings)
     return target
 
 
 __all__ = ["CassetteMode", "CassetteTarget", "mode_from_options", "build_cassette_target", "FlowList",
-           "case_key", "cassette_path", "load_cassette", "dump_cassette", "STAND_INS"]
+           "case_key", "cassette_path", "load_cassette", "dump_cassette"]

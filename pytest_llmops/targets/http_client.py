@@ -3,8 +3,9 @@
 Every way a request can go wrong ends as a :class:`~pytest_llmops.errors.TargetError`
 subclass with a one-line reason, never as a traceback, and always within the
 configured timeout: the timeout is a deadline for the whole reply (a server that
-trickles bytes forever is cut off too), not only for each read. Secrets (API keys)
-are scrubbed from every message this module produces.
+trickles bytes forever is cut off too), not only for each read. Secrets (the API key,
+configured header values, URL credentials, anything shaped like a key) are scrubbed
+from every message this module produces, before it is cut short.
 
 Closing the client ends the requests still in flight at once: closing a socket does not
 wake a thread blocked reading it, so :meth:`HttpClient.close` shuts down every socket
@@ -30,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..config import Settings
 from ..errors import (ConfigError, TargetConnectionError, TargetError, TargetHTTPError, TargetResponseError,
                       TargetTimeout)
-from ..redaction import Scrubber
+from ..redaction import SHAPES, Scrubber, configured_secrets
 from .base import Target
 
 # httpx imports httpcore lazily and caches httpcore's exception classes on first use. A
@@ -45,13 +46,16 @@ RETRY_AFTER_CAP_S = 30.0
 
 
 def check_http_url(url: str) -> str:
-    """``url`` if it is an absolute http(s) URL with a host; ValueError (a config error) otherwise."""
+    """``url`` if it is an absolute http(s) URL with a host; ValueError (a config error) otherwise.
+
+    The message quotes the URL without its credentials (``user:password@``).
+    """
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise ValueError(f"not a valid URL: {url!r} ({exc})") from None
+        raise ValueError(SHAPES.text(f"not a valid URL: {url!r} ({exc})")) from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"not an http(s) URL with a host: {url!r}")
+        raise ValueError(SHAPES.text(f"not an http(s) URL with a host: {url!r}"))
     return url
 
 
@@ -190,10 +194,10 @@ class HttpClient:
 
     def _status_error(self, result: HttpResult) -> TargetHTTPError:
         phrase = httpx.codes.get_reason_phrase(result.status)
-        body = " ".join(result.text().split())[:BODY_EXCERPT_CHARS]
+        body = body_excerpt(result.text(), self.scrub)
         retried = f" after {result.retries} retr{'y' if result.retries == 1 else 'ies'}" if result.retries else ""
         message = f"HTTP {result.status} {phrase}{retried}" + (f": {body}" if body else "")
-        return TargetHTTPError(self.scrub(message), result.status, retries=result.retries)
+        return TargetHTTPError(message, result.status, retries=result.retries)
 
     def _attempt(self, method: str, url: str, *, json: Any, params: dict[str, Any] | None,
                  headers: dict[str, str] | None, on_line: Callable[[str, float], None] | None) -> HttpResult:
@@ -276,6 +280,12 @@ def transport_error(exc: httpx.HTTPError, url: str, scrub: Callable[[str], str] 
     return TargetError(scrub(f"request to {address} failed: {exc.__class__.__name__}: {cause}"))
 
 
+def body_excerpt(text: str, scrub: Callable[[str], str], limit: int = BODY_EXCERPT_CHARS) -> str:
+    """The start of a response body on one line: scrubbed first, then cut, so a secret across the cut
+    never shows in part."""
+    return scrub(" ".join(text.split()))[:limit]
+
+
 def parse_json_body(result: HttpResult, scrub: Callable[[str], str]) -> Any:
     """The response body as JSON, or TargetResponseError quoting the start of what came back."""
     text = result.text()
@@ -284,7 +294,7 @@ def parse_json_body(result: HttpResult, scrub: Callable[[str], str]) -> Any:
     try:
         return json.loads(text)
     except ValueError:
-        shown = " ".join(text.split())[:BODY_EXCERPT_CHARS]
+        shown = body_excerpt(text, scrub)
         content_type = result.headers.get("content-type", "no content-type")
         raise TargetResponseError(scrub(f"response is not JSON ({content_type}): {shown!r}")) from None
 
@@ -336,8 +346,8 @@ class HttpTargetBase(Target):
                  key_prefix: str = "Bearer "):
         super().__init__(name)
         api_key = read_api_key(name, options.api_key_env)
-        self.client = HttpClient.from_options(options, settings.timeout_s, settings.concurrency,
-                                              secrets=(api_key,) if api_key else ())
+        secrets = (*((api_key,) if api_key else ()), *configured_secrets(settings.targets))
+        self.client = HttpClient.from_options(options, settings.timeout_s, settings.concurrency, secrets=secrets)
         self.headers = dict(options.headers)
         if api_key:
             self.headers[key_header] = f"{key_prefix}{api_key}"

@@ -15,7 +15,7 @@ the same target posts to ``{base_url}/embeddings``.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import Field, field_validator
 
@@ -25,7 +25,7 @@ from ..tools import merge_tools, tool_definitions
 from ..transcript import Conversation, Embeddings, Reply, ToolCall, Usage
 from ..redaction import public_url
 from .base import Message
-from .http_client import (HttpOptions, HttpTargetBase, check_http_url, dig, parse_json_body,
+from .http_client import (HttpOptions, HttpTargetBase, body_excerpt, check_http_url, dig, parse_json_body,
                           reply_text)
 
 REPLY_PATH = "choices.0.message.content"
@@ -123,10 +123,10 @@ class OpenAITarget(HttpTargetBase):
         return model if isinstance(model, str) and model else self.options.model
 
     def _send_streaming(self, body: dict[str, Any]) -> Reply:
-        events = _StreamEvents()
+        events = _StreamEvents(self.client.scrub)
         result = self.client.request("POST", self.url, json=body, headers=self.headers, on_line=events.feed)
         if events.error:
-            raise TargetResponseError(self.client.scrub(events.error))
+            raise TargetResponseError(self.client.scrub(events.error))  # the API's own error text, too
         if not events.events and result.body.strip():
             # Not an event stream at all: a server that ignored stream=true, or garbage.
             reply = self._reply_from(parse_json_body(result, self.client.scrub))
@@ -200,7 +200,8 @@ def _error_text(document: dict[str, Any]) -> str:
 class _StreamEvents:
     """Collects ``data:`` lines of a chat completion event stream as they arrive."""
 
-    def __init__(self) -> None:
+    def __init__(self, scrub: Callable[[str], str]) -> None:
+        self.scrub = scrub  # applied before an excerpt is cut
         self.parts: list[str] = []
         self.events = 0
         self.done = False
@@ -221,7 +222,7 @@ class _StreamEvents:
         try:
             chunk = json.loads(data)
         except ValueError:
-            self.error = f"malformed event in the stream: {data[:200]!r}"
+            self.error = f"malformed event in the stream: {body_excerpt(data, self.scrub)!r}"
             return
         if isinstance(chunk, dict) and "error" in chunk:
             self.error = f"the API returned an error mid-stream: {_error_text(chunk)}"
