@@ -1,8 +1,10 @@
 """Building a case's record: every run checked, masked once, combined under the repeat threshold.
 
 This is where chatbot text leaves the engine: user messages, replies, faults and saved
-values are masked here, once, and every output (failure text, JUnit, summaries, HTML,
-results JSON, the gate) reads the :class:`~pytest_llmops.results.CaseResult` built here.
+values are masked here, once, and cut to a bounded excerpt (``text.STORED_TEXT_CHARS``,
+saying so) so a huge reply is never copied whole into every output. Every output
+(failure text, JUnit, summaries, HTML, results JSON, the gate) reads the
+:class:`~pytest_llmops.results.CaseResult` built here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from .checks import Checker
 from .redaction import public_description
 from .repeat import RepeatPlan
 from .results import CaseResult, FailedCheck, LatencySpread, RepeatRecord, RunRecord, TargetInfo, TurnRecord
+from .text import stored_excerpt
 from .transcript import Transcript, TurnResult
 
 
@@ -24,20 +27,28 @@ def target_info(description: dict[str, Any]) -> TargetInfo:
 
 
 def turn_record(result: TurnResult, mask: Any) -> TurnRecord:
-    """One checked exchange as the record keeps it, personal data masked."""
+    """One checked exchange as the record keeps it: personal data masked, then long text cut.
+
+    Masking comes first, on the whole text, so a cut never splits a value the detector
+    would have recognised and leaves half of it readable.
+    """
     exchange = result.exchange
+
+    def kept(text: str) -> str:
+        return stored_excerpt(mask(text))
+
     return TurnRecord(
         turn=exchange.turn,
-        user=mask(exchange.user),
-        reply=None if exchange.reply is None else mask(exchange.reply),
+        user=kept(exchange.user),
+        reply=None if exchange.reply is None else kept(exchange.reply),
         latency_ms=exchange.latency_ms,
         ttft_ms=exchange.ttft_ms,
         status=exchange.status,
-        error=None if exchange.error is None else mask(exchange.error),
+        error=None if exchange.error is None else kept(exchange.error),
         error_kind=exchange.error_kind,
         retries=exchange.retries,
         latency_recorded=exchange.latency_recorded,
-        saved={name: mask(value) for name, value in exchange.saved.items()},
+        saved={name: kept(value) for name, value in exchange.saved.items()},
         checks=result.checks,
         passed=not result.failed,
     )

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import struct
+import subprocess
+import tempfile
 import threading
+import time
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 # The targets import httpx and httpcore on first use. pytester's in-process runs forget
 # modules first imported inside them, and httpx caches httpcore's exception classes, so
@@ -104,3 +111,121 @@ def read_request(conn: socket.socket) -> bytes:
 def respond(conn: socket.socket, status: int, body: bytes, content_type: str = "application/json") -> None:
     conn.sendall(f"HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
                  f"Connection: close\r\n\r\n".encode() + body)
+
+
+# -- hostile replies: huge bodies and compression bombs, streamed without ever being held whole ----------
+
+MIB = 1 << 20
+GIB = 1 << 30
+
+
+def json_reply_pieces(size: int, piece: int = MIB) -> Iterator[bytes]:
+    """``{"reply": "aaa...a"}`` with ``size`` letters, in pieces of ``piece`` bytes: a valid, huge JSON reply."""
+    yield b'{"reply": "'
+    letters = b"a" * piece
+    for start in range(0, size, piece):
+        yield letters[: min(piece, size - start)]
+    yield b'"}'
+
+
+def gzip_bomb(size: int) -> bytes:
+    """A JSON reply of ``size`` letters (a multiple of 1 MiB), gzipped: about 1 KB on the wire per MiB unpacked.
+
+    Built in a fraction of a second: after a full flush, deflate starts afresh, so each
+    MiB of letters compresses to the same bytes and is simply repeated.
+    """
+    if size % MIB:
+        raise ValueError("size must be a multiple of 1 MiB")
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    head, letters, tail = b'{"reply": "', b"a" * MIB, b'"}'
+    first = deflate.compress(head) + deflate.flush(zlib.Z_FULL_FLUSH)
+    block = deflate.compress(letters) + deflate.flush(zlib.Z_FULL_FLUSH)
+    last = deflate.compress(tail) + deflate.flush(zlib.Z_FINISH)
+    crc = zlib.crc32(head)
+    for _ in range(size // MIB):
+        crc = zlib.crc32(letters, crc)
+    crc = zlib.crc32(tail, crc)
+    total = len(head) + size + len(tail)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # gzip magic, deflate, no flags, no mtime
+    trailer = struct.pack("<II", crc & 0xFFFFFFFF, total & 0xFFFFFFFF)
+    return header + first + block * (size // MIB) + last + trailer
+
+
+def gzip(data: bytes) -> bytes:
+    """``data`` gzipped once more (a bomb inside a bomb: ``Content-Encoding: gzip, gzip``)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    return packer.compress(data) + packer.flush()
+
+
+def stream_response(conn: socket.socket, pieces: Iterable[bytes], headers: dict[str, str] | None = None,
+                    length: int | None = None, status: str = "200 OK") -> None:
+    """Send a response whose body is ``pieces``: with Content-Length ``length``, else chunked.
+
+    Stops quietly when the client hangs up (as a client refusing a huge reply should).
+    """
+    lines = [f"HTTP/1.1 {status}", "Content-Type: application/json", "Connection: close",
+             *(f"{name}: {value}" for name, value in (headers or {}).items())]
+    lines.append(f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked")
+    try:
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        for piece in pieces:
+            if not piece:
+                continue
+            conn.sendall(piece if length is not None else b"%x\r\n%s\r\n" % (len(piece), piece))
+        if length is None:
+            conn.sendall(b"0\r\n\r\n")
+    except OSError:
+        pass  # the client closed the connection: it refused the rest
+
+
+def huge_reply_server(mode: str, size: int = GIB) -> RawServer:
+    """A loopback server answering every request with a hostile reply of ``size`` unpacked bytes.
+
+    ``mode``: ``chunked`` (a JSON reply streamed with no length), ``length`` (the same with
+    its Content-Length), ``gzip`` (a gzip bomb), ``gzip-gzip`` (a bomb gzipped twice).
+    """
+    if mode in ("gzip", "gzip-gzip"):
+        body = gzip_bomb(size)
+        encoding = "gzip"
+        if mode == "gzip-gzip":
+            body, encoding = gzip(body), "gzip, gzip"
+
+        def handler(conn: socket.socket, server: RawServer) -> None:
+            pieces = (body[start:start + 65536] for start in range(0, len(body), 65536))
+            stream_response(conn, pieces, {"Content-Encoding": encoding}, length=len(body))
+    elif mode in ("chunked", "length"):
+        total = size + len(b'{"reply": ""}')
+
+        def handler(conn: socket.socket, server: RawServer) -> None:
+            stream_response(conn, json_reply_pieces(size), length=total if mode == "length" else None)
+    else:
+        raise ValueError(f"unknown mode {mode!r}")
+    return RawServer(handler)
+
+
+@dataclass
+class Measured:
+    """A finished child process: its exit code, output, wall time and peak resident memory."""
+
+    returncode: int
+    stdout: str
+    wall_s: float
+    peak_rss_mb: float
+
+
+def run_measured(args: list[str], cwd: Path, timeout: float = 600) -> Measured:
+    """Run ``args`` in ``cwd`` and measure that very process (``os.wait4``), not every child so far."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(args, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+        deadline = threading.Timer(timeout, process.kill)
+        deadline.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            deadline.cancel()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        output.seek(0)
+        text = output.read().decode("utf-8", errors="replace")
+    return Measured(process.returncode, text, wall, usage.ru_maxrss / 1024)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ..cases import Expect
 from ..pii import PiiDetector
 from ..transcript import CheckResult, Exchange, Transcript, TurnResult
-from ..text import quote_list
+from ..text import quote_list, stored_excerpt
 from ..variables import fill_expect, save_checks
 from . import names
 from .names import DEFAULT_ERROR_PHRASES
@@ -52,7 +52,8 @@ class Checker:
         rule = self.base.merged(expect)
         if exchange.reply is None:
             return [CheckResult(names.REPLY, False, "a reply from the chatbot",
-                                f"{exchange.error_kind or 'error'}: {self.detector.mask(exchange.error or '')}")]
+                                f"{exchange.error_kind or 'error'}: "
+                                f"{stored_excerpt(self.detector.mask(exchange.error or ''))}")]
         reply = exchange.reply
         results: list[CheckResult] = []
         if rule.no_error:
