@@ -9,6 +9,7 @@ configuration or a chatbot fault; anything else escaping is a bug. The groups:
   bad response, no recording);
 * operations: :class:`ConvertError`, :class:`PrivacyError`, :class:`GitError`,
   :class:`ReleaseRefused`, :class:`JobCancelled`;
+* files we write: :class:`StorageError` (full disk, read-only folder), also an ``OSError``;
 * the pytest front: :class:`CaseFailed` carries a failed case's record to its failure text.
 """
 
@@ -135,6 +136,19 @@ class PrivacyError(LlmopsError):
 
 class GitError(LlmopsError):
     """A git command failed, or the folder is not a git repository (a usage error)."""
+
+
+class StorageError(LlmopsError, OSError):
+    """A file could not be written (full disk, read-only folder, no permission), and nothing was half-written.
+
+    The message names the file, the reason and what was kept ("nothing was written", "the
+    file is unchanged"). It is an ``OSError`` too, so code handling disk errors still does.
+    """
+
+    def __init__(self, message: str, *, path: Path | str | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.path = None if path is None else Path(path)
+        self.reason = reason or message  # the cause alone ("No space left on device")
 
 
 class ReleaseRefused(LlmopsError):
