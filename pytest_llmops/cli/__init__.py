@@ -12,6 +12,7 @@ import sys
 from typing import Sequence
 
 from ..errors import LlmopsError
+from ..text import terminal_safe, terminal_safe_lines
 
 COMMAND_MODULES = [
     "pytest_llmops.cli.validate",
@@ -36,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def os_error_text(exc: OSError) -> str:
+    """``path: reason`` for an OSError, as a person reads it."""
+    reason = exc.strerror or str(exc) or exc.__class__.__name__
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``llmops`` console script; returns the exit code."""
     parser = build_parser()
@@ -43,7 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except LlmopsError as exc:
-        print(f"llmops {args.command}: error: {exc}", file=sys.stderr)
+        print(f"llmops {args.command}: error: {terminal_safe_lines(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a file that cannot be read or written: say which and why, never a traceback
+        print(f"llmops {args.command}: error: {terminal_safe(os_error_text(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
