@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cases import case_files_in, load_case_file
+from ..cases import CaseLimits, case_files_in, load_case_file
 from ..config import load_settings
 from ..errors import CaseFileError
+from ..text import terminal_safe_lines
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,14 +31,16 @@ def _case_files(paths: list[Path]) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = args.paths or [load_settings().cases_path]
+    settings = load_settings()
+    paths = args.paths or [settings.cases_path]
     files = _case_files(paths)
+    limits = CaseLimits.from_settings(settings)
     bad = cases = 0
     for path in files:
         try:
-            cases += len(load_case_file(path))
+            cases += len(load_case_file(path, limits))
         except CaseFileError as exc:
             bad += 1
-            print(exc, file=sys.stderr)
+            print(terminal_safe_lines(str(exc)), file=sys.stderr)
     print(f"{len(files)} file(s), {cases} case(s), {bad} file(s) with errors")
     return 1 if bad or not files else 0

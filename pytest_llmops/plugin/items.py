@@ -13,10 +13,11 @@ from typing import Any, Iterator
 
 import pytest
 
-from ..cases import LoadedCase, load_case_file
+from ..cases import CaseLimits, LoadedCase, load_case_file
 from ..errors import CaseFailed, CaseFileError, ConfigError
 from ..record import judged_case
 from ..results import CaseResult
+from ..text import terminal_safe_lines
 from ..targets import Target
 from .failure import failure_text, junit_properties
 from .replay_ahead import JOB_KEY, transcripts_of
@@ -30,17 +31,17 @@ class CaseYamlFile(pytest.File):
     """A YAML case file: one item per case, or one clear collection error for a bad file."""
 
     def collect(self) -> Iterator["CaseItem"]:
-        try:
-            cases = load_case_file(self.path)
-        except CaseFileError as exc:
-            raise self.CollectError(self._relative(str(exc))) from None
         run = self.config.stash[RUN_KEY]
+        try:
+            cases = load_case_file(self.path, CaseLimits.from_settings(run.settings))
+        except CaseFileError as exc:
+            raise self.CollectError(terminal_safe_lines(self._relative(str(exc)))) from None
         for case in cases:
             try:
                 target = run.target_named(case.target)
             except ConfigError as exc:
                 line = f"{self.nodeid}:{case.line}: case {case.id!r}"
-                raise self.CollectError(f"{line}: {exc}") from None
+                raise self.CollectError(terminal_safe_lines(f"{line}: {exc}")) from None
             item = CaseItem.from_parent(self, name=case.id, case=case, target=target)
             item.add_marker("llmops")
             for tag in case.tags:

@@ -10,7 +10,8 @@ recording fails clearly, or with ``--llmops-record-missing`` is sent live and ad
 One YAML file per case (``DIR/<file>/<case id>.yaml``), written in a fixed key order
 with long replies as text blocks, so a re-recording diffs well in review. API keys and
 auth headers never reach the file; personal data is masked unless ``--llmops-record-pii``
-asked to keep it. A masked value is replayed as a stand-in of the same kind (e.g.
+asked to keep it. A text longer than ``text.STORED_TEXT_CHARS`` is stored cut, with a
+note saying how much was cut, and replays as stored. A masked value is replayed as a stand-in of the same kind (e.g.
 ``redacted@example.com``), so the ``no_pii`` check gives the verdict it gave when recorded.
 
 A cassette is a target like any other: :class:`CassetteTarget` wraps the live target
@@ -21,6 +22,7 @@ and writes a case's file when one of its runs ends.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -36,6 +38,7 @@ from ..errors import CassetteError, ConfigError, NoRecording, TargetError
 from ..jsonl import write_file_atomic
 from ..pii import PiiDetector
 from ..redaction import Scrubber, environment_secrets
+from ..text import stored_excerpt
 from ..transcript import Conversation, Reply
 from .base import Message, Target
 
@@ -98,19 +101,37 @@ def mode_from_options(record: str | None, replay: str | None, record_missing: bo
 
 
 def case_key(path: Path, case_id: str, cases_root: Path, rootpath: Path) -> str:
-    """A case's name in a cassette folder: its file relative to the case folder (else the project), and id."""
-    resolved = Path(path).resolve()
-    for base in (cases_root, rootpath):
-        if resolved.is_relative_to(base):
-            return f"{resolved.relative_to(base).as_posix()}::{case_id}"
-    return f"{resolved.name}::{case_id}"
+    """A case's name in a cassette folder: its file relative to the case folder (else the project), and id.
+
+    The file's folders are always part of it, so two ``faq.yaml`` in different folders never
+    share a cassette. A file reached through a symlinked folder keeps the path it has in the
+    suite; a file outside the project keeps its path relative to the project, with each
+    ``..`` written ``_up`` so the cassette stays inside the cassette folder.
+    """
+    given = Path(os.path.abspath(path))
+    for candidate in (given, given.resolve()):
+        for base in (cases_root, rootpath):
+            if candidate.is_relative_to(base):
+                return f"{candidate.relative_to(base).as_posix()}::{case_id}"
+    outside = Path(os.path.relpath(given.resolve(), rootpath)).parts
+    return "/".join("_up" if part == ".." else part for part in outside) + f"::{case_id}"
+
+
+#: longest cassette file name (well below the 255 bytes file systems allow): longer ids are cut, with a hash
+MAX_FILE_NAME_CHARS = 150
 
 
 def cassette_path(folder: Path, case_key: str) -> Path:
-    """``support/orders.yaml::status[48212]`` -> ``folder/support/orders/status[48212].yaml``."""
+    """``support/orders.yaml::status[48212]`` -> ``folder/support/orders/status[48212].yaml``.
+
+    A case id too long for a file name is cut and given a hash of the whole id, so it stays unique.
+    """
     file_part, _, case_id = case_key.partition("::")
     stem = Path(file_part).with_suffix("")
     safe_id = re.sub(r"[^A-Za-z0-9_.\[\]-]+", "_", case_id) or "case"
+    if len(safe_id) > MAX_FILE_NAME_CHARS - len(".yaml"):
+        digest = hashlib.sha256(case_id.encode("utf-8")).hexdigest()[:16]
+        safe_id = f"{safe_id[:MAX_FILE_NAME_CHARS - len('.yaml') - 17]}-{digest}"
     return folder / stem / f"{safe_id}.yaml"
 
 
@@ -302,8 +323,9 @@ class CassetteTarget(Target):
         return request
 
     def _clean(self, text: str) -> str:
+        """Text as a cassette stores it: no secrets, personal data masked (unless kept), cut past STORED_TEXT_CHARS."""
         text = self.scrubber.text(text)
-        return text if self.mode.keep_pii else self.detector.mask(text)
+        return stored_excerpt(text if self.mode.keep_pii else self.detector.mask(text))
 
     def _live(self, messages: list[Message], conversation: Conversation, turn: int, request: dict[str, Any]) -> Reply:
         if self.live is None:  # cannot happen: offline replay never gets here
