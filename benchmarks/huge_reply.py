@@ -11,9 +11,9 @@ minutes and gigabytes without a limit). A loopback server answers every request 
 
 Each is a fresh ``pytest --llmops`` process replaying one two-turn case over the ``http``
 target (so an unlimited reply would also be sent back as history). Printed per mode:
-wall time and the process's peak RSS (``os.wait4``'s rusage of that very child), min /
-median / max over the runs, next to the floor measured in the same run, and how the
-case ended. The machine may be shared and noisy: compare within one run.
+wall time and the process's own peak RSS (its ``VmHWM``, read as it exits), min / median
+/ max over the runs, next to the floor measured in the same run, and how the case ended.
+The machine may be shared and noisy: compare within one run.
 """
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ def run_once(folder: Path, url: str, max_reply_bytes: int | None) -> tuple[float
     (folder / "conftest.py").write_text(RECORDER)
     outcome = folder / "outcome.json"
     outcome.unlink(missing_ok=True)
-    run = run_measured([sys.executable, "-m", "pytest", "--llmops", "--llmops-target", "api", "-q",
-                        "-p", "no:cacheprovider", "-p", "no:randomly"], folder)
+    run = run_measured("pytest", ["--llmops", "--llmops-target", "api", "-q", "-p", "no:cacheprovider",
+                                  "-p", "no:randomly"], folder)
     ended = json.loads(outcome.read_text()) if outcome.exists() else {"error_kind": "no record"}
     return run.wall_s, run.peak_rss_mb, ended
 

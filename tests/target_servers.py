@@ -7,6 +7,7 @@ import os
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -213,19 +214,40 @@ class Measured:
     peak_rss_mb: float
 
 
-def run_measured(args: list[str], cwd: Path, timeout: float = 600) -> Measured:
-    """Run ``args`` in ``cwd`` and measure that very process (``os.wait4``), not every child so far."""
-    started = time.perf_counter()
-    with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(args, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
-        deadline = threading.Timer(timeout, process.kill)
-        deadline.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            deadline.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)
+# Runs a module as ``python -m`` would and writes the process's own peak RSS (VmHWM) on the way out.
+# Not rusage: on Linux a child's ru_maxrss starts at its parent's RSS when it was forked, so a big
+# test process would be counted in every child it starts.
+_PEAK_LAUNCHER = """
+import os, runpy, sys
+def peak_kib():
+    with open("/proc/self/status") as status:
+        return next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+try:
+    sys.argv = sys.argv[1:]
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+finally:
+    with open(os.environ["LLMOPS_PEAK_RSS_FILE"], "w") as out:
+        out.write(peak_kib())
+"""
+
+
+def run_measured(module: str, args: list[str], cwd: Path, timeout: float = 600) -> Measured:
+    """``python -m MODULE ARGS`` in ``cwd``: exit code, output, wall time and that process's own peak RSS."""
+    with tempfile.TemporaryDirectory() as scratch:
+        peak_file = Path(scratch) / "peak"
+        output_file = Path(scratch) / "output"
+        started = time.perf_counter()
+        with open(output_file, "wb") as output:
+            process = subprocess.Popen([sys.executable, "-c", _PEAK_LAUNCHER, module, *args], cwd=cwd,
+                                       stdout=output, stderr=subprocess.STDOUT,
+                                       env={**os.environ, "LLMOPS_PEAK_RSS_FILE": str(peak_file)})
+            try:
+                process.wait(timeout)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
         wall = time.perf_counter() - started
-        output.seek(0)
-        text = output.read().decode("utf-8", errors="replace")
-    return Measured(process.returncode, text, wall, usage.ru_maxrss / 1024)
+        peak = int(peak_file.read_text()) / 1024 if peak_file.exists() else float("nan")
+        text = output_file.read_text(encoding="utf-8", errors="replace")
+    return Measured(process.returncode, text, wall, peak)

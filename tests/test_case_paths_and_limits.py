@@ -145,4 +145,4 @@ def test_a_bad_limit_is_a_config_error(make_project, setting):
     project = make_project({"c.yaml": ONE_CASE.format(id="c", user="hi")}, setting + "\n")
     result = project.runpytest("--llmops")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*{setting.split()[0]}*"])
+    result.stderr.fnmatch_lines([f"*{setting.split()[0]}: Input should be greater than or equal to 1*"])

@@ -94,11 +94,21 @@ def test_follow_reports_a_hostile_line_appended_while_it_runs_and_goes_on(tmp_pa
 
 # -- every field, any JSON value -------------------------------------------------------------------
 
+NUMBERS = (st.integers() | st.integers(min_value=-10**400, max_value=10**400)
+           | st.floats(allow_nan=True, allow_infinity=True)  # inf, nan, 1e308, -1e15, -0.0, ...
+           | st.sampled_from([1e308, -1e15, 1e999, 10**30, 86_400_001, -1]))
+TEXTS = st.text() | st.sampled_from(["\ud800", "x\udfff", "\x1b[2J", "2026-11-25T10:00:00Z", "9999-12-31T23:59:59"])
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.integers(min_value=-10**400, max_value=10**400)
-    | st.floats(allow_nan=True, allow_infinity=True) | st.text() | st.sampled_from(["\ud800", "x\udfff", "\x1b[2J"]),
+    st.none() | st.booleans() | NUMBERS | TEXTS,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
+)
+BASE = {"user": "How long do I have to return an item?", "reply": "30 days.", "latency_ms": 120}
+#: a usable record with any of its fields replaced by any JSON value, or left out
+RECORDS = st.builds(
+    lambda changed, dropped: {**{k: v for k, v in BASE.items() if k not in dropped}, **changed},
+    st.dictionaries(st.sampled_from(RECORD_FIELDS), JSON_VALUES, max_size=4),
+    st.sets(st.sampled_from(list(BASE)), max_size=2),
 )
 
 
@@ -132,8 +142,8 @@ def _raw_line(record: dict) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(values=st.fixed_dictionaries({}, optional={name: JSON_VALUES for name in RECORD_FIELDS}))
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=RECORDS)
 def test_no_json_value_in_any_field_escapes_the_per_line_handler(quiet_monitor, values):
     monitor, collect = quiet_monitor
     before = (monitor.stats.interactions, monitor.stats.bad_lines, len(collect.entries))

@@ -2,14 +2,13 @@
 
 Against real servers on 127.0.0.1 that stream the hostile replies without ever holding
 them whole; the runs that must stay small are real pytest processes whose peak memory
-is measured (``os.wait4``).
+is measured (its own ``VmHWM``).
 """
 
 from __future__ import annotations
 
 import json
 import socket
-import sys
 import zlib
 from pathlib import Path
 
@@ -45,8 +44,8 @@ def test_a_1_gib_reply_fails_its_turn_in_bounded_memory(tmp_path, mode):
     server = huge_reply_server(mode, GIB)
     try:
         project = write_project(tmp_path, http_toml(f"{server.url}/chat"))
-        run = run_measured([sys.executable, "-m", "pytest", "--llmops", "--llmops-target", "api",
-                            "-p", "no:cacheprovider", "-p", "no:randomly"], project)
+        run = run_measured("pytest", ["--llmops", "--llmops-target", "api", "-p", "no:cacheprovider",
+                                      "-p", "no:randomly"], project)
     finally:
         server.close()
     assert run.returncode == 1, run.stdout
@@ -157,11 +156,13 @@ def test_an_encoding_that_was_not_asked_for_is_a_bad_response(make_project):
     assert b"accept-encoding: gzip, deflate\r\n" in server.requests[0].lower()
 
 
-def test_a_bad_limit_is_a_config_error(make_project):
-    project = make_project({"c.yaml": "cases:\n  - id: c\n    turns: [{user: hi}]\n"}, "max_reply_bytes = 0\n")
-    result = project.runpytest("--llmops")
+@pytest.mark.parametrize("toml", ["max_reply_bytes = 0\n",
+                                  http_toml("http://127.0.0.1:9/chat", max_reply_bytes="-3")])
+def test_a_bad_limit_is_a_config_error(make_project, toml):
+    project = make_project({"c.yaml": "cases:\n  - id: c\n    turns: [{user: hi}]\n"}, toml)
+    result = project.runpytest("--llmops", "--llmops-target", "api" if "targets" in toml else "stub")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*max_reply_bytes*"])
+    result.stderr.fnmatch_lines(["*max_reply_bytes: Input should be greater than or equal to 1*"])
 
 
 # -- the reader itself -------------------------------------------------------------------------------

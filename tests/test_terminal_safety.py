@@ -62,12 +62,15 @@ def test_the_monitor_prints_hostile_text_escaped(tmp_path):
     assert "\\u202e\\u009b31m" in line
 
 
-def test_validate_and_errors_print_escaped(tmp_path):
+def test_validate_prints_a_hostile_file_name_escaped(tmp_path):
+    """File names come from the repository too: a case file named with an escape sequence."""
     project = monitor_project(tmp_path)
     (project / "eval_cases").mkdir()
-    (project / "eval_cases" / "bad.yaml").write_text('cases:\n  - id: x\n    turns: [{user: "\\e[2Jhi", bogus: 1}]\n')
+    (project / "eval_cases" / "\x1b]0;OWNED\x07.yaml").write_text("cases:\n  - id: x\n    turns: [{user: hi, bogus: 1}]\n")
     done = cli(project, "validate")
-    assert_no_raw_controls(done.stdout.decode() + done.stderr.decode())
+    stderr = done.stderr.decode()
+    assert_no_raw_controls(done.stdout.decode() + stderr)
+    assert "\\x1b]0;OWNED\\x07.yaml:3: cases[0].turns[0]: unknown key 'bogus'" in stderr
     assert done.returncode == 1
 
 
