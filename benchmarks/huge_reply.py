@@ -61,7 +61,7 @@ def run_once(folder: Path, url: str, max_reply_bytes: int | None) -> tuple[float
     outcome = folder / "outcome.json"
     outcome.unlink(missing_ok=True)
     run = run_measured("pytest", ["--llmops", "--llmops-target", "api", "-q", "-p", "no:cacheprovider",
-                                  "-p", "no:randomly"], folder)
+                                  "-p", "no:randomly"], folder, timeout=4 * 3600)  # without a limit: many minutes
     ended = json.loads(outcome.read_text()) if outcome.exists() else {"error_kind": "no record"}
     return run.wall_s, run.peak_rss_mb, ended
 

@@ -125,9 +125,7 @@ def test_the_cases_per_file_limit_is_configurable(make_project):
 
 def test_a_case_file_over_the_size_limit_is_refused_without_reading_it(make_project):
     """The issue's repro: a 50 MB case file took 50 s and 975 MB to validate."""
-    filler = "# " + "x" * 98 + "\n"
-    project = make_project({"big.yaml": ONE_CASE.format(id="big", user="hi") + filler * 500_000,
-                            "ok.yaml": ONE_CASE.format(id="ok", user="hi")})
+    project = make_project({"big.yaml": big_case_file(), "ok.yaml": ONE_CASE.format(id="ok", user="hi")})
     size = (project.path / "eval_cases" / "big.yaml").stat().st_size
     result = project.runpytest("--llmops", "--continue-on-collection-errors")
     result.assert_outcomes(passed=1, errors=1)
@@ -135,9 +133,23 @@ def test_a_case_file_over_the_size_limit_is_refused_without_reading_it(make_proj
                                  "(max_case_file_bytes in ?tool.llmops?); split it into smaller files*"])
     done = validate(project.path)
     assert done.returncode == 1 and f"big.yaml: file is {size:,} bytes" in done.stderr
-    (project.path / "pyproject.toml").write_text("[tool.llmops]\nmax_case_file_bytes = 60_000_000\n")
-    done = validate(project.path, "eval_cases/big.yaml")
-    assert done.returncode == 0, done.stderr
+
+
+def test_the_case_file_size_limit_is_configurable(make_project):
+    project = make_project({"short.yaml": ONE_CASE.format(id="ok", user="hi"),
+                            "longer.yaml": ONE_CASE.format(id="longer", user="hi " * 30)},
+                           "max_case_file_bytes = 80\n")
+    done = validate(project.path)
+    assert done.returncode == 1
+    assert "2 file(s), 1 case(s), 1 file(s) with errors" in done.stdout
+    assert "longer.yaml: file is 136 bytes, more than the limit of 80" in done.stderr
+
+
+def big_case_file(phrases: int = 1_100_000) -> str:
+    """About 50 MB of real YAML: one case whose reply must not contain any of 1.1 million phrases."""
+    lines = "".join(f'            - "phrase number {n:07d} of many"\n' for n in range(phrases))
+    return ("cases:\n  - id: big\n    turns:\n      - user: hi\n        expect:\n          not_contains:\n"
+            + lines)
 
 
 @pytest.mark.parametrize("setting", ["max_cases_per_file = 0", "max_case_file_bytes = -1"])
