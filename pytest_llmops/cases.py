@@ -3,14 +3,21 @@
 A case file is a mapping with optional ``defaults`` and a list of ``cases``. Unknown
 keys are errors. Loading never lets a traceback escape for bad input: every problem
 becomes a :class:`~pytest_llmops.errors.CaseFileError` line naming file, line and field.
+Two limits (:class:`CaseLimits`, from ``[tool.llmops]``) keep one file from eating a
+run: its size, and how many cases it expands to (cases times ``vars`` sets).
+
+Which files are case files is decided here once for every front (pytest collection,
+``llmops validate``, privacy, conversion): YAML files under the cases folder, reached
+through symlinked folders and files too, except a symlink looping back above itself.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -23,6 +30,12 @@ from .tools import TOOL_NAME_RE, check_json_schema, merge_tools, tool_definition
 from .variables import NAME_RE, as_text, compile_capture, unknown_references, variant_labels
 from .yaml_lines import LineDict, LineList, line_of, load_yaml_with_lines
 
+if TYPE_CHECKING:
+    from .config import Settings
+
+#: the largest case file read, and the most cases one file may expand to (cases x vars sets)
+DEFAULT_MAX_CASE_FILE_BYTES = 2_000_000
+DEFAULT_MAX_CASES_PER_FILE = 10_000
 RESERVED_TAGS = frozenset({"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"})
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 TAG_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -304,11 +317,28 @@ def _validation_problems(path: Path, data: Any, exc: ValidationError, prefix: tu
     return problems
 
 
-def _read_text(path: Path) -> str:
+@dataclass(frozen=True)
+class CaseLimits:
+    """How big one case file may be: ``max_case_file_bytes`` on disk, ``max_cases_per_file`` once expanded."""
+
+    max_bytes: int = DEFAULT_MAX_CASE_FILE_BYTES
+    max_cases: int = DEFAULT_MAX_CASES_PER_FILE
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "CaseLimits":
+        return cls(max_bytes=settings.max_case_file_bytes, max_cases=settings.max_cases_per_file)
+
+
+def _read_text(path: Path, max_bytes: int) -> str:
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)  # never more than the limit in memory, whatever the file claims
     except OSError as exc:
         raise CaseFileError(path, [f"{path}: cannot read file: {exc.strerror or exc}"]) from None
+    if len(raw) > max_bytes:
+        size = _size_of(path)
+        raise CaseFileError(path, [f"{path}: file is {size} bytes, more than the limit of {max_bytes:,} "
+                                   "(max_case_file_bytes in [tool.llmops]); split it into smaller files"])
     if b"\x00" in raw:
         raise CaseFileError(path, [f"{path}:1: not a text file (binary data); a case file is UTF-8 YAML"])
     try:
@@ -316,6 +346,13 @@ def _read_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise CaseFileError(path, [f"{path}:{line}: not valid UTF-8 text; a case file is UTF-8 YAML"]) from None
+
+
+def _size_of(path: Path) -> str:
+    try:
+        return f"{path.stat().st_size:,}"
+    except OSError:
+        return "more"
 
 
 def _parse(path: Path, text: str) -> Any:
@@ -342,8 +379,24 @@ def _duplicate_id_problems(path: Path, data: Any, cases: list[Case]) -> list[str
     return problems
 
 
-def parse_case_file(path: Path, data: Any) -> CaseFile:
+def _expansion_problem(path: Path, data: Any, max_cases: int) -> str | None:
+    """Too many cases once ``vars`` sets multiply them, counted before anything is validated or expanded."""
+    if not isinstance(data, dict):
+        return None
+    cases, sets = data.get("cases"), data.get("vars")
+    count = (len(cases) if isinstance(cases, list) else 0) * (len(sets) if isinstance(sets, list) and sets else 1)
+    if count <= max_cases:
+        return None
+    how = f"{len(sets):,} vars sets x {len(cases):,} cases = " if isinstance(sets, list) and len(sets) > 1 else ""
+    return (f"{path}:{line_of(data, ('cases',)) or 1}: the file expands to {how}{count:,} cases, more than the "
+            f"limit of {max_cases:,} per file (max_cases_per_file in [tool.llmops]); split it into smaller files")
+
+
+def parse_case_file(path: Path, data: Any, limits: CaseLimits | None = None) -> CaseFile:
     """Validate parsed YAML ``data`` as a case file, or raise CaseFileError listing every problem."""
+    problem = _expansion_problem(path, data, (limits or CaseLimits()).max_cases)
+    if problem:
+        raise CaseFileError(path, [problem])
     if data is None:
         raise CaseFileError(path, [f"{path}:1: file is empty; expected a mapping with a 'cases' list"])
     if not isinstance(data, dict):
@@ -454,11 +507,38 @@ def is_case_file_name(path: Path | str) -> bool:
     return str(path).endswith(CASE_SUFFIXES)
 
 
+def is_symlink_loop(folder: Path) -> bool:
+    """True when ``folder`` is a symlink to a folder it lies in (as walked): walking into it would never end."""
+    if not folder.is_symlink():
+        return False
+    try:
+        target = folder.resolve(strict=True)
+        return any(above.resolve() == target for above in Path(os.path.abspath(folder)).parents)
+    except (OSError, RuntimeError):  # a link to nowhere, or a chain of links that never ends
+        return True
+
+
+def is_within(path: Path, folder: Path) -> bool:
+    """Whether ``path`` lies in ``folder`` as written (through a symlink inside it) or once resolved."""
+    given = Path(os.path.abspath(path))
+    return given.is_relative_to(folder) or given.resolve().is_relative_to(folder)
+
+
 def case_files_in(folder: Path) -> list[Path]:
-    """Every case file under ``folder``, sorted (none when it is not a folder)."""
+    """Every case file under ``folder``, sorted (none when it is not a folder).
+
+    Symlinked folders and files are followed, as pytest follows them when it collects,
+    so ``llmops validate`` and a run see the same files; a symlink looping back above
+    itself is not entered.
+    """
     if not folder.is_dir():
         return []
-    return sorted(path for path in folder.rglob("*") if is_case_file_name(path.name) and path.is_file())
+    found = []
+    for current, folders, files in os.walk(folder, followlinks=True):
+        here = Path(current)
+        folders[:] = [name for name in folders if not is_symlink_loop(here / name)]
+        found.extend(here / name for name in files if is_case_file_name(name) and (here / name).is_file())
+    return sorted(found)
 
 
 #: what a front says when there is nothing to run yet
@@ -474,14 +554,19 @@ def no_cases_reason(folder: Path) -> str | None:
     return None
 
 
-def load_case_file(path: Path | str) -> list[LoadedCase]:
-    """Read, parse and validate one case file. Raises CaseFileError naming file, line and field."""
+def load_case_file(path: Path | str, limits: CaseLimits | None = None) -> list[LoadedCase]:
+    """Read, parse and validate one case file. Raises CaseFileError naming file, line and field.
+
+    ``limits`` (default :class:`CaseLimits`) refuses a file too big to read or to expand.
+    """
     path = Path(path)
-    data = _parse(path, _read_text(path))
-    model = parse_case_file(path, data)
+    limits = limits or CaseLimits()
+    data = _parse(path, _read_text(path, limits.max_bytes))
+    model = parse_case_file(path, data, limits)
     return resolve_cases(path, data, model)
 
 
-__all__ = ["Expect", "JudgeExpect", "SimilarExpect", "ToolCallExpect", "JsonExpect", "Turn", "Case", "Defaults", "CaseFile", "LoadedCase", "load_case_file",
-           "parse_case_file", "resolve_cases", "LineDict", "LineList", "CASE_SUFFIXES", "is_case_file_name",
-           "case_files_in", "no_cases_reason", "START_HINT", "case_file_json_schema", "CASES_SCHEMA_ID"]
+__all__ = ["Expect", "JudgeExpect", "SimilarExpect", "ToolCallExpect", "JsonExpect", "Turn", "Case", "Defaults",
+           "CaseFile", "LoadedCase", "CaseLimits", "load_case_file", "parse_case_file", "resolve_cases", "LineDict",
+           "LineList", "CASE_SUFFIXES", "is_case_file_name", "case_files_in", "is_within", "is_symlink_loop",
+           "no_cases_reason", "START_HINT", "case_file_json_schema", "CASES_SCHEMA_ID"]

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .cases import DEFAULT_MAX_CASE_FILE_BYTES, DEFAULT_MAX_CASES_PER_FILE
 from .checks.names import DEFAULT_ERROR_PHRASES
 from .checks.settings import EmbeddingSettings, JudgeSettings, LeakSettings, ModelPrice, RefusalSettings
 from .errors import ConfigError
@@ -28,6 +29,8 @@ from .validation import config_problems
 
 #: sections whose problems are reported under their own table name, e.g. ``[tool.llmops.gate]``
 FEATURE_TABLES = ("gate", "monitor", "privacy", "secrets", "leaks", "refusal", "judge", "embeddings", "prices")
+#: the largest reply a target may send (on the wire and unpacked): a few MB, far above any chat reply
+DEFAULT_MAX_REPLY_BYTES = 5_000_000
 
 
 class Settings(BaseModel):
@@ -40,6 +43,9 @@ class Settings(BaseModel):
     concurrency: int = Field(default=8, ge=1, le=1024)
     max_latency_ms: float = Field(default=5000, gt=0)
     timeout_s: float = Field(default=30, gt=0)
+    max_reply_bytes: int = Field(default=DEFAULT_MAX_REPLY_BYTES, ge=1)
+    max_case_file_bytes: int = Field(default=DEFAULT_MAX_CASE_FILE_BYTES, ge=1)
+    max_cases_per_file: int = Field(default=DEFAULT_MAX_CASES_PER_FILE, ge=1)
     error_phrases: list[str] = Field(default_factory=lambda: list(DEFAULT_ERROR_PHRASES))
     pii: PiiSettings = Field(default_factory=PiiSettings)
     secrets: SecretSettings = Field(default_factory=SecretSettings)

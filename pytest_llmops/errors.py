@@ -11,6 +11,7 @@ configuration or a chatbot fault; anything else escaping is a bug. The groups:
   transport faults are TargetErrors like the chatbot's);
 * operations: :class:`ConvertError`, :class:`PrivacyError`, :class:`GitError`,
   :class:`BaselineMissing`, :class:`ReleaseRefused`, :class:`JobCancelled`;
+* files we write: :class:`StorageError` (full disk, read-only folder), also an ``OSError``;
 * the pytest front: :class:`CaseFailed` carries a failed case's record to its failure text.
 """
 
@@ -161,6 +162,19 @@ class GitError(LlmopsError):
 class BaselineMissing(LlmopsError):
     """The baseline asked for (``--baseline-ref``) names no commit or has no stored results: a usage error,
     never a silent run without regression checks (``--allow-missing-baseline`` accepts it on purpose)."""
+
+
+class StorageError(LlmopsError, OSError):
+    """A file could not be written (full disk, read-only folder, no permission), and nothing was half-written.
+
+    The message names the file, the reason and what was kept ("nothing was written", "the
+    file is unchanged"). It is an ``OSError`` too, so code handling disk errors still does.
+    """
+
+    def __init__(self, message: str, *, path: Path | str | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.path = None if path is None else Path(path)
+        self.reason = reason or message  # the cause alone ("No space left on device")
 
 
 class ReleaseRefused(LlmopsError):

@@ -1,9 +1,12 @@
 """JSON Lines stores: safe appends, tolerant reads, atomic rewrites.
 
-Every stored record (feedback, monitor log) goes through here. Appends take a file
-lock, write one line in one call and flush; rewrites (erasure, retention, rectify)
-happen under the same lock into a temporary file in the same folder, are fsynced and
-renamed into place, so a crash leaves the old file or the new one, never a mix. A line
+Every stored record (feedback, monitor log, privacy audit) goes through here. Appends
+take a file lock and write all of their bytes or none: a short write or an error (a full
+disk) truncates the file back to where the append started, under the lock, so no torn
+line is ever left. Rewrites (erasure, retention, rectify) happen under the same lock
+into a temporary file in the same folder, are fsynced and renamed into place, so a crash
+leaves the old file or the new one, never a mix. Every write that fails raises
+:class:`~pytest_llmops.errors.StorageError` naming the file and what was kept. A line
 that does not parse is reported with its number and never stops the rest being read.
 
 Loading many records at once pauses CPython's cyclic garbage collector
@@ -14,17 +17,21 @@ no reference cycles, so pausing it loses nothing.
 
 from __future__ import annotations
 
+import errno
 import gc
 import glob
 import json
 import os
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from filelock import FileLock
+
+from .errors import StorageError
 
 LOCK_SUFFIX = ".lock"
 TEMP_SUFFIX = ".tmp"
@@ -45,21 +52,59 @@ def dumps(record: dict[str, Any]) -> str:
 
 
 def append_records(path: Path | str, records: list[dict[str, Any]]) -> None:
-    """Append records to ``path`` under its lock: one write call, flushed and fsynced."""
+    """Append records to ``path`` under its lock, fsynced: all of their bytes or none.
+
+    Raises StorageError (the file as it was before) when the folder cannot be written,
+    the disk is full, or the lock cannot be taken.
+    """
     if not records:
         return
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = "".join(dumps(record) + "\n" for record in records).encode("utf-8")
-    with lock_for(path):
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with lock_for(path):
+            _append_all_or_nothing(path, data)
+    except OSError as exc:
+        raise storage_error(path, exc, "nothing was written") from None
+
+
+def _append_all_or_nothing(path: Path, data: bytes) -> None:
+    """Append ``data`` (caller holds the lock); on any failure cut the file back to where it was."""
+    existed = path.exists()
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        start = os.fstat(fd).st_size
+        if start and not _ends_with_newline(fd):
+            data = b"\n" + data  # never glue a record onto a torn last line
         try:
-            if os.fstat(fd).st_size and not _ends_with_newline(fd):
-                data = b"\n" + data  # never glue a record onto a torn last line
-            os.write(fd, data)
+            _write_all(fd, data)
             os.fsync(fd)
-        finally:
-            os.close(fd)
+        except BaseException:
+            os.ftruncate(fd, start)
+            if not existed:
+                os.unlink(path)
+            raise
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until every byte is written: a short write (a filling disk) is retried, then fails."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
+def storage_error(path: Path | str, exc: OSError, kept: str) -> StorageError:
+    """The StorageError for a failed write of ``path``: which file, why, and what was kept."""
+    if isinstance(exc, StorageError):
+        return exc
+    reason = exc.strerror or str(exc) or exc.__class__.__name__
+    return StorageError(f"cannot write {path}: {reason}; {kept}", path=path, reason=reason)
 
 
 def append_record(path: Path | str, record: dict[str, Any]) -> None:
@@ -106,6 +151,10 @@ def parse_line(number: int, raw: bytes, max_bytes: int | None = None) -> Line:
         record = json.loads(text)
     except json.JSONDecodeError as exc:
         return Line(number, None, BadLine(number, f"not valid JSON ({exc.msg})", raw), raw)
+    except RecursionError:  # arrays or objects nested thousands deep
+        return Line(number, None, BadLine(number, "not usable JSON (nested too deeply)", raw), raw)
+    except ValueError:  # an integer of thousands of digits (Python's int conversion limit)
+        return Line(number, None, BadLine(number, "not usable JSON (a number too long to read)", raw), raw)
     if not isinstance(record, dict):
         return Line(number, None, BadLine(number, f"a JSON {type(record).__name__}, not an object", raw), raw)
     return Line(number, record, None, raw)
@@ -163,12 +212,19 @@ def rewrite(path: Path | str, keep: Callable[[Line], bytes | None]) -> tuple[int
     file is left untouched (same inode, so readers following it see no rotation).
     """
     path = Path(path)
+    try:
+        return _rewrite(path, keep)
+    except OSError as exc:
+        raise storage_error(path, exc, "the file is unchanged") from None
+
+
+def _rewrite(path: Path, keep: Callable[[Line], bytes | None]) -> tuple[int, int]:
     kept = dropped = 0
     with lock_for(path):
         if not path.exists():
             return 0, 0
         remove_stale_temp_files(path)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        fd, tmp_name = _temp_file(path)
         try:
             changed = False
             with os.fdopen(fd, "wb") as out:
@@ -199,10 +255,20 @@ def write_file_atomic(path: Path | str, data: bytes, mode: int = 0o600, durable:
 
     ``durable=False`` skips the fsyncs: readers still see the old file or the new one, never
     half, but a power cut may lose the write. For caches, whose lost entry is only asked again.
+    Raises StorageError (no temporary file left, any old file unchanged) when it cannot.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_via_temp(path, data, mode, durable)
+    except OSError as exc:
+        raise storage_error(path, exc, "nothing was written" if not path.exists() else "the file is unchanged") \
+            from None
+    return path
+
+
+def _write_via_temp(path: Path, data: bytes, mode: int, durable: bool) -> None:
+    fd, tmp_name = _temp_file(path)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
@@ -216,7 +282,6 @@ def write_file_atomic(path: Path | str, data: bytes, mode: int = 0o600, durable:
     except BaseException:
         _unlink_quietly(tmp_name)
         raise
-    return path
 
 
 def _unlink_quietly(name: str | Path) -> bool:
@@ -225,6 +290,59 @@ def _unlink_quietly(name: str | Path) -> bool:
         return True
     except FileNotFoundError:
         return False
+
+
+def _temp_file(path: Path) -> tuple[int, str]:
+    """A new temporary file beside ``path``, named after it and this process: ``.NAME.PID.RANDOM.tmp``.
+
+    The process id lets a later run tell a temporary file left by a killed writer from one
+    another writer is still filling (:func:`remove_orphaned_temp_files`).
+    """
+    return tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
+
+
+def _writer_is_gone(temp: Path, older_than_s: float) -> bool:
+    """Whether the process that made ``temp`` (see :func:`_temp_file`) no longer runs.
+
+    A name without a process id (written before ids were added) counts as orphaned once
+    it is ``older_than_s`` old.
+    """
+    parts = temp.name[: -len(TEMP_SUFFIX)].rsplit(".", 2)
+    if len(parts) == 3 and parts[1].isdigit():
+        pid = int(parts[1])
+        if pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, run by another user
+            return False
+        return False
+    try:
+        return time.time() - temp.stat().st_mtime > older_than_s
+    except FileNotFoundError:
+        return False
+
+
+def remove_orphaned_temp_files(folder: Path | str, older_than_s: float = 3600) -> list[Path]:
+    """Delete the temporary files in ``folder`` whose writer was killed; safe while other writers run.
+
+    An atomic write that is killed leaves its ``.NAME.PID.RANDOM.tmp`` behind; the next run
+    cleans them up here (a file being written right now by a live process is left alone).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    for temp in sorted(folder.glob(f".*{TEMP_SUFFIX}")):
+        if temp.is_file() and _writer_is_gone(temp, older_than_s):
+            try:
+                temp.unlink()
+            except OSError:  # gone meanwhile, or a read-only folder: the write that follows will say so
+                continue
+            removed.append(temp)
+    return removed
 
 
 def temp_files_of(path: Path | str) -> list[Path]:

@@ -2,10 +2,12 @@
 
 This is where chatbot text leaves the engine: user messages, replies, faults and saved
 values are cleaned here, once (secrets scrubbed, personal data and fragments of it
-masked: :meth:`Checker.clean`), and every output (failure text, JUnit, summaries, HTML,
-results JSON, the gate) reads the :class:`~pytest_llmops.results.CaseResult` built here.
-Tokens are counted here too, priced per model, in three accounts: the bot's replies, and
-apart from them the judge's verdicts and the embedder's vectors.
+masked: :meth:`Checker.clean`), and cut to a bounded excerpt (``text.STORED_TEXT_CHARS``,
+saying so) so a huge reply is never copied whole into every output. Every output (failure
+text, JUnit, summaries, HTML, results JSON, the gate) reads the
+:class:`~pytest_llmops.results.CaseResult` built here. Tokens are counted here too, priced
+per model, in three accounts: the bot's replies, and apart from them the judge's verdicts
+and the embedder's vectors.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .redaction import public_description
 from .repeat import RepeatPlan
 from .results import (CaseResult, FailedCheck, LatencySpread, RepeatRecord, RunRecord, TargetInfo, TokenUsage, Tokens,
                       TurnRecord, sum_tokens)
+from .text import stored_excerpt
 from .transcript import Transcript, TurnResult, Usage
 from .variables import fill
 
@@ -54,22 +57,30 @@ def turn_tokens(result: TurnResult, pricing: Pricing) -> Tokens | None:
 
 
 def turn_record(result: TurnResult, mask: Callable[[str], str], pricing: Pricing | None = None) -> TurnRecord:
-    """One checked exchange as the record keeps it, every text through ``mask`` (:meth:`Checker.clean`)."""
+    """One checked exchange as the record keeps it: every text through ``mask`` (:meth:`Checker.clean`), then cut.
+
+    Masking comes first, on the whole text, so a cut never splits a value the detector
+    would have recognised and leaves half of it readable.
+    """
     exchange = result.exchange
-    calls = None if exchange.tool_calls is None else [{"name": call.name, "arguments": mask(call.arguments)}
+
+    def kept(text: str) -> str:
+        return stored_excerpt(mask(text))
+
+    calls = None if exchange.tool_calls is None else [{"name": call.name, "arguments": kept(call.arguments)}
                                                       for call in exchange.tool_calls]
     return TurnRecord(
         turn=exchange.turn,
-        user=mask(exchange.user),
-        reply=None if exchange.reply is None else mask(exchange.reply),
+        user=kept(exchange.user),
+        reply=None if exchange.reply is None else kept(exchange.reply),
         latency_ms=exchange.latency_ms,
         ttft_ms=exchange.ttft_ms,
         status=exchange.status,
-        error=None if exchange.error is None else mask(exchange.error),
+        error=None if exchange.error is None else kept(exchange.error),
         error_kind=exchange.error_kind,
         retries=exchange.retries,
         latency_recorded=exchange.latency_recorded,
-        saved={name: mask(value) for name, value in exchange.saved.items()},
+        saved={name: kept(value) for name, value in exchange.saved.items()},
         checks=result.checks,
         passed=not result.failed,
         tokens=turn_tokens(result, pricing or Pricing()),

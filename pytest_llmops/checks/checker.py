@@ -15,7 +15,7 @@ from ..cases import Expect
 from ..pii import PiiDetector, SecretDetector
 from ..pii.conversation import ConversationMasker
 from ..redaction import Scrubber, configured_secrets
-from ..text import quote_list
+from ..text import quote_list, stored_excerpt
 from ..transcript import CheckResult, Conversation, Exchange, Transcript, TurnResult
 from ..variables import fill_expect, save_checks
 from . import names
@@ -156,7 +156,8 @@ class Checker:
                 context: "TurnContext") -> list[CheckResult]:
         if exchange.reply is None:
             return [CheckResult(names.REPLY, False, "a reply from the chatbot",
-                                f"{exchange.error_kind or 'error'}: {exchange.error or ''}")]
+                                f"{exchange.error_kind or 'error'}: "
+                                f"{stored_excerpt(self.detector.mask(exchange.error or ''))}")]
         reply = exchange.reply
         results: list[CheckResult] = []
         if rule.no_error:

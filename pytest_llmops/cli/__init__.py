@@ -15,6 +15,7 @@ from typing import Sequence
 from .. import __version__
 from ..errors import LlmopsError
 from .output import EXIT_PIPE_CLOSED, discard_stdout
+from ..text import terminal_safe, terminal_safe_lines
 
 COMMAND_MODULES = [
     "pytest_llmops.cli.validate",
@@ -43,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def os_error_text(exc: OSError) -> str:
+    """``path: reason`` for an OSError, as a person reads it."""
+    reason = exc.strerror or str(exc) or exc.__class__.__name__
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``llmops`` console script; returns the exit code."""
     parser = build_parser()
@@ -50,13 +57,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except LlmopsError as exc:
-        print(f"llmops {args.command}: error: {exc}", file=sys.stderr)
+        print(f"llmops {args.command}: error: {terminal_safe_lines(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:  # the reader of stdout went away (| head): stop quietly
         discard_stdout()
         return EXIT_PIPE_CLOSED
+    except OSError as exc:  # a file that cannot be read or written: say which and why, never a traceback
+        print(f"llmops {args.command}: error: {terminal_safe(os_error_text(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,6 +20,7 @@ from ..convert.from_feedback import candidates_from_feedback
 from ..feedback.store import default_feedback_file, read_feedback
 from ..pii import PiiDetector
 from ..pii.storage import storage_detector
+from ..text import terminal_safe, terminal_safe_lines
 
 EXIT_OK, EXIT_STRICT = 0, 1
 LISTED = 50  # skipped records and kept files named one by one; the rest are counted
@@ -44,7 +45,8 @@ def out_dir(args: argparse.Namespace, settings: Settings) -> Path:
 def report_bad_lines(source: Path, bad: Sequence[Any], strict: bool) -> bool:
     """Print malformed input lines (``file:line: reason``); True when ``strict`` says to stop."""
     for item in bad:
-        print(f"{source}:{item.line}: {'error' if strict else 'skipped'}: {item.reason}", file=sys.stderr)
+        print(terminal_safe(f"{source}:{item.line}: {'error' if strict else 'skipped'}: {item.reason}"),
+              file=sys.stderr)
     if bad and strict:
         print(f"llmops cases: {len(bad)} malformed line(s) in {source}; nothing written (--strict)", file=sys.stderr)
         return True
@@ -58,21 +60,22 @@ def write_and_report(candidates: list[RegressionCandidate], skipped: list[Skippe
     result = write_cases(planned, out_dir(args, settings), detector, dry_run=args.dry_run, force=args.force,
                          suite_dirs=[settings.cases_path])
     for item in skipped[:LISTED]:  # an id may hold personal data (an old log's conversation id): masked
-        print(f"skipped {item.source.kind} {detector.mask(item.source.id)}: {item.reason}")
+        print(terminal_safe(f"skipped {item.source.kind} {detector.mask(item.source.id)}: {item.reason}"))
     if len(skipped) > LISTED:
         reasons = Counter(item.reason for item in skipped[LISTED:])
-        print(f"... and {len(skipped) - LISTED} more skipped: "
-              + "; ".join(f"{count} x {reason}" for reason, count in reasons.most_common()))
+        print(terminal_safe(f"... and {len(skipped) - LISTED} more skipped: "
+                            + "; ".join(f"{count} x {reason}" for reason, count in reasons.most_common())))
     verb, done = ("would write", "would be written") if args.dry_run else ("wrote", "written")
     for label, entries in ((verb, result.written), (f"{verb} (--force)", result.overwritten)):
         for path, case in entries:
             sources = ", ".join(detector.mask(source.id) for source in case.sources[:5])
             sources += f" and {len(case.sources) - 5} more" if len(case.sources) > 5 else ""
-            print(f"{label} {path} (from {sources})")
+            print(terminal_safe(f"{label} {path} (from {sources})"))
             if args.dry_run:
-                print("    " + render_case_file(case, detector).rstrip("\n").replace("\n", "\n    "))
+                rendered = render_case_file(case, detector).rstrip("\n")
+                print(terminal_safe_lines("    " + rendered.replace("\n", "\n    ")))
     for path, case in result.existing[:LISTED]:
-        print(f"exists {path}: kept as it is (--force to regenerate)")
+        print(terminal_safe(f"exists {path}: kept as it is (--force to regenerate)"))
     if len(result.existing) > LISTED:
         print(f"... and {len(result.existing) - LISTED} more already present, kept")
     merged = len(candidates) - len(planned)

@@ -18,6 +18,7 @@ from ..errors import FeedbackError
 from ..feedback.conversation import (STDIN, FoundConversation, case_names, conversation_choices,
                                      load_conversation, parse_pasted)
 from ..feedback.store import FEEDBACK_TYPES, TYPE_HELP, FeedbackStore, check_user_id, feedback_json_schema
+from ..text import terminal_safe_lines
 
 T = TypeVar("T")
 REQUIRED = (("user_id", "--user-id"), ("type", "--type"), ("message", "--message"))
@@ -57,7 +58,11 @@ class Prompter:
 
     def __init__(self, read: Callable[[str], str] = input, write: Callable[[str], Any] = print):
         self.read = read
-        self.write = write
+        self._write = write
+
+    def write(self, text: str) -> None:
+        """Show ``text`` (which may quote a file or an answer) with control characters escaped."""
+        self._write(terminal_safe_lines(text))
 
     def ask(self, prompt: str, parse: Callable[[str], T]) -> T:
         while True:

@@ -19,6 +19,7 @@ from ..release.gate import Verdict, evaluate, render_markdown, render_text
 from ..release.promote import stored_results
 from ..release.settings import GateSettings, gate_settings
 from ..results import RunResults, load_results
+from ..text import terminal_safe_lines
 
 EXIT_PASS, EXIT_FAIL = 0, 1
 
@@ -114,7 +115,7 @@ def _missing(args: argparse.Namespace, what: str, exists: bool, label: str) -> t
 
 def publish(verdict: Verdict, source: str, markdown_file: Path | None = None) -> None:
     """Print the verdict; append it as Markdown to $GITHUB_STEP_SUMMARY and ``markdown_file`` when given."""
-    sys.stdout.write(render_text(verdict, source))
+    sys.stdout.write(terminal_safe_lines(render_text(verdict, source)))
     markdown = render_markdown(verdict, source)
     if markdown_file is not None:
         markdown_file.write_text(markdown, encoding="utf-8")

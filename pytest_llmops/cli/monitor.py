@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..config import load_settings
-from ..errors import ConfigError
+from ..errors import ConfigError, StorageError
 from ..jsonl import parse_line
 from ..monitor.input import RawLine, follow_file, read_file, read_stream
 from ..monitor.log import DIAGNOSTICS_LOGGER_NAME, console_handler, diagnostics_handler
@@ -323,6 +323,10 @@ def _monitor(monitor: Monitor, args: argparse.Namespace, options: MonitorSetting
         print(f"llmops monitor: log in {monitor.log_path}", file=sys.stderr)
     elif args.simulate is not None:
         print("llmops monitor: simulated traffic is not logged (--log-file=PATH writes it)", file=sys.stderr)
+    lost, reason = monitor.unwritten()
+    if lost:
+        raise StorageError(f"{lost} interaction record(s) could not be written to {monitor.log_path}: {reason} "
+                           "(the lines it holds are whole)")
     if interrupted:
         return EXIT_INTERRUPTED
     seen = [condition for condition in options.fail_on if monitor.seen(condition)]

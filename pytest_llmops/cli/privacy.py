@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from .. import jsonl
-from ..privacy.operations import (PrivacyProject, PrivacyReport, erase_user, export_user, parse_assignments,
-                       purge_older_than, rectify_record, retention_age)
+from ..errors import StorageError
+from ..text import terminal_safe_json, terminal_safe_lines
+from ..privacy.operations import (PrivacyProject, PrivacyReport, erase_user, export_handover, export_user,
+                                  parse_assignments, purge_older_than, rectify_record, retention_age)
 
 EXIT_OK, EXIT_NEEDS_REVIEW = 0, 1
 VERBS = {"export": ("exported", "exported"), "erase": ("erased", "to erase"),
@@ -70,6 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _print_report(project: PrivacyProject, report: PrivacyReport, out: TextIO) -> None:
+    out = _TerminalSafe(out)
     done, would = VERBS[report.action]
     verb = would if report.dry_run else done
     for outcome in report.files:
@@ -93,6 +97,16 @@ def _print_report(project: PrivacyProject, report: PrivacyReport, out: TextIO) -
     audit = f"; audit line in {project.display(project.stores.audit_log)}" if report.audit else ""
     dry = " (dry run: nothing changed)" if report.dry_run else ""
     print(f"total: {total}{dry}{audit}", file=out)
+
+
+class _TerminalSafe:
+    """A text stream that writes with control characters escaped (paths and reasons come from the stores)."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(terminal_safe_lines(text))
 
 
 def _print_documents(project: PrivacyProject, report: PrivacyReport, out: TextIO) -> None:
@@ -132,16 +146,26 @@ def _report_json(project: PrivacyProject, report: PrivacyReport) -> dict:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    """Hand the export out only with its audit line: no audit line, no export (and no file left behind)."""
     project = PrivacyProject.load()
-    document, report = export_user(project, args.user_id, ticket=args.ticket)
+    document, report = export_user(project, args.user_id, ticket=args.ticket, audit=False)
     data = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-    if args.out:
-        jsonl.write_file_atomic(args.out, data.encode("utf-8"), mode=0o600)
-        status = _finish(project, report, args)
-        print(f"export written to {args.out}", file=sys.stdout if not args.json else sys.stderr)
-        return status
-    sys.stdout.write(data)
-    return _finish(project, report, args, out=sys.stderr)
+    if not args.out:
+        with export_handover(project, report, args.user_id, args.ticket):
+            sys.stdout.write(terminal_safe_json(data))
+        return _finish(project, report, args, out=sys.stderr)
+    out = Path(args.out)
+    existed = out.exists()
+    try:
+        with export_handover(project, report, args.user_id, args.ticket):
+            jsonl.write_file_atomic(out, data.encode("utf-8"), mode=0o600)
+    except StorageError:
+        if not existed and out.exists():  # written, but its audit line could not be: take it back
+            out.unlink()
+        raise
+    status = _finish(project, report, args)
+    print(f"export written to {args.out}", file=sys.stdout if not args.json else sys.stderr)
+    return status
 
 
 def run_erase(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from ..release.settings import gate_settings
 from ..release.promote import (NOTES_REF, RollbackPlan, check_promotable, fetch_remote_state, plan_rollback, promote,
                        rollback)
 from ..results import load_results
+from ..text import terminal_safe_lines
 from .gate import THRESHOLD_FLAGS, add_gate_arguments, append_step_summary, resolve_baseline, threshold_overrides
 
 EXIT_DONE, EXIT_REFUSED = 0, 1
@@ -82,7 +83,7 @@ def run_promote(args: argparse.Namespace) -> int:
                             remote_tip=remote_tip, baseline_file=baseline_file)
     except ReleaseRefused as exc:
         return _refused("promote", exc)
-    sys.stdout.write(render_text(promotion.verdict, str(args.results)))
+    sys.stdout.write(terminal_safe_lines(render_text(promotion.verdict, str(args.results))))
     if promotion.already:
         print(f"{args.branch} is already at {short(promotion.commit)}: nothing to do")
         return EXIT_DONE

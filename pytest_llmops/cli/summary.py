@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..report.summary import run_passed, terminal_lines
 from ..results import load_results
+from ..text import terminal_safe
 
 EXIT_PASS, EXIT_FAIL = 0, 1
 
@@ -28,13 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     results = load_results(args.results)
     for line in terminal_lines(results):
-        print(line)
+        print(terminal_safe(line))
     if args.failures:
         for case in results.cases:
             if case.outcome in ("passed", "skipped"):
                 continue
             failed = sorted({check.check for turn in case.turns for check in turn.checks if not check.passed})
-            print(f"  {case.outcome.upper()} {case.nodeid}: {', '.join(failed) or case.outcome}")
+            print(terminal_safe(f"  {case.outcome.upper()} {case.nodeid}: {', '.join(failed) or case.outcome}"))
         for error in results.collection_errors:
-            print(f"  ERROR {error.nodeid}: {error.message.splitlines()[0] if error.message else ''}")
+            first = error.message.splitlines()[0] if error.message else ""
+            print(terminal_safe(f"  ERROR {error.nodeid}: {first}"))
     return EXIT_PASS if run_passed(results.summary) else EXIT_FAIL

@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cases import START_HINT, case_files_in, load_case_file, no_cases_reason
+from ..cases import START_HINT, CaseLimits, case_files_in, load_case_file, no_cases_reason
 from ..config import load_settings
 from ..errors import CaseFileError, ConfigError
+from ..text import terminal_safe_lines
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,20 +31,21 @@ def _case_files(paths: list[Path]) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
     if not args.paths:
-        folder = load_settings().cases_path
-        reason = no_cases_reason(folder)
+        reason = no_cases_reason(settings.cases_path)
         if reason:
             raise ConfigError(f"{reason} (cases_dir in [tool.llmops], default eval_cases); {START_HINT}, "
                               "or name case files or folders: llmops validate PATH...")
-    paths = args.paths or [folder]
+    paths = args.paths or [settings.cases_path]
     files = _case_files(paths)
+    limits = CaseLimits.from_settings(settings)
     bad = cases = 0
     for path in files:
         try:
-            cases += len(load_case_file(path))
+            cases += len(load_case_file(path, limits))
         except CaseFileError as exc:
             bad += 1
-            print(exc, file=sys.stderr)
+            print(terminal_safe_lines(str(exc)), file=sys.stderr)
     print(f"{len(files)} file(s), {cases} case(s), {bad} file(s) with errors")
     return 1 if bad or not files else 0

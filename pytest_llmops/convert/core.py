@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 from .. import jsonl
 from ..cases import CaseFile, Expect, case_files_in
-from ..errors import ConvertError
+from ..errors import ConvertError, StorageError
 from ..pii import PiiDetector
 from ..pii.detector import LABEL_RE
 from ..pii.stand_ins import with_stand_ins
@@ -126,6 +126,7 @@ class WriteResult:
     overwritten: list[tuple[Path, PlannedCase]] = field(default_factory=list)
     existing: list[tuple[Path, PlannedCase]] = field(default_factory=list)
     dry_run: bool = False
+    removed_temp_files: list[Path] = field(default_factory=list)  # left by a killed run, cleaned up
 
 
 def plan_cases(candidates: Iterable[RegressionCandidate]) -> list[PlannedCase]:
@@ -212,10 +213,15 @@ def write_cases(planned: list[PlannedCase], out_dir: Path | str, detector: PiiDe
     unless ``force``; so running twice writes nothing new. A case whose id already stands
     in a case file under ``suite_dirs`` (a reviewer moved it into the suite proper) is not
     written again either. ``dry_run`` writes nothing and reports what would happen.
+    Temporary files a killed run left in ``out_dir`` are removed first. Each file is written
+    whole or not at all; a full disk or read-only folder raises StorageError saying how
+    many files were written before it.
     """
     out_dir = Path(out_dir)
     elsewhere = {} if force else case_ids_in(suite_dirs)
     result = WriteResult(dry_run=dry_run)
+    if not dry_run:
+        result.removed_temp_files = jsonl.remove_orphaned_temp_files(out_dir)
     for case in planned:
         path = out_dir / case.file_name
         exists = path.exists()
@@ -226,7 +232,11 @@ def write_cases(planned: list[PlannedCase], out_dir: Path | str, detector: PiiDe
             result.existing.append((elsewhere[case.case_id], case))
             continue
         if not dry_run:
-            jsonl.write_file_atomic(path, render_case_file(case, detector).encode("utf-8"), mode=0o644)
+            try:
+                jsonl.write_file_atomic(path, render_case_file(case, detector).encode("utf-8"), mode=0o644)
+            except StorageError as exc:
+                done = len(result.written) + len(result.overwritten)
+                raise StorageError(f"{exc}; {done} case file(s) written before it, each whole") from None
         (result.overwritten if exists else result.written).append((path, case))
     return result
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any, Callable
 
 from ..jsonl import append_records, dumps
+from ..text import terminal_safe_json, terminal_safe_lines
 from .rotation import rotate_if_larger
 
 LOGGER_NAME = "pytest_llmops.monitor"
@@ -47,6 +48,10 @@ class JsonLinesFileHandler(logging.Handler):
     for the disk. Only when ``max_pending`` records pile up (the disk cannot keep up)
     does the caller write them itself, which slows it down rather than growing memory.
     Only records that carry ``llmops`` data are stored: the file holds interactions only.
+
+    A batch that cannot be written (a full disk, a read-only folder) leaves no torn line
+    (appends are all or nothing); it is reported and counted in ``lost``, with the reason
+    in ``error``, so the caller can say so and fail, and the monitor goes on.
     """
 
     def __init__(self, path: Path | str, batch_size: int = 2000, flush_interval_s: float = 0.5,
@@ -63,6 +68,8 @@ class JsonLinesFileHandler(logging.Handler):
         self._write_lock = threading.Lock()  # one writer at a time, so batches stay in order
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self.lost = 0  # records that could not be written
+        self.error: str | None = None  # why the last failed write failed
         self._flusher = threading.Thread(target=self._flush_periodically, name="llmops-monitor-log", daemon=True)
         self._flusher.start()
 
@@ -95,8 +102,11 @@ class JsonLinesFileHandler(logging.Handler):
                 if self.max_bytes:
                     rotate_if_larger(self.path, self.max_bytes, self.backups)
                 append_records(self.path, batch)
-            except Exception:  # disk full, permissions: report, never crash the monitor
-                _report_write_failure(self.path, len(batch))
+            except Exception as exc:  # disk full, permissions: report and count, never crash the monitor
+                self.lost += len(batch)
+                self.error = getattr(exc, "reason", None) or str(exc)
+                logging.getLogger(DIAGNOSTICS_LOGGER_NAME).error(
+                    "could not write %d record(s) to %s: %s", len(batch), self.path, self.error)
 
     def flush(self) -> None:
         self._write_pending()
@@ -116,10 +126,15 @@ class JsonLinesFileHandler(logging.Handler):
         super().close()
 
 
-def _report_write_failure(path: Path, lost: int) -> None:
-    error = sys.exc_info()[1]
-    logging.getLogger(DIAGNOSTICS_LOGGER_NAME).error(
-        "could not write %d record(s) to %s: %s", lost, path, error)
+class _EscapingFormatter(logging.Formatter):
+    """A formatter whose lines are safe on a terminal: ``escape`` writes the characters a terminal would act on."""
+
+    def __init__(self, fmt: str, escape: Callable[[str], str]):
+        super().__init__(fmt)
+        self.escape = escape
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.escape(super().format(record))
 
 
 class ConsoleHandler(logging.StreamHandler):
@@ -151,9 +166,10 @@ class ConsoleHandler(logging.StreamHandler):
 
 def console_handler(stream: IO[str] | None = None, level: int = logging.INFO,
                     on_closed: Callable[[], None] | None = None) -> logging.Handler:
-    """A handler printing each interaction's JSON line (stdout by default); see :class:`ConsoleHandler`."""
+    """A handler printing each interaction's JSON line (stdout by default), non-printable characters as ``\\u``
+    escapes; see :class:`ConsoleHandler`."""
     handler = ConsoleHandler(stream, on_closed)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(_EscapingFormatter("%(message)s", terminal_safe_json))
     handler.setLevel(level)
     return handler
 
@@ -161,5 +177,5 @@ def console_handler(stream: IO[str] | None = None, level: int = logging.INFO,
 def diagnostics_handler(stream: IO[str] | None = None) -> logging.Handler:
     """A handler for the monitor's own warnings (bad lines, alert delivery), on stderr."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("llmops monitor: %(levelname)s: %(message)s"))
+    handler.setFormatter(_EscapingFormatter("llmops monitor: %(levelname)s: %(message)s", terminal_safe_lines))
     return handler

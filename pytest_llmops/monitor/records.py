@@ -3,7 +3,10 @@
 A record is one JSON object per line (or a call of :meth:`Monitor.record`). A
 :class:`FieldMap` reads the fields wherever an existing log keeps them
 (``--map reply=response.text``); a record that is JSON but not a usable interaction
-raises :class:`~pytest_llmops.errors.RecordError` naming the field.
+raises :class:`~pytest_llmops.errors.RecordError` naming the field. Reading is total:
+whatever JSON value a field holds (an infinite or absurd latency, a timestamp past the
+year 9999, a text with a lone surrogate that cannot be written as UTF-8), the answer is
+an interaction or a RecordError, never another exception, so one line never stops a monitor.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from typing import Any
 from ..clock import from_epoch, iso_z
 from ..errors import RecordError
 from .settings import RECORD_FIELDS, validate_field_map
+
+#: a day: a larger "latency" is a broken record, not a slow reply
+MAX_LATENCY_MS = 86_400_000
 
 
 @dataclass(slots=True)
@@ -61,9 +67,7 @@ class FieldMap:
         if not isinstance(user, str):
             raise self._problem("user", user, "a string")
         reply = get(record, "reply")
-        error = get(record, "error")
-        if error is not None and not isinstance(error, str):
-            error = str(error)
+        error = self._text("error", get(record, "error"))
         if reply is None and not error:
             raise self._problem("reply", reply, "a string (or an 'error')")
         if reply is not None and not isinstance(reply, str):
@@ -72,17 +76,36 @@ class FieldMap:
         if latency is None:
             if not error:
                 raise self._problem("latency_ms", latency, "a number of milliseconds")
-        elif isinstance(latency, bool) or not isinstance(latency, (int, float)) or not latency >= 0:
+        elif isinstance(latency, bool) or not isinstance(latency, (int, float)):
             raise self._problem("latency_ms", latency, "a number of milliseconds >= 0")
+        elif not 0 <= latency <= MAX_LATENCY_MS:  # also NaN and infinity
+            raise RecordError(f"field {self.where('latency_ms')!r} is out of range: a latency is from 0 to "
+                              f"{MAX_LATENCY_MS} milliseconds (a day)")
         status = get(record, "status")
         if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
             raise self._problem("status", status, "an integer")
-        return Interaction(user=user, reply=None if error else reply, latency_ms=latency,
-                           conversation_id=_optional_text(get(record, "conversation_id")),
-                           user_id=_optional_text(get(record, "user_id")),
+        if status is not None and not 100 <= status <= 599:
+            raise RecordError(f"field {self.where('status')!r} is out of range: an HTTP status is from 100 to 599")
+        return Interaction(user=self._text("user", user), reply=None if error else self._text("reply", reply),
+                           latency_ms=latency,
+                           conversation_id=self._text("conversation_id", get(record, "conversation_id")),
+                           user_id=self._text("user_id", get(record, "user_id")),
                            timestamp=_timestamp(get(record, "timestamp"), self.where("timestamp")),
-                           status=status, error=error or None, system=_optional_text(get(record, "system")) or None,
-                           target=_optional_text(get(record, "target")) or None)
+                           status=status, error=error or None, system=self._text("system", get(record, "system")) or None,
+                           target=self._text("target", get(record, "target")) or None)
+
+    def _text(self, name: str, value: Any) -> str | None:
+        """An optional text field as text (a number or other JSON value as its text), storable as UTF-8."""
+        if value is None:
+            return None
+        text = value if isinstance(value, str) else _as_text(value)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise RecordError(f"field {self.where(name)!r} is not valid Unicode text "
+                                  "(a lone surrogate cannot be stored as UTF-8)") from None
+        return text
 
     def _problem(self, name: str, value: Any, wanted: str) -> RecordError:
         if value is None:
@@ -90,10 +113,12 @@ class FieldMap:
         return RecordError(f"field {self.where(name)!r} must be {wanted}, not {type(value).__name__}")
 
 
-def _optional_text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return str(value)
+def _as_text(value: Any) -> str:
+    """A non-text JSON value (number, list, object) as text; ``repr`` escapes any lone surrogate inside."""
+    try:
+        return str(value)
+    except (RecursionError, ValueError):  # nested past the recursion limit, or an int too long to print
+        return f"[a JSON {type(value).__name__}]"
 
 
 def _timestamp(value: Any, where: str) -> str | None:
@@ -101,7 +126,10 @@ def _timestamp(value: Any, where: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return iso_z(from_epoch(value), timespec="milliseconds")
+        try:
+            return iso_z(from_epoch(value), timespec="milliseconds")
+        except (OverflowError, OSError, ValueError):  # NaN, infinite, or beyond the years 1-9999
+            raise RecordError(f"field {where!r} is not a time: epoch seconds out of range") from None
     if isinstance(value, str):
         try:
             datetime.fromisoformat(value)

@@ -4,9 +4,9 @@ An interaction (user message, bot reply or fault, latency, ids) goes through the
 :class:`~pytest_llmops.checks.Checker`, built from the same ``[tool.llmops]`` settings,
 that the test suite uses, so "no email address in a reply" or "under 5000 ms" means
 the same in CI and in production. Each interaction becomes one structured JSON log
-record (secrets scrubbed, PII masked, user id pseudonymous, personal data in a
-conversation id masked) on Python ``logging``; counters feed the summary, alerts and
-metrics.
+record (secrets scrubbed, PII masked, long text cut to a bounded excerpt, user id
+pseudonymous, personal data in a conversation id masked) on Python ``logging``;
+counters feed the summary, alerts and metrics.
 
 Service code calls :class:`Monitor` directly (``observe`` or the ``exchange`` context
 manager); ``llmops monitor`` feeds it records read from JSON Lines.
@@ -34,6 +34,7 @@ from ..config import Settings, load_settings
 from ..errors import RecordError
 from ..pii.storage import storage_detector
 from ..pseudonym import Pseudonymizer
+from ..text import stored_excerpt
 from ..transcript import Exchange
 from .log import DIAGNOSTICS_LOGGER_NAME, LOGGER_NAME, JsonLinesFileHandler, JsonMessage, console_handler
 from .records import FieldMap, Interaction
@@ -176,13 +177,13 @@ class Monitor:
             "level": logging.getLevelName(level),
             "conversation_id": self._conversation_id(conversation_id) if conversation_id else conversation_id,
             "user_id": self._pseudonym(user_id) if user_id else user_id,
-            **({"system": mask(scrub(interaction.system))} if interaction.system else {}),
+            **({"system": stored_excerpt(mask(scrub(interaction.system)))} if interaction.system else {}),
             **({"target": interaction.target} if interaction.target else {}),
-            "user": user,
-            "reply": reply,
+            "user": stored_excerpt(user),
+            "reply": None if reply is None else stored_excerpt(reply),
             "latency_ms": interaction.latency_ms,
             "status": interaction.status,
-            "error": mask(scrub(interaction.error)) if interaction.error else None,
+            "error": stored_excerpt(mask(scrub(interaction.error))) if interaction.error else None,
             "findings": findings,
         }
         self._emit(level, entry)
@@ -273,6 +274,11 @@ class Monitor:
     def flush(self) -> None:
         for handler in self.handlers:
             handler.flush()
+
+    def unwritten(self) -> tuple[int, str | None]:
+        """Interactions the log file could not take (a full disk, a read-only folder) and why; final after close."""
+        files = [handler for handler in self.handlers if isinstance(handler, JsonLinesFileHandler)]
+        return sum(handler.lost for handler in files), next((h.error for h in files if h.error), None)
 
     def close(self) -> None:
         if self.closed:

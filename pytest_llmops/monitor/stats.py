@@ -20,6 +20,7 @@ class LatencyHistogram:
     GROWTH = 1.02  # each bucket is 2% wider than the one before: half of that is the error
     LOWEST_MS = 0.01
     BUCKETS = 1400  # 0.01 ms * 1.02**1400 is about 1e10 ms: anything above lands in the last bucket
+    HIGHEST_MS = LOWEST_MS * GROWTH ** BUCKETS
 
     def __init__(self) -> None:
         self.counts = [0] * self.BUCKETS
@@ -32,6 +33,8 @@ class LatencyHistogram:
     def add(self, latency_ms: float) -> None:
         if latency_ms <= self.LOWEST_MS:
             index = 0
+        elif latency_ms >= self.HIGHEST_MS:  # including infinity, whose logarithm is no index
+            index = self.BUCKETS - 1
         else:
             index = min(int(math.log(latency_ms / self.LOWEST_MS) / self._log_growth) + 1, self.BUCKETS - 1)
         self.counts[index] += 1

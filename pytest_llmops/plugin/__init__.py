@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from ..cases import is_case_file_name
+from ..cases import is_case_file_name, is_symlink_loop, is_within
 from ..checks import Checker
 from ..config import load_settings
 from ..errors import ConfigError
@@ -178,13 +178,23 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 
 def _is_case_file(run: LlmopsRun, file_path: Path, config: pytest.Config) -> bool:
+    """A YAML file under the cases folder (through symlinks inside it too, as ``llmops validate`` counts
+    them: ``cases.case_files_in``), or one named on the command line."""
     if not is_case_file_name(file_path.name):
         return False
-    resolved = file_path.resolve()
-    if resolved.is_relative_to(run.settings.cases_path):
+    if is_within(file_path, run.settings.cases_path):
         return True
+    resolved = file_path.resolve()
     named = {Path(arg.split("::")[0]).resolve() for arg in config.args}
     return resolved in named
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Never walk a symlink that loops back above itself (pytest would follow it until the OS gives up)."""
+    run = config.stash.get(RUN_KEY, None)
+    if run is not None and is_symlink_loop(collection_path) and is_within(collection_path, run.settings.cases_path):
+        return True
+    return None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CaseYamlFile | None:

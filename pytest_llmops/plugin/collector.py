@@ -19,12 +19,13 @@ import pytest
 from .. import __version__
 from ..cases import is_case_file_name
 from ..clock import utc_now
+from ..errors import StorageError
 from ..pii import PiiDetector
 from ..redaction import SHAPES
 from ..report.run_info import git_info, run_target, targets_used
 from ..report.summary import build_summary, terminal_lines
 from ..results import CaseResult, CollectionErrorRecord, RunInfo, RunResults, TargetInfo, ToolInfo, write_results
-from ..text import excerpt
+from ..text import excerpt, terminal_safe
 from .run import is_xdist_worker
 
 COLLECTION_ERROR_CHARS = 2000
@@ -97,9 +98,8 @@ class ResultsCollector:
             return
         try:
             write_results(self.results_path, self.results)
-        except OSError as exc:
-            print(f"pytest-llmops: cannot write results to {self.results_path}: {exc.strerror or exc}",
-                  file=sys.stderr)
+        except StorageError as exc:  # nothing written, no temporary file left; the summary will not name the file
+            print(f"pytest-llmops: cannot write results to {self.results_path}: {exc.reason}", file=sys.stderr)
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
         else:
             self.results_written = True
@@ -130,7 +130,7 @@ class ResultsCollector:
             return
         terminalreporter.write_sep("=", "llmops summary")
         for line in terminal_lines(self.results):
-            terminalreporter.write_line(line)
+            terminalreporter.write_line(terminal_safe(line))
         if self.results_written:
             terminalreporter.write_line(f"results: {self.results_path}")
 

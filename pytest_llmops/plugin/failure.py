@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..results import TOKEN_ACCOUNTS, CaseResult, RunRecord
-from ..text import excerpt
+from ..text import excerpt, terminal_safe_lines
 
 
 def _run_line(run: RunRecord) -> str:
@@ -34,7 +34,11 @@ def distribution_lines(record: CaseResult) -> list[str]:
 
 
 def failure_text(record: CaseResult) -> str:
-    """Every failed check of every turn, PII already masked; for a repeated case, the distribution first."""
+    """Every failed check of every turn, PII already masked; for a repeated case, the distribution first.
+
+    Text from the chatbot or a case file may hold terminal escape sequences: every line is
+    written with control characters escaped (the user message and reply are ``repr``s already).
+    """
     failed = record.failed_checks()
     lines = [f"{record.nodeid}: {len(failed)} check(s) failed (target: {record.target.name})"]
     lines += distribution_lines(record)
@@ -54,7 +58,7 @@ def failure_text(record: CaseResult) -> str:
         lines.append("")
         lines.append(f"{record.skipped_turns} later turn(s) not sent: the conversation broke off at a fault "
                      "or a failed save")
-    return "\n".join(lines)
+    return terminal_safe_lines("\n".join(lines))
 
 
 def junit_properties(record: CaseResult) -> list[tuple[str, Any]]:

@@ -15,11 +15,12 @@ from typing import Any, Iterator
 
 import pytest
 
-from ..cases import LoadedCase, load_case_file
+from ..cases import CaseLimits, LoadedCase, load_case_file
 from ..errors import CaseFailed, CaseFileError, ConfigError
 from ..probes.library import probe_file
 from ..record import case_result
 from ..results import CaseResult
+from ..text import terminal_safe_lines
 from ..targets import Target
 from .failure import failure_text, junit_properties
 from .replay_ahead import JOB_KEY, run_records_of
@@ -33,10 +34,11 @@ class CaseYamlFile(pytest.File):
     """A YAML case file: one item per case, or one clear collection error for a bad file."""
 
     def collect(self) -> Iterator["CaseItem"]:
+        run = self.config.stash[RUN_KEY]
         try:
-            cases = load_case_file(self.path)
+            cases = load_case_file(self.path, CaseLimits.from_settings(run.settings))
         except CaseFileError as exc:
-            raise self.CollectError(self._relative(str(exc))) from None
+            raise self.CollectError(terminal_safe_lines(self._relative(str(exc)))) from None
         yield from case_items(self, cases)
 
     def _relative(self, message: str) -> str:
@@ -56,10 +58,10 @@ def case_items(parent: pytest.Collector, cases: list[LoadedCase], probe_category
             item = CaseItem.from_parent(parent, name=case.id, case=case, target=target, probe_category=probe_category,
                                         **extra)
         except ConfigError as exc:
-            raise parent.CollectError(f"{line}: {exc}") from None
+            raise parent.CollectError(terminal_safe_lines(f"{line}: {exc}")) from None
         problems = run.unavailable_checks(case)  # e.g. judge: with no [tool.llmops.judge] target
         if problems:
-            raise parent.CollectError("\n".join(f"{line}: {problem}" for problem in problems))
+            raise parent.CollectError(terminal_safe_lines("\n".join(f"{line}: {problem}" for problem in problems)))
         item.add_marker("llmops")
         for tag in case.tags:
             if tag not in run.registered_tags:

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from .. import jsonl
 from ..clock import from_epoch, iso_z, utc_now
 from ..config import Settings, load_settings
-from ..errors import LlmopsError, PrivacyError
+from ..errors import LlmopsError, PrivacyError, StorageError
 from ..feedback.store import FeedbackRecord, check_user_id, minimise
 from ..pii import PiiDetector
 from ..pii.storage import storage_detector
@@ -198,7 +198,10 @@ def _audited(project: PrivacyProject, report: PrivacyReport,
         yield finish
     except Exception as exc:
         reason = str(exc) if isinstance(exc, LlmopsError) else f"{type(exc).__name__}: {exc}"
-        _audit(project, {**request, "status": "failed", "reason": reason})
+        try:
+            _audit(project, {**request, "status": "failed", "reason": reason})
+        except StorageError:
+            pass  # the disk that failed the change fails this line too: ``started`` alone says "run it again"
         raise
 
 
@@ -215,7 +218,11 @@ def _check_documents(project: PrivacyProject, identities: set[str]) -> list[Docu
 
 def export_user(project: PrivacyProject, user_id: str, ticket: str | None = None,
                 audit: bool = True) -> tuple[dict[str, Any], PrivacyReport]:
-    """Every record about ``user_id`` from every store, as one JSON-ready document (subject access)."""
+    """Every record about ``user_id`` from every store, as one JSON-ready document (subject access).
+
+    With ``audit`` the export is audited at once; a caller that hands the document out
+    itself passes ``audit=False`` and hands it out inside :func:`export_handover`.
+    """
     pseudonyms, identities = _subject_identities(project, user_id)
     matches = _user_matcher(identities)
     project.refresh()
@@ -256,10 +263,23 @@ def export_user(project: PrivacyProject, user_id: str, ticket: str | None = None
         "not_searched": [project.display(path) for path in report.compressed],
     }
     if audit:
-        report.audit = _audit(project, {
-            "action": "export", "status": "done", "subject": _subject(pseudonyms, user_id), "ticket": ticket,
-            "records": report.total, "stores": _file_counts(project, report)})
+        with export_handover(project, report, user_id, ticket):
+            pass
     return document, report
+
+
+@contextmanager
+def export_handover(project: PrivacyProject, report: PrivacyReport, user_id: str,
+                    ticket: str | None = None) -> Iterator[None]:
+    """Audit handing an export out (inside the ``with``): ``started`` first, then ``done`` with counts, or ``failed``.
+
+    When the audit log cannot be written (a read-only folder, a full disk) StorageError
+    comes before anything is handed out: no export leaves without its audit line.
+    """
+    entry = {"action": "export", "subject": _subject(project.pseudonyms(), user_id), "ticket": ticket}
+    with _audited(project, report, entry) as finish:
+        yield
+        finish({"records": report.total, "stores": _file_counts(project, report)})
 
 
 # ---------------------------------------------------------------- erase

@@ -15,9 +15,24 @@ from typing import Any, ClassVar, NotRequired, TypedDict
 
 from pydantic import BaseModel
 
-from ..errors import TargetError
+from ..errors import TargetError, TargetResponseError
 from ..redaction import public_description
 from ..transcript import Conversation, Embeddings, Reply
+
+
+def reply_too_large(limit: int) -> TargetResponseError:
+    """The fault of a reply over ``limit`` bytes (``max_reply_bytes``), whatever kind of target sent it."""
+    return TargetResponseError(f"reply larger than {limit} bytes (max_reply_bytes); the rest was not read")
+
+
+def check_reply_size(text: str, limit: int) -> str:
+    """``text`` if its UTF-8 form fits in ``limit`` bytes, else the ``reply_too_large`` fault.
+
+    Counting characters first spares encoding a huge text: UTF-8 never has fewer bytes than characters.
+    """
+    if len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit:
+        raise reply_too_large(limit)
+    return text
 
 
 class Message(TypedDict):

@@ -10,9 +10,11 @@ recording fails clearly, or with ``--llmops-record-missing`` is sent live and ad
 One YAML file per case (``DIR/<file>/<case id>.yaml``), written in a fixed key order
 with long replies as text blocks, so a re-recording diffs well in review. API keys and
 auth headers never reach the file; personal data is masked unless ``--llmops-record-pii``
-asked to keep it, and secrets a bot says are always masked (``[SECRET]``). A masked value
-is replayed as a realistic stand-in of the same kind (:mod:`pytest_llmops.pii.stand_ins`),
-so the ``no_pii`` and ``no_secrets`` checks give the verdict they gave when recorded.
+asked to keep it, and secrets a bot says are always masked (``[SECRET]``). A text longer
+than ``text.STORED_TEXT_CHARS`` is stored cut, with a note saying how much was cut, and
+replays as stored. A masked value is replayed as a realistic stand-in of the same kind
+(:mod:`pytest_llmops.pii.stand_ins`), so the ``no_pii`` and ``no_secrets`` checks give the
+verdict they gave when recorded.
 
 A cassette is a target like any other: :class:`CassetteTarget` wraps the live target
 through the same :class:`~pytest_llmops.targets.base.Target` interface, learns which case
@@ -25,6 +27,7 @@ beside its cassette by :mod:`.exchange_cassette`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -43,6 +46,7 @@ from ..pii.conversation import ConversationMasker
 from ..pii.detector import mask_findings
 from ..pii.stand_ins import with_stand_ins
 from ..redaction import Scrubber, configured_secrets
+from ..text import stored_excerpt
 from ..transcript import Conversation, Reply, ToolCall, Usage
 from . import system_prompt, target_table
 from .base import Message, Target
@@ -96,19 +100,37 @@ def mode_from_options(record: str | None, replay: str | None, record_missing: bo
 
 
 def case_key(path: Path, case_id: str, cases_root: Path, rootpath: Path) -> str:
-    """A case's name in a cassette folder: its file relative to the case folder (else the project), and id."""
-    resolved = Path(path).resolve()
-    for base in (cases_root, rootpath):
-        if resolved.is_relative_to(base):
-            return f"{resolved.relative_to(base).as_posix()}::{case_id}"
-    return f"{resolved.name}::{case_id}"
+    """A case's name in a cassette folder: its file relative to the case folder (else the project), and id.
+
+    The file's folders are always part of it, so two ``faq.yaml`` in different folders never
+    share a cassette. A file reached through a symlinked folder keeps the path it has in the
+    suite; a file outside the project keeps its path relative to the project, with each
+    ``..`` written ``_up`` so the cassette stays inside the cassette folder.
+    """
+    given = Path(os.path.abspath(path))
+    for candidate in (given, given.resolve()):
+        for base in (cases_root, rootpath):
+            if candidate.is_relative_to(base):
+                return f"{candidate.relative_to(base).as_posix()}::{case_id}"
+    outside = Path(os.path.relpath(given.resolve(), rootpath)).parts
+    return "/".join("_up" if part == ".." else part for part in outside) + f"::{case_id}"
+
+
+#: longest cassette file name (well below the 255 bytes file systems allow): longer ids are cut, with a hash
+MAX_FILE_NAME_CHARS = 150
 
 
 def cassette_path(folder: Path, case_key: str) -> Path:
-    """``support/orders.yaml::status[48212]`` -> ``folder/support/orders/status[48212].yaml``."""
+    """``support/orders.yaml::status[48212]`` -> ``folder/support/orders/status[48212].yaml``.
+
+    A case id too long for a file name is cut and given a hash of the whole id, so it stays unique.
+    """
     file_part, _, case_id = case_key.partition("::")
     stem = Path(file_part).with_suffix("")
     safe_id = re.sub(r"[^A-Za-z0-9_.\[\]-]+", "_", case_id) or "case"
+    if len(safe_id) > MAX_FILE_NAME_CHARS - len(".yaml"):
+        digest = hashlib.sha256(case_id.encode("utf-8")).hexdigest()[:16]
+        safe_id = f"{safe_id[:MAX_FILE_NAME_CHARS - len('.yaml') - 17]}-{digest}"
     return folder / stem / f"{safe_id}.yaml"
 
 
@@ -356,7 +378,8 @@ class CassetteTarget(Target):
         return request
 
     def _clean(self, text: str, masker: ConversationMasker) -> str:
-        """Personal data (and fragments of what the conversation said) masked unless kept, secrets always.
+        """Text as a cassette stores it: personal data (and fragments of what the conversation said) masked
+        unless kept, secrets always, cut past STORED_TEXT_CHARS.
 
         Masked before scrubbing: a key the bot said becomes [SECRET], which replays as a stand-in
         (scrubbed first it would be [REDACTED], and replay could not give the no_secrets verdict again).
@@ -365,7 +388,7 @@ class CassetteTarget(Target):
             text = mask_findings(text, self.detector.find_secrets(text))
         else:
             text = masker.mask(text)
-        return self.scrubber.text(text)
+        return stored_excerpt(self.scrubber.text(text))
 
     def _live(self, messages: list[Message], conversation: Conversation, turn: Step, request: dict[str, Any],
               masker: ConversationMasker) -> Reply:

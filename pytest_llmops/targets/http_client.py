@@ -3,9 +3,12 @@
 Every way a request can go wrong ends as a :class:`~pytest_llmops.errors.TargetError`
 subclass with a one-line reason, never as a traceback, and always within the
 configured timeout: the timeout is a deadline for the whole reply (a server that
-trickles bytes forever is cut off too), not only for each read. Secrets (the API key,
-configured header values, URL credentials, anything shaped like a key) are scrubbed
-from every message this module produces, before it is cut short.
+trickles bytes forever is cut off too), not only for each read. A reply is also
+limited in size (``max_reply_bytes``), counted on the wire and unpacked while it
+streams (:mod:`.reply_body`), so a huge body or a compression bomb fails the turn
+without filling memory. Redirects are not followed: a 3xx is reported as one. Secrets
+(the API key, configured header values, URL credentials, anything shaped like a key) are
+scrubbed from every message this module produces, before it is cut short.
 
 Closing the client ends the requests still in flight at once: closing a socket does not
 wake a thread blocked reading it, so :meth:`HttpClient.close` shuts down every socket
@@ -28,11 +31,12 @@ import httpcore  # noqa: F401 - imported with httpx, not lazily: see below
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..config import Settings
+from ..config import DEFAULT_MAX_REPLY_BYTES, Settings
 from ..errors import (ConfigError, TargetConnectionError, TargetError, TargetHTTPError, TargetResponseError,
                       TargetTimeout)
-from ..redaction import SHAPES, Scrubber, configured_secrets
+from ..redaction import SHAPES, Scrubber, configured_secrets, public_url
 from .base import Target
+from .reply_body import ACCEPT_ENCODING, BodyReader
 
 # httpx imports httpcore lazily and caches httpcore's exception classes on first use. A
 # process that forgets and re-imports modules (pytester's in-process runs do) would then
@@ -71,6 +75,9 @@ class HttpOptions(BaseModel):
     retry_statuses: list[int] = Field(default_factory=lambda: [429, 503])
     headers: dict[str, str] = Field(default_factory=dict)
     api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
+    max_reply_bytes: int | None = Field(default=None, ge=1,
+                                        description="largest reply accepted, on the wire and unpacked "
+                                                    "(default: max_reply_bytes)")
 
     @field_validator("retry_statuses")
     @classmethod
@@ -105,6 +112,7 @@ class HttpClient:
     retry_statuses: tuple[int, ...] = (429, 503)
     max_connections: int = 8
     secrets: tuple[str, ...] = ()
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES
     client: httpx.Client = field(init=False)
     scrubber: Scrubber = field(init=False)
     closed: threading.Event = field(init=False, default_factory=threading.Event)
@@ -114,21 +122,25 @@ class HttpClient:
     def __post_init__(self) -> None:
         self.scrubber = Scrubber(self.secrets)
         # trust_env=False: proxies from the environment must never re-route a test run.
+        # Accept-Encoding: only what reply_body can unpack with a bound (httpx would add br or zstd
+        # when their packages happen to be installed).
         connections = max(self.max_connections, 1)
         self.client = httpx.Client(
             timeout=httpx.Timeout(self.timeout_s, connect=min(self.connect_timeout_s, self.timeout_s)),
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-            trust_env=False,
+            trust_env=False, headers={"Accept-Encoding": ACCEPT_ENCODING},
         )
 
     @classmethod
     def from_options(cls, options: HttpOptions, default_timeout_s: float, max_connections: int,
-                     secrets: tuple[str, ...] = ()) -> "HttpClient":
+                     secrets: tuple[str, ...] = (),
+                     default_max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> "HttpClient":
         return cls(timeout_s=options.timeout_s or default_timeout_s,
                    connect_timeout_s=options.connect_timeout_s or 10.0,
                    retries=options.retries, retry_backoff_s=options.retry_backoff_s,
                    retry_statuses=tuple(options.retry_statuses), max_connections=max_connections,
-                   secrets=tuple(s for s in secrets if s))
+                   secrets=tuple(s for s in secrets if s),
+                   max_reply_bytes=options.max_reply_bytes or default_max_reply_bytes)
 
     def scrub(self, text: str) -> str:
         """``text`` with every secret replaced, so a key echoed by a server never leaks."""
@@ -164,8 +176,9 @@ class HttpClient:
         """Send a request and read the whole response within the deadline.
 
         Retries statuses in ``retry_statuses`` up to ``retries`` times with doubling
-        backoff (or the server's Retry-After). Raises TargetHTTPError for any status
-        >= 400 that is left, and the other TargetError kinds for transport faults.
+        backoff (or the server's Retry-After). Raises TargetHTTPError for a redirect
+        (never followed) and for any status >= 400 that is left, TargetResponseError for
+        a reply over ``max_reply_bytes``, and the other TargetError kinds for transport faults.
         ``on_line`` gets each line of the body as it arrives (for server-sent events)
         with the milliseconds since the request was sent.
         """
@@ -179,6 +192,8 @@ class HttpClient:
                 self.closed.wait(self._backoff(attempt, result.headers))  # a closing client stops waiting
                 attempt += 1
                 continue
+            if 300 <= result.status < 400:
+                raise self._redirect_error(result, url)
             if result.status >= 400:
                 raise self._status_error(result)
             return result
@@ -198,6 +213,20 @@ class HttpClient:
         retried = f" after {result.retries} retr{'y' if result.retries == 1 else 'ies'}" if result.retries else ""
         message = f"HTTP {result.status} {phrase}{retried}" + (f": {body}" if body else "")
         return TargetHTTPError(message, result.status, retries=result.retries)
+
+    def _redirect_error(self, result: HttpResult, url: str) -> TargetHTTPError:
+        """A 3xx as what it is: where it pointed (no credentials, query values hidden), not followed."""
+        location = result.headers.get("location")
+        if location:
+            try:
+                where = public_url(str(httpx.URL(url).join(location)))
+            except (httpx.InvalidURL, ValueError):
+                where = "[unparseable url]"
+            message = f"HTTP {result.status} to {where}, not followed"
+        else:
+            phrase = httpx.codes.get_reason_phrase(result.status)
+            message = f"HTTP {result.status} {phrase} without a Location, not followed"
+        return TargetHTTPError(self.scrub(message), result.status, retries=result.retries)
 
     def _attempt(self, method: str, url: str, *, json: Any, params: dict[str, Any] | None,
                  headers: dict[str, str] | None, on_line: Callable[[str, float], None] | None) -> HttpResult:
@@ -221,10 +250,11 @@ class HttpClient:
 
     def _read_until(self, response: httpx.Response, deadline: float, started: float,
                     on_line: Callable[[str, float], None] | None) -> Iterator[bytes]:
-        """The body's chunks; stops with TargetTimeout once the deadline passes."""
+        """The body's unpacked chunks; stops with TargetTimeout once the deadline passes and
+        with TargetResponseError once the reply passes ``max_reply_bytes``."""
         timeouts = response.request.extensions.get("timeout")
         pending = b""
-        chunks = response.iter_bytes()
+        chunks = self._bounded_chunks(response)
         while True:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
@@ -247,6 +277,14 @@ class HttpClient:
             yield chunk
         if on_line is not None and pending:
             on_line(pending.decode("utf-8", errors="replace").rstrip("\r"), (time.perf_counter() - started) * 1000)
+
+    def _bounded_chunks(self, response: httpx.Response) -> Iterator[bytes]:
+        """The body unpacked in bounded pieces, counted on the wire and unpacked (see :mod:`.reply_body`)."""
+        reader = BodyReader(response.headers.get("content-encoding", ""), self.max_reply_bytes)
+        reader.check_length(response.headers.get("content-length"))
+        for raw in response.iter_raw():
+            yield from reader.feed(raw)
+        yield from reader.finish()
 
     def _timeout_message(self, exc: httpx.TimeoutException, started: float) -> str:
         waited = time.perf_counter() - started
@@ -347,7 +385,8 @@ class HttpTargetBase(Target):
         super().__init__(name)
         api_key = read_api_key(name, options.api_key_env)
         secrets = (*((api_key,) if api_key else ()), *configured_secrets(settings.targets))
-        self.client = HttpClient.from_options(options, settings.timeout_s, settings.concurrency, secrets=secrets)
+        self.client = HttpClient.from_options(options, settings.timeout_s, settings.concurrency, secrets=secrets,
+                                              default_max_reply_bytes=settings.max_reply_bytes)
         self.headers = dict(options.headers)
         if api_key:
             self.headers[key_header] = f"{key_prefix}{api_key}"

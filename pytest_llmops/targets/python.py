@@ -23,10 +23,10 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..config import Settings
+from ..config import DEFAULT_MAX_REPLY_BYTES, Settings
 from ..errors import ConfigError, TargetError, TargetResponseError, TargetTimeout
 from ..transcript import Conversation, Embeddings, Reply, Usage
-from .base import Message, Target
+from .base import Message, Target, check_reply_size
 
 CALLABLE_RE = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
 
@@ -38,6 +38,8 @@ class PythonOptions(BaseModel):
 
     callable: str = Field(pattern=CALLABLE_RE, description="module:function")
     timeout_s: float | None = Field(default=None, gt=0)
+    max_reply_bytes: int | None = Field(default=None, ge=1, description="largest reply text, in UTF-8 bytes "
+                                                                       "(default: max_reply_bytes)")
 
     @field_validator("callable", mode="before")
     @classmethod
@@ -70,11 +72,13 @@ class PythonTarget(Target):
     kind = "python"
     options_model = PythonOptions
 
-    def __init__(self, name: str, function: Callable[..., Any], spec: str, timeout_s: float):
+    def __init__(self, name: str, function: Callable[..., Any], spec: str, timeout_s: float,
+                 max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES):
         super().__init__(name)
         self.function = function
         self.spec = spec
         self.timeout_s = timeout_s
+        self.max_reply_bytes = max_reply_bytes
         self.is_async = inspect.iscoroutinefunction(function)
 
     @classmethod
@@ -84,10 +88,13 @@ class PythonTarget(Target):
             function = load_callable(parsed.callable, settings.root)
         except ConfigError as exc:
             raise ConfigError(f"target {name!r}: {exc}") from None
-        return cls(name, function, parsed.callable, parsed.timeout_s or settings.timeout_s)
+        return cls(name, function, parsed.callable, parsed.timeout_s or settings.timeout_s,
+                   parsed.max_reply_bytes or settings.max_reply_bytes)
 
     def send(self, messages: list[Message], conversation: Conversation) -> Reply:
-        return _as_reply(self._call([dict(m) for m in messages]), self.spec)  # a copy: the bot may not change our history
+        reply = _as_reply(self._call([dict(m) for m in messages]), self.spec)  # a copy: the bot may not change our history
+        check_reply_size(reply.text, self.max_reply_bytes)
+        return reply
 
     def embed(self, texts: list[str], conversation: Conversation) -> Embeddings:
         vectors = self._call(list(texts))
