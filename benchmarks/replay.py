@@ -1,88 +1,115 @@
-"""How close concurrent replay gets to the network's limit, and what each case costs on top of pytest.
+"""Issue 19's replay goals, each printed next to its floor measured in the same run.
 
-Run: ``python benchmarks/replay.py`` (a few minutes). It prints two tables.
+Run: ``python benchmarks/replay.py`` (about ten minutes; ``--only PART`` for one part, ``--help`` for sizes).
 
-1. Throughput: ``llmops serve-stub`` with a fixed added latency L on 127.0.0.1, N single-turn
-   cases over the ``openai`` target at concurrency C, run as ``pytest --llmops``. The ideal
-   is N*L/C (every slot always busy, zero overhead). Printed: the whole process (interpreter,
-   imports, collection, report) and pytest's own session time, each next to the ideal.
-2. Per-case overhead with L=0 for N=1000 and N=10000: ``pytest --llmops`` with the built-in
-   stub (the plugin's own cost), and over HTTP to serve-stub (plus a real HTTP round trip),
-   next to a plain pytest run of N trivial parametrized tests (the pytest floor). Also the
-   marginal cost per case, (T(big) - T(small)) / (big - small), which cancels start-up.
+1. Throughput: N single-turn cases, a plain threaded chat server (``benchmarks/chat_server.py``,
+   the standard library only, in its own process) answering after L ms, concurrency C. The
+   ideal is N*L/C; the floor is a plain thread pool of C threads sharing one ``httpx.Client``
+   sending the same requests. Then ``pytest --llmops`` at C and at 2C: pytest's session and
+   the whole process, each against the ideal. Goals: session <= 1.25x ideal, process
+   <= 1.5x, and 2C at least as fast as C.
+2. xdist: N cases, L = 1 s, C = 8: ``pytest --llmops`` alone and with ``-n 2``. Goal: -n 2
+   never slower.
+3. CPU per case with the built-in stub at 0 ms (and over HTTP to the chat server at 0 ms),
+   and collection per case: the marginal cost between N=1000 and N=10000 (cancels
+   start-up), next to a plain pytest run of as many trivial tests. Goals: our CPU <= 1 ms
+   a case beyond pytest's, collection <= 0.3 ms a case beyond pytest's, overhead within 2x
+   of the plain run, peak RSS at 10,000 cases <= 300 MB.
 
-The machine may be shared and noisy: compare ratios within one run, not across runs.
+Every figure is min / median / max over ``--repeats`` runs, runs of the compared commands
+interleaved; the load average is printed beside them. The machine is shared: compare the
+ratios within one run.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
+
+HERE = Path(__file__).resolve().parent
 CASES_PER_FILE = 100
 SESSION_TIME = re.compile(r" in ([0-9.]+)s")
 # Children may cache bytecode (as a developer's or CI's machine does), even if this shell says not to.
 CHILD_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
 
+# Runs a module as ``python -m`` would and writes the process's own CPU time and peak RSS
+# (VmHWM) on the way out: rusage of a child would count its parent's RSS at fork time.
+MEASURED = """
+import os, resource, runpy, sys
+try:
+    sys.argv = sys.argv[1:]
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+finally:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["BENCH_OUT"], "w") as out:
+        out.write(f"{usage.ru_utime + usage.ru_stime} {peak}")
+"""
 
-def children_cpu() -> float:
-    """CPU seconds (user + system) used so far by finished child processes."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+
+class Run:
+    """One finished pytest process: wall, pytest's session time, its own CPU and peak RSS."""
+
+    def __init__(self, folder: Path, *args: str):
+        out = folder / ".bench-out"
+        command = [sys.executable, "-c", MEASURED, "pytest", "-q", "-p", "no:cacheprovider", *args]
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=folder, capture_output=True, text=True,
+                              env={**CHILD_ENV, "BENCH_OUT": str(out)})
+        self.wall = time.perf_counter() - started
+        if done.returncode != 0:
+            raise SystemExit(f"pytest failed in {folder} ({done.returncode}):\n{done.stdout[-3000:]}\n"
+                             f"{done.stderr[-2000:]}")
+        tail = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+        match = SESSION_TIME.search(tail)
+        self.session = float(match.group(1)) if match else float("nan")
+        cpu, peak_kib = out.read_text().split()
+        self.cpu, self.rss_mb = float(cpu), int(peak_kib) / 1024
 
 
-def write_cases(folder: Path, count: int) -> None:
-    """``count`` single-turn cases, 100 to a file, each a different message the stub answers."""
-    cases_dir = folder / "eval_cases"
-    cases_dir.mkdir(parents=True, exist_ok=True)
+def spread(values: list[float], unit: str = "s", digits: int = 2) -> str:
+    return (f"{statistics.median(values):.{digits}f} {unit} "
+            f"({min(values):.{digits}f}-{max(values):.{digits}f})")
+
+
+def ratio(values: list[float], base: float) -> str:
+    return spread([value / base for value in values], "x")
+
+
+def write_cases(folder: Path, count: int) -> Path:
+    """``count`` single-turn cases, 100 to a file, each a different message."""
+    cases = folder / "eval_cases"
+    cases.mkdir(parents=True, exist_ok=True)
     for start in range(0, count, CASES_PER_FILE):
         lines = ["cases:"]
         for n in range(start, min(start + CASES_PER_FILE, count)):
             lines += [f"  - id: c{n:05d}", f"    turns: [{{user: 'How long do I have to return item {n}?',"
                                                " expect: {contains: ['30 days']}}]"]
-        (cases_dir / f"cases_{start // CASES_PER_FILE:04d}.yaml").write_text("\n".join(lines) + "\n")
-
-
-# Times the replay phase alone: from the end of collection to the last item's result.
-PHASE_CONFTEST = """
-import json, pathlib, time
-import pytest
-
-STARTED = {}
-
-def pytest_collection_finish(session):
-    STARTED["at"] = time.perf_counter()
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtestloop(session):
-    result = yield
-    seconds = time.perf_counter() - STARTED["at"]
-    pathlib.Path(__file__).with_name("phase.json").write_text(json.dumps({"replay_s": seconds}))
-    return result
-"""
-
-
-def write_project(folder: Path, count: int, target_toml: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "pyproject.toml").write_text(f"[tool.llmops]\nmax_latency_ms = 60000\n{target_toml}")
-    (folder / "conftest.py").write_text(PHASE_CONFTEST)
-    write_cases(folder, count)
+        (cases / f"cases_{start // CASES_PER_FILE:04d}.yaml").write_text("\n".join(lines) + "\n")
     return folder
 
 
-def replay_phase(folder: Path) -> float:
-    return json.loads((folder / "phase.json").read_text())["replay_s"]
+def project(folder: Path, count: int, url: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = "" if url is None else (f'target = "bot"\n[tool.llmops.targets.bot]\ntype = "openai"\n'
+                                     f'base_url = "{url}/v1"\nmodel = "bench"\n')
+    (folder / "pyproject.toml").write_text(f"[tool.llmops]\nmax_latency_ms = 60000\n{target}")
+    return write_cases(folder, count)
 
 
-def write_floor(folder: Path, count: int) -> Path:
+def plain_pytest(folder: Path, count: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
     (folder / "test_floor.py").write_text(
@@ -91,36 +118,20 @@ def write_floor(folder: Path, count: int) -> Path:
     return folder
 
 
-def run_pytest(folder: Path, *args: str) -> tuple[float, float, float]:
-    """(process wall s, pytest's reported session s, process CPU s) for one quiet pytest run in ``folder``."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
-    cpu_before = children_cpu()
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=folder, capture_output=True, text=True, env=CHILD_ENV)
-    wall = time.perf_counter() - started
-    cpu = children_cpu() - cpu_before
-    tail = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
-    if done.returncode != 0:
-        raise SystemExit(f"pytest failed in {folder} ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
-    match = SESSION_TIME.search(tail)
-    return wall, float(match.group(1)) if match else float("nan"), cpu
+class ChatServerProcess:
+    """``benchmarks/chat_server.py`` in a process of its own, so its CPU is not ours."""
 
-
-class ServeStub:
-    """``llmops serve-stub`` as a subprocess on a free port."""
-
-    def __init__(self, latency_ms: float, *options: str):
-        self.process = subprocess.Popen([sys.executable, "-m", "pytest_llmops.cli", "serve-stub", "--port", "0",
-                                         "--latency-ms", str(latency_ms), *options], stdout=subprocess.PIPE,
-                                        text=True, env=CHILD_ENV)
+    def __init__(self, latency_ms: float):
+        self.process = subprocess.Popen([sys.executable, str(HERE / "chat_server.py"), "--latency-ms",
+                                         str(latency_ms)], stdout=subprocess.PIPE, text=True, env=CHILD_ENV)
         line = self.process.stdout.readline()
         match = re.search(r"http://127\.0\.0\.1:\d+", line)
         if not match:
             self.process.kill()
-            raise SystemExit(f"serve-stub did not start: {line!r}")
+            raise SystemExit(f"the chat server did not start: {line!r}")
         self.url = match.group(0)
 
-    def __enter__(self) -> "ServeStub":
+    def __enter__(self) -> "ChatServerProcess":
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -128,85 +139,137 @@ class ServeStub:
         self.process.wait(10)
 
 
-def openai_toml(url: str) -> str:
-    return f'target = "bot"\n[tool.llmops.targets.bot]\ntype = "openai"\nbase_url = "{url}/v1"\nmodel = "stub"\n'
+def thread_pool_floor(url: str, count: int, concurrency: int) -> float:
+    """Wall seconds for ``count`` chat requests from ``concurrency`` threads sharing one httpx.Client."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    with httpx.Client(base_url=url, timeout=60, limits=limits) as client:
+        def ask(n: int) -> str:
+            response = client.post("/v1/chat/completions", json={
+                "model": "bench", "messages": [{"role": "user", "content": f"How long do I have to return item {n}?"}]})
+            response.raise_for_status()
+            return response.json()["choices"][0]["message"]["content"]
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            replies = list(pool.map(ask, range(count)))
+        seconds = time.perf_counter() - started
+    assert all("30 days" in reply for reply in replies)
+    return seconds
 
 
 def throughput(root: Path, count: int, latency_ms: float, concurrency: int, repeats: int) -> None:
     ideal = count * latency_ms / 1000 / concurrency
-    print(f"\n## Throughput: N={count} single-turn cases, L={latency_ms:g} ms, C={concurrency} "
-          f"(openai target -> serve-stub)")
-    print(f"ideal N*L/C = {ideal:.2f} s")
-    cpu_start = children_cpu()
-    pytest_cpu = 0.0
-    with ServeStub(latency_ms) as stub:
-        project = write_project(root / f"throughput_{count}", count, openai_toml(stub.url))
-        print("| run | process wall | vs ideal | pytest session | vs ideal | replay phase | vs ideal "
-              "| pytest process CPU |")
-        print("|---|---|---|---|---|---|---|---|")
-        for attempt in range(1, repeats + 1):
-            wall, session, cpu = run_pytest(project, "--llmops", "--llmops-concurrency", str(concurrency))
-            pytest_cpu += cpu
-            phase = replay_phase(project)
-            print(f"| {attempt} | {wall:.2f} s | {wall / ideal:.2f}x | {session:.2f} s | {session / ideal:.2f}x "
-                  f"| {phase:.2f} s | {phase / ideal:.2f}x | {cpu:.2f} s ({cpu / count * 1000:.2f} ms a case) |")
-    server_cpu = children_cpu() - cpu_start - pytest_cpu
-    print(f"serve-stub CPU over all runs: {server_cpu:.2f} s ({server_cpu / count / repeats * 1000:.2f} ms a request)")
+    print(f"\n## 1. Throughput: N={count} single-turn cases, L={latency_ms:g} ms, plain threaded chat server")
+    print(f"ideal N*L/C at C={concurrency}: {ideal:.2f} s (at C={2 * concurrency}: {ideal / 2:.2f} s); "
+          f"load average {os.getloadavg()[0]:.1f}")
+    floor: list[float] = []
+    runs: dict[int, list[Run]] = {concurrency: [], 2 * concurrency: []}
+    with ChatServerProcess(latency_ms) as server:
+        folder = project(root / "throughput", count, server.url)
+        for _ in range(repeats):
+            floor.append(thread_pool_floor(server.url, count, concurrency))
+            for c in runs:
+                runs[c].append(Run(folder, "--llmops", "--llmops-concurrency", str(c)))
+    print("| run | wall | vs ideal at C | CPU of the process |")
+    print("|---|---|---|---|")
+    print(f"| thread pool, one httpx.Client, C={concurrency} (floor) | {spread(floor)} | {ratio(floor, ideal)} | |")
+    for c, done in runs.items():
+        cpu = spread([run.cpu for run in done])
+        print(f"| pytest --llmops C={c}: session | {spread([r.session for r in done])} "
+              f"| {ratio([r.session for r in done], ideal)} | {cpu} |")
+        print(f"| pytest --llmops C={c}: whole process | {spread([r.wall for r in done])} "
+              f"| {ratio([r.wall for r in done], ideal)} | |")
+    faster = [a.wall / b.wall for a, b in zip(runs[2 * concurrency], runs[concurrency])]
+    print(f"C={2 * concurrency} / C={concurrency}, whole process, run by run: {spread(faster, 'x')} "
+          "(<= 1 means more concurrency is not slower)")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
-def overhead(root: Path, sizes: list[int], repeats: int) -> None:
-    print("\n## Per-case overhead, L=0 (best of %d)" % repeats)
-    rows: dict[str, dict[int, float]] = {"pytest floor (trivial parametrized tests)": {},
-                                         "pytest --llmops, built-in stub": {},
-                                         "pytest --llmops, openai target -> serve-stub": {}}
-    cpu_rows: dict[str, dict[int, float]] = {label: {} for label in rows}
-    with ServeStub(0) as stub:
-        for size in sizes:
-            floor = write_floor(root / f"floor_{size}", size)
-            builtin = write_project(root / f"stub_{size}", size, "")
-            http = write_project(root / f"http_{size}", size, openai_toml(stub.url))
-            runs = {"pytest floor (trivial parametrized tests)": (floor, ()),
-                    "pytest --llmops, built-in stub": (builtin, ("--llmops",)),
-                    "pytest --llmops, openai target -> serve-stub": (http, ("--llmops",))}
-            for label, (folder, args) in runs.items():
-                rows[label][size] = min(run_pytest(folder, *args)[0] for _ in range(repeats))
-                cpu_rows[label][size] = run_pytest(folder, *args)[2]
-    floor_row = rows["pytest floor (trivial parametrized tests)"]
-    small, big = min(sizes), max(sizes)
-    header = " | ".join(f"N={n}: wall, per case, vs floor" for n in sizes)
-    print(f"| run | {header} | marginal per case ({small}->{big}) | vs floor |")
-    print("|---|" + "---|" * len(sizes) + "---|---|")
-    floor_marginal = (floor_row[big] - floor_row[small]) / (big - small)
-    for label, times in rows.items():
-        cells = " | ".join(f"{times[n]:.2f} s, {times[n] / n * 1e6:.0f} µs, {times[n] / floor_row[n]:.2f}x"
-                           for n in sizes)
-        marginal = (times[big] - times[small]) / (big - small)
-        print(f"| {label} | {cells} | {marginal * 1e6:.0f} µs | {marginal / floor_marginal:.2f}x |")
-    print("\nCPU seconds of the pytest process (one more run each; on a loaded machine CPU is steadier than wall):")
-    for label, times in cpu_rows.items():
-        cells = ", ".join(f"N={n}: {times[n]:.2f} s ({times[n] / cpu_rows['pytest floor (trivial parametrized tests)'][n]:.2f}x floor)"
-                          for n in sizes)
-        print(f"- {label}: {cells}")
+def xdist(root: Path, count: int, repeats: int) -> None:
+    latency_ms, concurrency = 1000, 8
+    ideal = count * latency_ms / 1000 / concurrency
+    print(f"\n## 2. xdist: N={count} cases, L={latency_ms} ms, C={concurrency} per process "
+          f"(ideal without xdist {ideal:.2f} s, with -n 2 {ideal / 2:.2f} s); load average {os.getloadavg()[0]:.1f}")
+    alone: list[Run] = []
+    spread_out: list[Run] = []
+    with ChatServerProcess(latency_ms) as server:
+        folder = project(root / "xdist", count, server.url)
+        for _ in range(repeats):
+            alone.append(Run(folder, "--llmops", "--llmops-concurrency", str(concurrency)))
+            spread_out.append(Run(folder, "--llmops", "--llmops-concurrency", str(concurrency), "-n", "2"))
+    print("| run | whole process | pytest session |")
+    print("|---|---|---|")
+    for label, done in (("without xdist (floor)", alone), ("-n 2", spread_out)):
+        print(f"| {label} | {spread([r.wall for r in done])} | {spread([r.session for r in done])} |")
+    print(f"-n 2 / without, run by run: {spread([b.wall / a.wall for a, b in zip(alone, spread_out)], 'x')} "
+          "(<= 1 means xdist is not slower)")
+
+
+def per_case(root: Path, sizes: tuple[int, int], repeats: int) -> None:
+    small, big = sizes
+    print(f"\n## 3. Our cost per case: built-in stub at 0 ms, N={small} and N={big}; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    server = ChatServerProcess(0)
+    labels = {"plain pytest, trivial tests (floor)": lambda n: (plain_pytest(root / f"plain{n}", n), ()),
+              "pytest --llmops, built-in stub": lambda n: (project(root / f"stub{n}", n), ("--llmops",)),
+              "pytest --llmops, openai target -> chat server at 0 ms": lambda n: (
+                  project(root / f"http{n}", n, server.url), ("--llmops",)),
+              "collection: pytest --llmops --collect-only": lambda n: (root / f"stub{n}",
+                                                                       ("--llmops", "--collect-only")),
+              "collection floor: plain pytest --collect-only": lambda n: (root / f"plain{n}", ("--collect-only",))}
+    done: dict[str, dict[int, list[Run]]] = {label: {small: [], big: []} for label in labels}
+    with server:
+        for _ in range(repeats):
+            for n in sizes:
+                for label, make in labels.items():
+                    folder, args = make(n)
+                    done[label][n].append(Run(folder, *args))
+    print("| run | CPU per case, marginal (min / median / max) | wall per case, marginal | "
+          f"peak RSS at N={big} |")
+    print("|---|---|---|---|")
+    marginal: dict[str, list[float]] = {}
+    for label, by_size in done.items():
+        cpu = [(b.cpu - a.cpu) / (big - small) * 1000 for a, b in zip(by_size[small], by_size[big])]
+        wall = [(b.wall - a.wall) / (big - small) * 1000 for a, b in zip(by_size[small], by_size[big])]
+        marginal[label] = cpu
+        rss = [run.rss_mb for run in by_size[big]]
+        print(f"| {label} | {spread(cpu, 'ms', 3)} | {spread(wall, 'ms', 3)} | {spread(rss, 'MB', 0)} |")
+    ours = [a - b for a, b in zip(marginal["pytest --llmops, built-in stub"],
+                                  marginal["plain pytest, trivial tests (floor)"])]
+    collect = [a - b for a, b in zip(marginal["collection: pytest --llmops --collect-only"],
+                                     marginal["collection floor: plain pytest --collect-only"])]
+    over = [a / b for a, b in zip(marginal["pytest --llmops, built-in stub"],
+                                  marginal["plain pytest, trivial tests (floor)"])]
+    over_http = [a / b for a, b in zip(marginal["pytest --llmops, openai target -> chat server at 0 ms"],
+                                       marginal["plain pytest, trivial tests (floor)"])]
+    print(f"our CPU per case beyond pytest's own (goal <= 1 ms): {spread(ours, 'ms', 3)}")
+    print(f"our collection CPU per case beyond pytest's (goal <= 0.3 ms): {spread(collect, 'ms', 3)}")
+    print(f"--llmops vs plain pytest, CPU per case (goal <= 2x): built-in stub {spread(over, 'x')}, "
+          f"over HTTP {spread(over_http, 'x')}")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=1000, help="N for the throughput run")
-    parser.add_argument("--latency-ms", type=float, default=100, help="L added by serve-stub")
-    parser.add_argument("--concurrency", type=int, default=32, help="C")
-    parser.add_argument("--sizes", default="1000,10000", help="N values for the overhead runs")
-    parser.add_argument("--repeats", type=int, default=2, help="runs of each measurement")
-    parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--latency-ms", type=float, default=100)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--xdist-cases", type=int, default=64)
+    parser.add_argument("--sizes", default="1000,10000", help="the two N of the per-case runs")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=["throughput", "xdist", "per-case"], help="one part alone")
     args = parser.parse_args()
-    load = os.getloadavg()[0]
     print(f"# benchmarks/replay.py: Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
-          f"load average {load:.1f}")
-    with tempfile.TemporaryDirectory(prefix="llmops-bench-") as folder:
+          f"load average {os.getloadavg()[0]:.1f}, {threading.active_count()} thread(s)")
+    sizes = tuple(int(n) for n in args.sizes.split(","))
+    with tempfile.TemporaryDirectory(prefix="llmops-goals-") as folder:
         root = Path(folder)
-        throughput(root, args.cases, args.latency_ms, args.concurrency, args.repeats)
-        if not args.skip_overhead:
-            overhead(root, [int(n) for n in args.sizes.split(",")], args.repeats)
-    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
+        if args.only in (None, "throughput"):
+            throughput(root, args.cases, args.latency_ms, args.concurrency, args.repeats)
+        if args.only in (None, "xdist"):
+            xdist(root, args.xdist_cases, args.repeats)
+        if args.only in (None, "per-case"):
+            per_case(root, (sizes[0], sizes[1]), args.repeats)
 
 
 if __name__ == "__main__":

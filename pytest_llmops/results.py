@@ -91,11 +91,34 @@ class Tokens(_Open):
 
 
 def sum_tokens(items: Iterable[Tokens | None]) -> Tokens | None:
-    """The sum of ``items``; None when none of them holds anything."""
-    total = Tokens()
+    """The sum of ``items``; None when none of them holds anything.
+
+    Summed as plain numbers per account and built into models once: a run's summary adds
+    up every case, and a model per addition cost more than the rest of the summary.
+    """
+    sums: dict[str, list[Any]] = {}  # account -> [prompt, completion, total, cost or None, unpriced models]
     for item in items:
-        total = total + item
-    return None if total.is_empty() else total
+        if item is None:
+            continue
+        for account in TOKEN_ACCOUNTS:
+            usage = getattr(item, account)
+            if usage is None:
+                continue
+            if account not in sums:
+                sums[account] = [usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, usage.cost_usd,
+                                 set(usage.unpriced_models)]
+                continue
+            total = sums[account]
+            total[0] += usage.prompt_tokens
+            total[1] += usage.completion_tokens
+            total[2] += usage.total_tokens
+            total[3] = None if total[3] is None or usage.cost_usd is None else round(total[3] + usage.cost_usd, 9)
+            total[4].update(usage.unpriced_models)
+    if not sums:
+        return None
+    return Tokens(**{account: TokenUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total,
+                                         cost_usd=cost, unpriced_models=sorted(unpriced))
+                     for account, (prompt, completion, total, cost, unpriced) in sums.items()})
 
 
 class TurnRecord(_Open):

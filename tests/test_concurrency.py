@@ -144,6 +144,24 @@ def test_xdist_replays_each_selected_case_exactly_once(make_project, server_fact
     assert len(read_records(project.path)) == 19  # every record reached the controller
 
 
+@pytest.mark.parametrize("dist", ["load", "worksteal"])
+def test_under_xdist_each_worker_keeps_its_concurrency_busy(make_project, server_factory, dist):
+    # 24 cases of 300 ms, concurrency 4, two workers: with the whole share queued on each worker
+    # (--dist load, xdist's default under -n) 8 conversations are in flight at once; a worker that
+    # only replays the item it runs and the next (worksteal may take queued items back) has at most 4
+    server = server_factory(latency_ms=300)
+    project = make_project({"many.yaml": cases_yaml(24)}, http_toml(server))
+    project.makeconftest(RECORDER_CONFTEST)
+    result = project.runpytest("--llmops", "--llmops-concurrency", "4", "-n", "2", "--dist", dist)
+    result.assert_outcomes(passed=24)
+    assert sorted(server.received) == sorted(f"message case {n:02d}" for n in range(24))  # each exactly once
+    assert len(read_records(project.path)) == 24
+    if dist == "load":
+        assert server.peak_in_flight == 8
+    else:
+        assert server.peak_in_flight <= 4
+
+
 # Loaded by the interrupted run: once pytest has returned, Python runs exit handlers before it
 # kills daemon threads, so this sees every replay thread still alive then. It then holds the
 # process (and any connection a hung thread still has open) until the test has looked at the server.

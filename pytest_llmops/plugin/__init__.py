@@ -28,7 +28,7 @@ from ..probes.library import PROBE_CATEGORIES, parse_selection
 from ..record import unjudged_case
 from ..results import CaseResult, case_from_dict, case_to_dict
 from ..targets import cassette
-from . import collector, replay_ahead
+from . import collector, gc_pacing, replay_ahead
 from .invocation import cases_without_llmops_problem, missing_cases_problem, reproduce_command, rootdir_problem
 from .items import RECORD_KEY, CaseItem, CaseYamlFile, ProbeLibrary
 from .run import RUN_KEY, LlmopsRun, is_xdist_worker
@@ -146,6 +146,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"pytest-llmops: {problem}")
     config.stash[RUN_KEY] = run
     replay_ahead.install(config, settings.concurrency)
+    gc_pacing.install(config)
     collector.install(config, cases_dir=settings.cases_dir, concurrency=settings.concurrency,
                       default_target=run.target_info(run.target_named(None)), detector=run.checker.detector)
     if config.args_source != pytest.Config.ArgsSource.ARGS:

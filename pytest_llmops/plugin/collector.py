@@ -152,7 +152,7 @@ def install(config: pytest.Config, *, cases_dir: str, concurrency: int, default_
     collector = ResultsCollector(config, cases_dir=cases_dir, concurrency=concurrency,
                                  default_target=default_target, detector=detector, results_path=results_path)
     config.pluginmanager.register(collector, "llmops-results")
-    if config.pluginmanager.hasplugin("html"):
-        from .html import HtmlReportPlugin  # pytest-html is optional: import it only when active
+    if config.pluginmanager.hasplugin("html") and config.getoption("htmlpath", None):
+        from .html import HtmlReportPlugin  # pytest-html is optional: import it only when a report is asked for
 
         config.pluginmanager.register(HtmlReportPlugin(collector), "llmops-html")

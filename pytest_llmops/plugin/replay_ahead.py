@@ -13,10 +13,12 @@ When the session ends (normally, or on Ctrl-C, ``-x`` or ``--maxfail``) the pool
 replays not started are cancelled, the run's targets are closed, which ends any request
 still waiting on a hung chatbot, and the workers are joined, so none outlives the run.
 
-Under pytest-xdist a worker does not know which items the controller will give it
-(and may have pending items stolen), so it never sends ahead blindly: it replays the
-item it runs and the one xdist has already committed to run next. Each case is thus
-replayed exactly once across workers.
+Under pytest-xdist a worker replays ahead every item xdist has queued for it: with
+``--llmops`` the controller sends each worker its whole share at once
+(:mod:`.xdist_share`), so every worker keeps its concurrency busy. Where xdist may take
+queued items back (``--dist worksteal``) a worker replays only the item it runs and the
+one xdist has already committed to run next. Each case is thus replayed exactly once
+across workers.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ import pytest
 from ..replay import ReplayJob
 from ..results import RunRecord
 from ..scheduler import JobCancelled, ReplayScheduler
+from . import xdist_share
 from .run import RUN_KEY, is_xdist_worker
 
 SCHEDULER_KEY = pytest.StashKey[ReplayScheduler]()
+#: under xdist, the items queued on this worker not yet sent ahead
+WORKER_QUEUE_KEY = pytest.StashKey[xdist_share.WorkerQueue]()
 #: the replay job of a case item (set when the item is created); other items have none
 JOB_KEY = pytest.StashKey[ReplayJob]()
 PLUGIN_NAME = "llmops-concurrent-replay"
@@ -44,6 +49,10 @@ def install(config: pytest.Config, workers: int) -> ReplayScheduler:
     scheduler = ReplayScheduler(workers)
     config.stash[SCHEDULER_KEY] = scheduler
     config.pluginmanager.register(sys.modules[__name__], PLUGIN_NAME)
+    if is_xdist_worker(config):
+        config.stash[WORKER_QUEUE_KEY] = xdist_share.WorkerQueue(config)
+    else:
+        config.pluginmanager.register(xdist_share, f"{PLUGIN_NAME}-xdist-share")
     return scheduler
 
 
@@ -98,7 +107,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
     scheduler = item.config.stash[SCHEDULER_KEY]
     if is_xdist_worker(item.config):
-        for job in (_job_ahead(item), _job_ahead(nextitem)):
+        queued = item.config.stash[WORKER_QUEUE_KEY].new_items(item.session)
+        for job in map(_job_ahead, (item, nextitem, *queued)):
             if job is not None:
                 _submit(item.config, scheduler, job)
     try:

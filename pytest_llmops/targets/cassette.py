@@ -27,6 +27,7 @@ beside its cassette by :mod:`.exchange_cassette`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -107,13 +108,19 @@ def case_key(path: Path, case_id: str, cases_root: Path, rootpath: Path) -> str:
     suite; a file outside the project keeps its path relative to the project, with each
     ``..`` written ``_up`` so the cassette stays inside the cassette folder.
     """
+    return f"{_case_file_key(Path(path), cases_root, rootpath)}::{case_id}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _case_file_key(path: Path, cases_root: Path, rootpath: Path) -> str:
+    """The file part of :func:`case_key`, worked out once per file (it resolves symlinks on disk)."""
     given = Path(os.path.abspath(path))
     for candidate in (given, given.resolve()):
         for base in (cases_root, rootpath):
             if candidate.is_relative_to(base):
-                return f"{candidate.relative_to(base).as_posix()}::{case_id}"
+                return candidate.relative_to(base).as_posix()
     outside = Path(os.path.relpath(given.resolve(), rootpath)).parts
-    return "/".join("_up" if part == ".." else part for part in outside) + f"::{case_id}"
+    return "/".join("_up" if part == ".." else part for part in outside)
 
 
 #: longest cassette file name (well below the 255 bytes file systems allow): longer ids are cut, with a hash

@@ -1,6 +1,6 @@
 """The stub bot over real HTTP on 127.0.0.1: an OpenAI-compatible API and a plain JSON one.
 
-``llmops serve-stub`` runs it; the tests and ``benchmarks/replay.py`` use it to drive
+``llmops serve-stub`` runs it; the tests use it to drive
 the ``openai`` and ``http`` targets over real sockets. Besides the stub's own
 misbehaviour (:class:`~pytest_llmops.targets.stub.StubBehaviour`: latency, error
 replies, PII leaks) it can fail the way real servers do (:class:`ServerFaults`):

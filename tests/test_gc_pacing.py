@@ -1,0 +1,67 @@
+"""The automatic garbage collector pauses while cases run, and the run still frees and reports what it must.
+
+Speed is benchmarks/goals.py's job; these tests pin the behaviour: paused from the end of
+collection, back on when the run ends (in the same process, for whatever runs next), and
+a reference cycle whose finalizer raises during a case is still collected and reported
+by pytest's unraisable-exception check, exactly as without the pause.
+"""
+
+from __future__ import annotations
+
+import json
+
+GC_STATE_CONFTEST = """
+import gc, json, pathlib
+
+STATES = {}
+
+def pytest_collection_finish(session):
+    STATES["collection"] = gc.isenabled()
+
+def pytest_runtest_call(item):
+    STATES.setdefault("cases", []).append(gc.isenabled())
+
+def pytest_unconfigure(config):
+    STATES["after"] = gc.isenabled()
+    pathlib.Path("gc-states.json").write_text(json.dumps(STATES))
+"""
+
+RAISING_FINALIZER_CONFTEST = """
+class Cycle:
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        raise RuntimeError("finalizer of a cycle made during a case")
+
+def pytest_runtest_call(item):
+    Cycle()  # unreachable at once, freed only by the cyclic collector
+"""
+
+CASES = "cases:\n" + "".join(f"  - id: c{n}\n    turns: [{{user: 'How long do I have to return item {n}?'}}]\n"
+                              for n in range(3))
+
+
+def test_the_collector_is_paused_while_cases_run_and_on_again_after(make_project):
+    project = make_project({"gc.yaml": CASES})
+    project.makeconftest(GC_STATE_CONFTEST)
+    project.runpytest_subprocess("--llmops").assert_outcomes(passed=3)
+    states = json.loads((project.path / "gc-states.json").read_text())
+    # hooks run in registration order: the conftest sees collection end before the pause begins
+    assert states == {"collection": True, "cases": [False, False, False], "after": True}
+
+
+def test_collect_only_never_pauses_the_collector(make_project):
+    project = make_project({"gc.yaml": CASES})
+    project.makeconftest(GC_STATE_CONFTEST)
+    project.runpytest_subprocess("--llmops", "--collect-only")
+    assert json.loads((project.path / "gc-states.json").read_text())["after"] is True
+
+
+def test_a_raising_finalizer_of_a_cycle_made_during_a_case_is_still_reported(make_project):
+    project = make_project({"gc.yaml": CASES})
+    project.makeconftest(RAISING_FINALIZER_CONFTEST)
+    result = project.runpytest_subprocess("--llmops", "-p", "no:randomly")
+    output = result.stdout.str() + result.stderr.str()
+    assert "finalizer of a cycle made during a case" in output, output[-3000:]
+    assert "PytestUnraisableExceptionWarning" in output or "Exception ignored" in output, output[-3000:]
