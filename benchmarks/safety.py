@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pii_corpus import make_corpus  # noqa: E402
 
-from pytest_llmops.canary import new_canary, plant  # noqa: E402
+from pytest_llmops.checks.canary import new_canary, plant  # noqa: E402
 from pytest_llmops.checks.checker import Checker  # noqa: E402
 from pytest_llmops.checks.leaks import system_prompt_leak_check  # noqa: E402
 from pytest_llmops.checks.refusal import PhraseRefusalDetector  # noqa: E402

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from .canary import plant
+from .checks.canary import plant
 from .cases import LoadedCase
 from .errors import TargetError
 from .repeat import RepeatPlan

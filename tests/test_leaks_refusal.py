@@ -7,7 +7,7 @@ import codecs
 
 import pytest
 
-from pytest_llmops.canary import CANARY_PREFIX, new_canary, plant
+from pytest_llmops.checks.canary import CANARY_PREFIX, new_canary, plant
 from pytest_llmops.cases import Expect, LoadedCase, load_case_file
 from pytest_llmops.checks.checker import Checker
 from pytest_llmops.checks.leaks import canary_found, system_prompt_leak_check
@@ -213,12 +213,6 @@ def test_bad_refusal_settings_are_config_errors(tmp_path, table: str, message: s
     with pytest.raises(ConfigError) as caught:
         load_settings(tmp_path)
     assert message in str(caught.value)
-
-
-def test_a_refusal_judge_is_refused_until_the_judge_exists(tmp_path) -> None:
-    (tmp_path / "pyproject.toml").write_text("[tool.llmops.refusal]\njudge = true\n")
-    with pytest.raises(ConfigError, match=r"judge = true needs the LLM judge \(\[tool.llmops.judge\]\)"):
-        Checker.from_settings(load_settings(tmp_path))
 
 
 def test_refusal_is_only_checked_when_a_case_asks() -> None:

@@ -97,6 +97,7 @@ class Checker:
     scrubber: Scrubber = field(default_factory=Scrubber)
     leak_min_words: int = 8
     refusal: RefusalDetector = field(default_factory=PhraseRefusalDetector)
+    refusal_judged: bool = False  # [tool.llmops.refusal] judge = true: the judge decides what phrases do not
     judge: Judge | None = None
     embedder: Embedder | None = None
 
@@ -110,6 +111,7 @@ class Checker:
             scrubber=Scrubber(configured_secrets(settings.targets)),
             leak_min_words=settings.leaks.min_words,
             refusal=refusal_detector(settings.refusal),
+            refusal_judged=settings.refusal.judge,
         )
 
     def __post_init__(self) -> None:
@@ -182,7 +184,9 @@ class Checker:
         if rule.no_system_prompt_leak and (exchange.system or exchange.canary):
             results.append(system_prompt_leak_check(reply, exchange.system, exchange.canary, self.leak_min_words))
         if rule.refusal is not None:
-            results.append(refusal_check(self.refusal, reply, rule.refusal))
+            results.append(refusal_check(self.refusal, reply, rule.refusal, judged=self.refusal_judged,
+                                         judge=self.judge, history=context.history,
+                                         conversation=context.conversation, mask=self.detector.mask))
         results.extend(self._content_checks(rule, reply))
         results.extend(self._structure_checks(rule, exchange))
         results.extend(self._meaning_checks(rule, reply, context))

@@ -2,7 +2,7 @@
 
 Two signs of a leak. A run of ``min_words`` consecutive words of the system prompt
 (case, whitespace and punctuation ignored), and the canary planted in the prompt
-(:mod:`pytest_llmops.canary`). A bot asked to get around its instructions will
+(:mod:`pytest_llmops.checks.canary`). A bot asked to get around its instructions will
 transform what it leaks, so the reply is read several ways: as written, rot13,
 reversed (characters or words), and every base64 or hex run in it decoded; the canary
 is also looked for with everything but letters and digits removed ("L L M O P S -

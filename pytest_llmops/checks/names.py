@@ -29,7 +29,7 @@ JSON = "json"  # the reply is JSON, maybe of a schema (checks/structured.py)
 MAX_TOKENS = "max_tokens"  # completion tokens of the reply (checks/tokens.py)
 
 #: the checks that spend tokens of their own, and whose account they are counted in
-TOKEN_ACCOUNT_OF_CHECK = {JUDGE: "judge", SIMILAR: "embeddings"}
+TOKEN_ACCOUNT_OF_CHECK = {JUDGE: "judge", SIMILAR: "embeddings", REFUSAL: "judge"}  # refusal: when judged
 
 #: every finding falls into one of these categories; ``--fail-on``, alerts and summaries speak in them.
 #: A secret is its own category, not "pii": a leaked key is an incident of another kind (rotate the

@@ -31,7 +31,7 @@ from ..checks import names
 from ..checks.names import SEVERE_CATEGORIES, category_of
 from ..clock import iso_z
 from ..config import Settings, load_settings
-from ..errors import RecordError
+from ..errors import ConfigError, RecordError
 from ..pii.storage import storage_detector
 from ..pseudonym import Pseudonymizer
 from ..text import stored_excerpt
@@ -81,6 +81,10 @@ class Monitor:
         self.options = options or monitor_settings(self.settings)
         self.checker = Checker.from_settings(self.settings)
         self.expect = self.options.expect
+        if self.checker.refusal_judged and self.expect.refusal is not None:
+            raise ConfigError("[tool.llmops.monitor.expect] refusal cannot run in the monitor with "
+                              "[tool.llmops.refusal] judge = true (the monitor sends no reply on to a judge); "
+                              "decide refusals by phrases there, or check them in case files")
         # what the log stores is masked for every kind, even kinds the checks leave out (as feedback does)
         self.detector = storage_detector(self.settings)
         self._checker_masks_enough = set(self.detector.kinds) <= set(self.checker.detector.kinds)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ..canary import new_canary
+from ..checks.canary import new_canary
 from ..cases import LoadedCase
 from ..checks import Checker
 from ..checks.cache import DiskCache
@@ -82,6 +82,10 @@ class LlmopsRun:
         recording = self.cassettes is not None and self.cassettes.live
         self.cache = DiskCache(settings.cache_path) if self.use_cache and not recording else None
         mask = self.checker.detector.mask
+        if settings.refusal.judge and not settings.judge.target:
+            raise ConfigError("[tool.llmops.refusal] judge = true needs the LLM judge: set [tool.llmops.judge] "
+                              "target = \"NAME\" (docs/checks.md), or remove judge = true to decide refusals by "
+                              "phrases alone (docs/probes.md)")
         if settings.judge.target:
             judge = self._helper("judge", settings.judge.target)
             self.checker.judge = Judge(judge, mask=mask if settings.judge.mask_pii else None, cache=self.cache,
