@@ -26,6 +26,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -107,7 +108,7 @@ def run_monitor(path: Path, log: Path) -> tuple[float, int]:
     options = monitor_settings(settings, {"log_file": str(log)})
     monitor = Monitor(settings, options, console=False, logger_name="pytest_llmops.monitor.bench")
     started = clock()
-    _check_lines(monitor, read_file(path, options.max_line_bytes), options.max_line_bytes)
+    _check_lines(monitor, read_file(path, options.max_line_bytes), options.max_line_bytes, threading.Event())
     monitor.close()
     return clock() - started, monitor.stats.interactions
 
@@ -178,7 +179,7 @@ def parts(path: Path, log: Path, profile_top: int = 12) -> None:
     monitor = Monitor(settings, options, console=False, logger_name="pytest_llmops.monitor.bench-profile")
     profiler = cProfile.Profile()
     profiler.enable()
-    _check_lines(monitor, read_file(path, options.max_line_bytes), options.max_line_bytes)
+    _check_lines(monitor, read_file(path, options.max_line_bytes), options.max_line_bytes, threading.Event())
     monitor.close()
     profiler.disable()
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
