@@ -12,15 +12,22 @@ personal data to mask. Then times, on the same file:
 * cli second run: the same command again (everything exists, nothing written)
 * appends: ``FeedbackStore.record`` one record at a time (lock, one write, fsync)
 
+Then the same for ``llmops cases from-monitor-log`` on a monitor log of N interactions
+(written by the real monitor from benchmarks/monitor.py's traffic): its floor is the same
+``json.loads`` loop over the log.
+
 Run: ``python benchmarks/convert.py [--records N] [--conversations K] [--repeat R]``.
-Prints best-of-R seconds and the ratio to the floor.
+Each figure is run R times (default 3) right after its floor, and printed as the ratio to
+that floor, min / median / max, with the load average (the machine is shared).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,13 +65,34 @@ def make_file(path: Path, records: int, conversations: int, seed: int = 7) -> No
             out.write(jsonl.dumps(record.to_json_dict()) + "\n")
 
 
-def best_of(repeat: int, run) -> tuple[float, object]:
-    best, result = float("inf"), None
+def timed(run) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = run()
+    return time.perf_counter() - started, result
+
+
+def against_floor(repeat: int, path: Path, run) -> tuple[list[float], list[float], object]:
+    """``run`` timed ``repeat`` times, each right after the floor over ``path``: (seconds, ratios, last result)."""
+    seconds, ratios, result = [], [], None
     for _ in range(repeat):
-        started = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+        floor_seconds, _ = timed(lambda: floor(path))
+        took, result = timed(run)
+        seconds.append(took)
+        ratios.append(took / floor_seconds)
+    return seconds, ratios, result
+
+
+def spread(values: list[float], form: str) -> str:
+    return " / ".join(form.format(v) for v in (min(values), statistics.median(values), max(values)))
+
+
+def load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def row(name: str, records: int, seconds: list[float], ratios: list[float], note: str) -> None:
+    print(f"{name:<42} {spread(seconds, '{:.2f}')} s  {spread(ratios, '{:.1f}x')} floor  "
+          f"{records / statistics.median(seconds):>9,.0f} records/s  ({note})")
 
 
 def floor(path: Path) -> int:
@@ -88,6 +116,48 @@ def cli(folder: Path, out: Path) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
+def monitor_log(folder: Path, records: int) -> Path:
+    """A monitor log of ``records`` interactions, written by the real monitor (benchmarks/monitor.py's traffic)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import monitor as monitor_bench
+
+    source, log = folder / "interactions.jsonl", folder / "chatbot_monitoring.log"
+    monitor_bench.generate(source, records)
+    subprocess.run([sys.executable, "-m", "pytest_llmops.cli", "monitor", "-q", str(source), f"--log-file={log}"],
+                   cwd=folder, capture_output=True, check=False)
+    source.unlink()
+    return log
+
+
+def cli_monitor(folder: Path, log: Path, out: Path) -> str:
+    result = subprocess.run([sys.executable, "-m", "pytest_llmops.cli", "cases", "from-monitor-log", str(log),
+                             f"--out={out}"], cwd=folder, capture_output=True, text=True, check=True)
+    return result.stdout.strip().splitlines()[-1]
+
+
+def monitor_section(folder: Path, records: int, repeat: int) -> None:
+    from pytest_llmops.convert.from_monitor import candidates_from_monitor_log
+    from pytest_llmops.monitor.settings import monitor_settings
+
+    log = monitor_log(folder, records)
+    settings = load_settings(folder)
+    options = monitor_settings(settings)
+    print(f"monitor log: {records:,} interactions, {log.stat().st_size / 1e6:.1f} MB; load average {load()}")
+
+    def convert() -> tuple[int, int]:
+        candidates, _, _ = candidates_from_monitor_log([log], options, settings.max_latency_ms)
+        return len(candidates), len(plan_cases(candidates))
+
+    seconds, ratios, (cands, planned) = against_floor(repeat, log, convert)
+    row("from-monitor-log: read + candidates + plan", records, seconds, ratios,
+        f"{cands:,} candidates -> {planned:,} cases")
+    out = folder / "from-monitor"
+    seconds, ratios, summary = against_floor(1, log, lambda: cli_monitor(folder, log, out))
+    row("llmops cases from-monitor-log, first run", records, seconds, ratios, summary)
+    seconds, ratios, summary = against_floor(repeat, log, lambda: cli_monitor(folder, log, out))
+    row("llmops cases from-monitor-log, again", records, seconds, ratios, summary)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
@@ -103,27 +173,25 @@ def main() -> None:
         size_mb = path.stat().st_size / 1e6
         print(f"feedback file: {args.records:,} records, {size_mb:.1f} MB, "
               f"{args.conversations:,} distinct conversations")
-        rows = []
-        t_floor, count = best_of(args.repeat, lambda: floor(path))
-        rows.append(("floor: json.loads loop", t_floor, f"{count:,} lines"))
-        t_read, (records, bad) = best_of(args.repeat, lambda: read_feedback(path))
-        rows.append(("read_feedback (parse + validate)", t_read, f"{len(records):,} records, {len(bad)} bad"))
-        t_conv, (cands, planned, skipped) = best_of(args.repeat, lambda: convert_only(path))
-        rows.append(("read + candidates + plan (dry run)", t_conv,
-                     f"{cands:,} candidates -> {planned:,} cases, {skipped:,} skipped"))
+        print(f"{args.repeat} runs each, min / median / max, seconds and ratio to the json.loads floor timed "
+              f"right before it; load average {load()}")
+        seconds, ratios, (records, bad) = against_floor(args.repeat, path, lambda: read_feedback(path))
+        row("read_feedback (parse + validate)", args.records, seconds, ratios, f"{len(records):,} records, {len(bad)} bad")
+        seconds, ratios, (cands, planned, skipped) = against_floor(args.repeat, path, lambda: convert_only(path))
+        row("read + candidates + plan (dry run)", args.records, seconds, ratios,
+            f"{cands:,} candidates -> {planned:,} cases, {skipped:,} skipped")
         out = folder / "regressions"
-        t_first, summary_first = best_of(1, lambda: cli(folder, out))
-        rows.append(("llmops cases from-feedback, first run", t_first, summary_first))
-        t_second, summary_second = best_of(args.repeat, lambda: cli(folder, out))
-        rows.append(("llmops cases from-feedback, again", t_second, summary_second))
-        for name, seconds, note in rows:
-            print(f"{name:<40} {seconds:7.2f} s  {seconds / t_floor:6.1f}x floor  "
-                  f"{args.records / seconds:>10,.0f} records/s  ({note})")
+        seconds, ratios, summary = against_floor(1, path, lambda: cli(folder, out))
+        row("llmops cases from-feedback, first run", args.records, seconds, ratios, summary)
+        seconds, ratios, summary = against_floor(args.repeat, path, lambda: cli(folder, out))
+        row("llmops cases from-feedback, again", args.records, seconds, ratios, summary)
         store = FeedbackStore.from_settings(load_settings(folder), folder / "appends.jsonl")
-        t_append, _ = best_of(1, lambda: [store.record("slow", "took ages", user_id="u-1")
+        t_append, _ = timed(lambda: [store.record("slow", "took ages", user_id="u-1")
                                           for _ in range(args.appends)])
         print(f"{'FeedbackStore.record (lock, write, fsync)':<40} {t_append:7.2f} s for {args.appends:,} "
               f"appends: {t_append / args.appends * 1000:.2f} ms each, {args.appends / t_append:,.0f} records/s")
+        monitor_section(folder, args.records, args.repeat)
+        print(f"load average at the end {load()}")
 
 
 if __name__ == "__main__":

@@ -101,6 +101,33 @@ def test_records_reach_an_applications_own_logging_handlers(project):
     assert json.loads(seen[0].getMessage())["reply"] == "write to [EMAIL]"
 
 
+def test_a_monitor_that_only_logs_to_its_file_writes_the_same_lines_and_still_honours_logging(project):
+    # as `llmops monitor -q` runs it: no propagation, its file and a NullHandler; entries skip LogRecord then
+    seen: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            seen.append(record)
+
+    with open_monitor(project, logger_name="pytest_llmops.monitor.test-direct") as monitor:
+        monitor.logger.propagate = False
+        monitor.add_handler(logging.NullHandler())
+        assert monitor._direct_files() == [h for h in monitor.handlers if type(h).__name__ == "JsonLinesFileHandler"]
+        monitor.record("hi", f"write to {LEAKED_EMAIL}", 10.0, timestamp="2026-11-25T10:00:00Z")
+        collect = Collect()
+        monitor.logger.addHandler(collect)  # an application's handler added later hears from then on
+        assert monitor._direct_files() is None
+        monitor.record("hi", "fine", 10.0, timestamp="2026-11-25T10:00:01Z")
+        monitor.logger.removeHandler(collect)
+        monitor.logger.setLevel(logging.WARNING)  # a level above INFO drops clean exchanges from the file too
+        monitor.record("hi", "fine again", 10.0)
+        monitor.record("hi", f"mail {LEAKED_EMAIL}", 10.0, timestamp="2026-11-25T10:00:02Z")
+    lines = read_log(project / "chatbot_monitoring.log")
+    assert [line["reply"] for line in lines] == ["write to [EMAIL]", "fine", "mail [EMAIL]"]
+    assert [line["level"] for line in lines] == ["ERROR", "INFO", "ERROR"]
+    assert [json.loads(record.getMessage())["reply"] for record in seen] == ["fine"]
+
+
 def test_exchange_context_manager_times_the_reply_and_records_failures(project):
     with open_monitor(project) as monitor:
         with monitor.exchange("Where is my order?", conversation_id="c1", user_id="u1") as live:

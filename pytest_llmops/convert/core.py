@@ -222,22 +222,33 @@ def write_cases(planned: list[PlannedCase], out_dir: Path | str, detector: PiiDe
     result = WriteResult(dry_run=dry_run)
     if not dry_run:
         result.removed_temp_files = jsonl.remove_orphaned_temp_files(out_dir)
-    for case in planned:
-        path = out_dir / case.file_name
-        exists = path.exists()
-        if exists and not force:
-            result.existing.append((path, case))
-            continue
-        if case.case_id in elsewhere:
-            result.existing.append((elsewhere[case.case_id], case))
-            continue
-        if not dry_run:
+    try:
+        for case in planned:
+            path = out_dir / case.file_name
+            exists = path.exists()
+            if exists and not force:
+                result.existing.append((path, case))
+                continue
+            if case.case_id in elsewhere:
+                result.existing.append((elsewhere[case.case_id], case))
+                continue
+            if not dry_run:
+                try:  # each file fsynced before its rename; the folder once at the end, not once a file
+                    jsonl.write_file_atomic(path, render_case_file(case, detector).encode("utf-8"), mode=0o644,
+                                            sync_folder=False)
+                except StorageError as exc:
+                    done = len(result.written) + len(result.overwritten)
+                    raise StorageError(f"{exc}; {done} case file(s) written before it, each whole") from None
+            (result.overwritten if exists else result.written).append((path, case))
+    except BaseException:
+        if not dry_run and (result.written or result.overwritten):
             try:
-                jsonl.write_file_atomic(path, render_case_file(case, detector).encode("utf-8"), mode=0o644)
-            except StorageError as exc:
-                done = len(result.written) + len(result.overwritten)
-                raise StorageError(f"{exc}; {done} case file(s) written before it, each whole") from None
-        (result.overwritten if exists else result.written).append((path, case))
+                jsonl.fsync_folder(out_dir)
+            except StorageError:
+                pass  # the error being raised says more
+        raise
+    if not dry_run and (result.written or result.overwritten):
+        jsonl.fsync_folder(out_dir)
     return result
 
 

@@ -82,8 +82,11 @@ class JsonLinesFileHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         data = getattr(record, "llmops", None)
-        if data is None:
-            return
+        if data is not None:
+            self.store(data)
+
+    def store(self, data: dict[str, Any]) -> None:
+        """Queue one interaction's JSON object for the next batch (what :meth:`emit` does with a record's)."""
         with self._pending_lock:
             self._pending.append(data)
             waiting = len(self._pending)

@@ -252,11 +252,34 @@ class Monitor:
 
     def _emit(self, level: int, entry: dict[str, Any]) -> None:
         logger = self.logger
-        if logger.isEnabledFor(level):
-            # built by hand: skips logging's stack walk for the caller, the costly part of logger.log
-            record = logger.makeRecord(logger.name, level, "(monitor)", 0, JsonMessage(entry), None, None,
-                                       extra={"llmops": entry})
-            logger.handle(record)
+        if not logger.isEnabledFor(level):
+            return
+        files = self._direct_files()
+        if files is not None:
+            # only the monitor's own log files would receive it: hand them the entry, no LogRecord (most of the cost)
+            for handler in files:
+                if level >= handler.level:
+                    handler.store(entry)
+            return
+        # built by hand: skips logging's stack walk for the caller, the costly part of logger.log
+        record = logger.makeRecord(logger.name, level, "(monitor)", 0, JsonMessage(entry), None, None,
+                                   extra={"llmops": entry})
+        logger.handle(record)
+
+    def _direct_files(self) -> list[JsonLinesFileHandler] | None:
+        """The log files, when they and handlers that drop everything are all a record would reach (as in
+        ``llmops monitor``); None when anything else listens (a console, an application's handler, a filter)."""
+        logger = self.logger
+        if logger.propagate or logger.filters or logger.disabled or logging.root.manager.disable:
+            return None
+        files = []
+        for handler in logger.handlers:
+            kind = type(handler)
+            if handler.filters or kind not in (JsonLinesFileHandler, logging.NullHandler):
+                return None
+            if kind is JsonLinesFileHandler:
+                files.append(handler)
+        return files
 
     # -- periods, shutdown ----------------------------------------------------------------------
 

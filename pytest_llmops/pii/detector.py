@@ -19,8 +19,8 @@ from typing import Any, Iterable, Protocol
 from .allowlist import Allowlist
 from .findings import PiiFinding, kept_spans
 from .phones import DEFAULT_REGIONS, check_regions, national_recognizers, reads_north_american
-from .recognizers import (BUILTIN_KINDS, BUILTIN_RECOGNIZERS, PHONE_NORTH_AMERICA, Recognizer, custom_recognizer,
-                          longest_digit_run)
+from .recognizers import (BUILTIN_KINDS, BUILTIN_RECOGNIZERS, PHONE_NORTH_AMERICA, Recognizer, could_hold,
+                          custom_recognizer, longest_digit_run)
 from .secrets import SecretDetector, SecretFinding
 
 _HAS_DIGIT = re.compile(r"[0-9]").search
@@ -63,6 +63,7 @@ class PiiDetector:
         enabled = frozenset(self.kinds)
         self._recognizers = tuple(r for r in (*_builtin_recognizers(self.regions), *self.custom) if r.kind in enabled)
         self._backend_kinds = enabled & frozenset(backend.kinds) if backend else frozenset()
+        self._could_hold = could_hold(self._recognizers) if not self._backend_kinds else None
 
     @classmethod
     def from_settings(cls, pii: Any, secrets: SecretDetector | None = None) -> "PiiDetector":
@@ -92,6 +93,8 @@ class PiiDetector:
         return ConversationMasker(self)
 
     def _spans(self, text: str) -> list[tuple[int, int, int, str]]:
+        if self._could_hold is not None and not self._could_hold(text):
+            return []  # no @, no long run of digits...: none of the recognizers can match (most replies)
         has_digit = _HAS_DIGIT(text) is not None
         longest_run = -1  # measured once, when a recognizer first asks
         spans = []
@@ -113,7 +116,10 @@ class PiiDetector:
 
     def find(self, text: str) -> list[PiiFinding]:
         """Every finding in ``text``, in order, without overlaps (the longest, then strongest, wins)."""
-        ordered = ((start, start - negative_length, kind) for start, negative_length, _, kind in self._spans(text))
+        spans = self._spans(text)
+        if not spans:
+            return []
+        ordered = ((start, start - negative_length, kind) for start, negative_length, _, kind in spans)
         return [PiiFinding(kind, start, end, text[start:end])
                 for start, end, kind in kept_spans(text, ordered, self.allowlist)]
 

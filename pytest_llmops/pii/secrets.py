@@ -90,6 +90,16 @@ def high_entropy(value: str) -> bool:
     return shannon_entropy(value) >= (3.0 if is_hex else 3.5)
 
 
+#: letters that a case-insensitive pattern matches with "i" or "s" but ``str.lower`` does not turn into them:
+#: the dotless i, the dotted capital I (lowered to two characters) and the long s
+_EXTRA_FOLDS = str.maketrans({"\u0131": "i", "\u0130": "i", "\u017f": "s"})
+
+
+def hint_text(text: str) -> str:
+    """``text`` as rule hints are compared with: lower case, with the letters ``re.IGNORECASE`` folds alike."""
+    return text.lower() if text.isascii() else text.translate(_EXTRA_FOLDS).lower()
+
+
 @dataclass(frozen=True)
 class SecretRule:
     """One secret format: a pattern (group ``secret`` is the part masked, else the whole match), a check."""
@@ -97,10 +107,13 @@ class SecretRule:
     name: str
     pattern: re.Pattern[str]
     validator: Callable[[str], bool] | None = None
-    hint: str = ""  # text every match contains (case-insensitive): skips the regex on most replies
+    #: texts one of which every match contains (lower case, compared with :func:`hint_text`): a text holding
+    #: none of them skips the regex, as most replies do. Empty: the rule always runs.
+    hints: tuple[str, ...] = ()
 
     def spans(self, text: str, lowered: str) -> Iterator[tuple[int, int]]:
-        if self.hint and self.hint not in lowered:
+        """(start, end) of every confirmed match; ``lowered`` is ``hint_text(text)``."""
+        if self.hints and not any(hint in lowered for hint in self.hints):
             return
         for match in self.pattern.finditer(text):
             group = "secret" if "secret" in self.pattern.groupindex else 0
@@ -111,6 +124,9 @@ class SecretRule:
 
 _B = r"(?<![A-Za-z0-9_-])"  # a key starts at a word edge
 _E = r"(?![A-Za-z0-9_-])"  # and ends at one
+#: a piece of every keyword above, in lower case ("key" for api key, access key, private key; "passw" for
+#: password and passwd...): the keyword rule's pre-filter
+KEYWORD_HINTS = ("key", "secret", "token", "bearer", "passw", "passphrase", "credential", "auth")
 _KEYWORDS = (r"api[ _-]?key|access[ _-]?key|secret(?:[ _-]?(?:access[ _-]?)?key)?|client[ _-]?secret|"
              r"token|bearer|password|passwd|passphrase|credentials?|private[ _-]?key|auth(?:orization)?")
 
@@ -118,35 +134,38 @@ BUILTIN_RULES: tuple[SecretRule, ...] = (
     SecretRule("private_key", re.compile(
         r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----"
         r"(?:.{0,20000}?-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s:,-]*)",
-        re.S), hint="private key"),
+        re.S), hints=("private key",)),
     SecretRule("openai_key", re.compile(_B + r"sk-(?:proj-|svcacct-|admin-|ant-(?:api|admin)\d\d-)?"
                                             r"[A-Za-z0-9_-]{20,}" + _E),
-               validator=lambda v: random_key(v.split("-", 1)[1]), hint="sk-"),
+               validator=lambda v: random_key(v.split("-", 1)[1]), hints=("sk-",)),
     SecretRule("aws_access_key_id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}"
-                                               r"(?![A-Z0-9])"), validator=lambda v: looks_random(v[4:], 6)),
+                                               r"(?![A-Z0-9])"), validator=lambda v: looks_random(v[4:], 6),
+               hints=("akia", "asia", "abia", "acca", "a3t")),
     SecretRule("github_token", re.compile(_B + r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{40,255})"
-                                          + _E), validator=lambda v: random_key(v.split("_", 1)[1])),
+                                          + _E), validator=lambda v: random_key(v.split("_", 1)[1]),
+               hints=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
     SecretRule("gitlab_token", re.compile(_B + r"gl(?:pat|dt|rt|cbt|ptt|oas)-[A-Za-z0-9_-]{20,}" + _E),
-               validator=lambda v: random_key(v.split("-", 1)[1]), hint="gl"),
+               validator=lambda v: random_key(v.split("-", 1)[1]), hints=("gl",)),
     SecretRule("slack_token", re.compile(_B + r"xox[abposre]-[A-Za-z0-9-]{10,}" + _E),
-               validator=lambda v: looks_random(v[5:]), hint="xox"),
+               validator=lambda v: looks_random(v[5:]), hints=("xox",)),
     SecretRule("slack_webhook", re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9_/-]{20,}"),
-               hint="hooks.slack.com"),
+               hints=("hooks.slack.com",)),
     SecretRule("stripe_key", re.compile(_B + r"(?:sk|rk|whsec)_(?:live|test)_[A-Za-z0-9]{16,}" + _E),
-               validator=lambda v: random_key(v.rsplit("_", 1)[1])),
-    SecretRule("google_api_key", re.compile(_B + r"AIza[0-9A-Za-z_-]{35}" + _E), hint="aiza"),
+               validator=lambda v: random_key(v.rsplit("_", 1)[1]), hints=("_live_", "_test_")),
+    SecretRule("google_api_key", re.compile(_B + r"AIza[0-9A-Za-z_-]{35}" + _E), hints=("aiza",)),
     SecretRule("huggingface_token", re.compile(_B + r"hf_[A-Za-z0-9]{30,40}" + _E),
-               validator=lambda v: random_key(v[3:]), hint="hf_"),
-    SecretRule("sendgrid_key", re.compile(_B + r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}" + _E), hint="sg."),
+               validator=lambda v: random_key(v[3:]), hints=("hf_",)),
+    SecretRule("sendgrid_key", re.compile(_B + r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}" + _E), hints=("sg.",)),
     SecretRule("npm_token", re.compile(_B + r"npm_[A-Za-z0-9]{36}" + _E), validator=lambda v: random_key(v[4:]),
-               hint="npm_"),
-    SecretRule("pypi_token", re.compile(_B + r"pypi-AgE[A-Za-z0-9_-]{50,}" + _E), hint="pypi-"),
+               hints=("npm_",)),
+    SecretRule("pypi_token", re.compile(_B + r"pypi-AgE[A-Za-z0-9_-]{50,}" + _E), hints=("pypi-",)),
     SecretRule("jwt", re.compile(_B + r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}" + _E),
-               validator=jwt_header, hint="eyj"),
+               validator=jwt_header, hints=("eyj",)),
     # a long random value a few words after "key", "token", "password"...: "the API key is 9f2c..."
     SecretRule(KEYWORD_RULE, re.compile(
         rf"(?i:\b(?:{_KEYWORDS})\b)[^\n.!?]{{0,30}}?[\s:=\"'`(]"
-        r"(?P<secret>[A-Za-z0-9+/_.~=-]{15,255}[A-Za-z0-9+/_~=-])(?![A-Za-z0-9+/_~=-])"), validator=high_entropy),
+        r"(?P<secret>[A-Za-z0-9+/_.~=-]{15,255}[A-Za-z0-9+/_~=-])(?![A-Za-z0-9+/_~=-])"), validator=high_entropy,
+        hints=KEYWORD_HINTS),
 )
 
 
@@ -174,9 +193,18 @@ class SecretDetector:
             backend = DetectSecretsBackend.load()
         return cls(allowlist=Allowlist.from_entries(secrets.allowlist), backend=backend)
 
+    def __post_init__(self) -> None:
+        # one search for every rule's hints: most texts hold none, and skip every rule at once
+        gated = all(rule.hints for rule in self.rules)
+        hints = sorted({hint for rule in self.rules for hint in rule.hints}, key=len, reverse=True)
+        self._could_hold = re.compile("|".join(map(re.escape, hints))).search if gated and hints else None
+
     def _spans(self, text: str) -> list[tuple[int, int, str]]:
-        lowered = text.lower()
-        spans = [(start, end, rule.name) for rule in self.rules for start, end in rule.spans(text, lowered)]
+        lowered = hint_text(text)
+        if self._could_hold is not None and self._could_hold(lowered) is None:
+            spans = []
+        else:
+            spans = [(start, end, rule.name) for rule in self.rules for start, end in rule.spans(text, lowered)]
         if self.backend is not None:
             spans.extend((start, end, rule) for rule, start, end in self.backend.spans(text))
         return spans
@@ -185,8 +213,11 @@ class SecretDetector:
         """Every secret in ``text``, in order, without overlaps (the longest wins)."""
         if not text:
             return []
+        spans = self._spans(text)
+        if not spans:
+            return []
         # at the same start a named format wins over the generic keyword rule, then the longer span
-        ordered = sorted(self._spans(text), key=lambda span: (span[0], span[2] == KEYWORD_RULE, -span[1]))
+        ordered = sorted(spans, key=lambda span: (span[0], span[2] == KEYWORD_RULE, -span[1]))
         return [SecretFinding(SECRET_KIND, start, end, text[start:end], rule=rule)
                 for start, end, rule in kept_spans(text, ordered, self.allowlist)]
 
