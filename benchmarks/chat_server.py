@@ -22,6 +22,9 @@ REPLY = "You can return any item within 30 days of delivery for a full refund."
 def make_handler(latency_s: float) -> type[BaseHTTPRequestHandler]:
     class ChatHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as any real API server
+        # headers and body leave as separate writes: without TCP_NODELAY, Nagle's algorithm holds the
+        # body until the client's delayed ACK (up to 40 ms a reply on a kept-alive connection)
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -18,7 +18,9 @@ Run: ``python benchmarks/replay.py`` (about ten minutes; ``--only PART`` for one
 
 Every figure is min / median / max over ``--repeats`` runs, runs of the compared commands
 interleaved; the load average is printed beside them. The machine is shared: compare the
-ratios within one run.
+ratios within one run. ``--baseline-code DIR`` (a checkout of an older commit) also runs
+every ``pytest --llmops`` measurement with that code (``PYTHONPATH=DIR``), each right after
+the current code's, so a before/after comparison shares the same minute of machine load.
 """
 
 from __future__ import annotations
@@ -59,15 +61,23 @@ finally:
 """
 
 
+#: the code versions measured: ("", no change) and, with --baseline-code, ("baseline", PYTHONPATH=DIR)
+VARIANTS: list[tuple[str, dict[str, str]]] = [("", {})]
+
+
+def labelled(label: str, variant: str) -> str:
+    return f"{label} [{variant}]" if variant else label
+
+
 class Run:
     """One finished pytest process: wall, pytest's session time, its own CPU and peak RSS."""
 
-    def __init__(self, folder: Path, *args: str):
+    def __init__(self, folder: Path, *args: str, env: dict[str, str] | None = None):
         out = folder / ".bench-out"
         command = [sys.executable, "-c", MEASURED, "pytest", "-q", "-p", "no:cacheprovider", *args]
         started = time.perf_counter()
         done = subprocess.run(command, cwd=folder, capture_output=True, text=True,
-                              env={**CHILD_ENV, "BENCH_OUT": str(out)})
+                              env={**CHILD_ENV, **(env or {}), "BENCH_OUT": str(out)})
         self.wall = time.perf_counter() - started
         if done.returncode != 0:
             raise SystemExit(f"pytest failed in {folder} ({done.returncode}):\n{done.stdout[-3000:]}\n"
@@ -163,25 +173,28 @@ def throughput(root: Path, count: int, latency_ms: float, concurrency: int, repe
     print(f"ideal N*L/C at C={concurrency}: {ideal:.2f} s (at C={2 * concurrency}: {ideal / 2:.2f} s); "
           f"load average {os.getloadavg()[0]:.1f}")
     floor: list[float] = []
-    runs: dict[int, list[Run]] = {concurrency: [], 2 * concurrency: []}
+    runs: dict[tuple[str, int], list[Run]] = {(variant, c): [] for variant, _ in VARIANTS
+                                              for c in (concurrency, 2 * concurrency)}
     with ChatServerProcess(latency_ms) as server:
         folder = project(root / "throughput", count, server.url)
         for _ in range(repeats):
             floor.append(thread_pool_floor(server.url, count, concurrency))
-            for c in runs:
-                runs[c].append(Run(folder, "--llmops", "--llmops-concurrency", str(c)))
+            for c in (concurrency, 2 * concurrency):
+                for variant, env in VARIANTS:
+                    runs[variant, c].append(Run(folder, "--llmops", "--llmops-concurrency", str(c), env=env))
     print("| run | wall | vs ideal at C | CPU of the process |")
     print("|---|---|---|---|")
     print(f"| thread pool, one httpx.Client, C={concurrency} (floor) | {spread(floor)} | {ratio(floor, ideal)} | |")
-    for c, done in runs.items():
+    for (variant, c), done in runs.items():
         cpu = spread([run.cpu for run in done])
-        print(f"| pytest --llmops C={c}: session | {spread([r.session for r in done])} "
+        print(f"| {labelled(f'pytest --llmops C={c}: session', variant)} | {spread([r.session for r in done])} "
               f"| {ratio([r.session for r in done], ideal)} | {cpu} |")
-        print(f"| pytest --llmops C={c}: whole process | {spread([r.wall for r in done])} "
+        print(f"| {labelled(f'pytest --llmops C={c}: whole process', variant)} | {spread([r.wall for r in done])} "
               f"| {ratio([r.wall for r in done], ideal)} | |")
-    faster = [a.wall / b.wall for a, b in zip(runs[2 * concurrency], runs[concurrency])]
-    print(f"C={2 * concurrency} / C={concurrency}, whole process, run by run: {spread(faster, 'x')} "
-          "(<= 1 means more concurrency is not slower)")
+    for variant, _ in VARIANTS:
+        faster = [a.wall / b.wall for a, b in zip(runs[variant, 2 * concurrency], runs[variant, concurrency])]
+        print(f"{labelled(f'C={2 * concurrency} / C={concurrency}', variant)}, whole process, run by run: "
+              f"{spread(faster, 'x')} (<= 1 means more concurrency is not slower)")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
@@ -190,19 +203,24 @@ def xdist(root: Path, count: int, repeats: int) -> None:
     ideal = count * latency_ms / 1000 / concurrency
     print(f"\n## 2. xdist: N={count} cases, L={latency_ms} ms, C={concurrency} per process "
           f"(ideal without xdist {ideal:.2f} s, with -n 2 {ideal / 2:.2f} s); load average {os.getloadavg()[0]:.1f}")
-    alone: list[Run] = []
-    spread_out: list[Run] = []
+    alone: dict[str, list[Run]] = {variant: [] for variant, _ in VARIANTS}
+    spread_out: dict[str, list[Run]] = {variant: [] for variant, _ in VARIANTS}
     with ChatServerProcess(latency_ms) as server:
         folder = project(root / "xdist", count, server.url)
         for _ in range(repeats):
-            alone.append(Run(folder, "--llmops", "--llmops-concurrency", str(concurrency)))
-            spread_out.append(Run(folder, "--llmops", "--llmops-concurrency", str(concurrency), "-n", "2"))
+            for variant, env in VARIANTS:
+                alone[variant].append(Run(folder, "--llmops", "--llmops-concurrency", str(concurrency), env=env))
+                spread_out[variant].append(Run(folder, "--llmops", "--llmops-concurrency", str(concurrency),
+                                               "-n", "2", env=env))
     print("| run | whole process | pytest session |")
     print("|---|---|---|")
-    for label, done in (("without xdist (floor)", alone), ("-n 2", spread_out)):
-        print(f"| {label} | {spread([r.wall for r in done])} | {spread([r.session for r in done])} |")
-    print(f"-n 2 / without, run by run: {spread([b.wall / a.wall for a, b in zip(alone, spread_out)], 'x')} "
-          "(<= 1 means xdist is not slower)")
+    for variant, _ in VARIANTS:
+        for label, done in (("without xdist (floor)", alone[variant]), ("-n 2", spread_out[variant])):
+            print(f"| {labelled(label, variant)} | {spread([r.wall for r in done])} "
+                  f"| {spread([r.session for r in done])} |")
+        ratios = [b.wall / a.wall for a, b in zip(alone[variant], spread_out[variant])]
+        print(f"{labelled('-n 2 / without', variant)}, run by run: {spread(ratios, 'x')} "
+              "(<= 1 means xdist is not slower)")
 
 
 def per_case(root: Path, sizes: tuple[int, int], repeats: int) -> None:
@@ -210,20 +228,24 @@ def per_case(root: Path, sizes: tuple[int, int], repeats: int) -> None:
     print(f"\n## 3. Our cost per case: built-in stub at 0 ms, N={small} and N={big}; "
           f"load average {os.getloadavg()[0]:.1f}")
     server = ChatServerProcess(0)
-    labels = {"plain pytest, trivial tests (floor)": lambda n: (plain_pytest(root / f"plain{n}", n), ()),
-              "pytest --llmops, built-in stub": lambda n: (project(root / f"stub{n}", n), ("--llmops",)),
-              "pytest --llmops, openai target -> chat server at 0 ms": lambda n: (
-                  project(root / f"http{n}", n, server.url), ("--llmops",)),
-              "collection: pytest --llmops --collect-only": lambda n: (root / f"stub{n}",
-                                                                       ("--llmops", "--collect-only")),
-              "collection floor: plain pytest --collect-only": lambda n: (root / f"plain{n}", ("--collect-only",))}
+    ours = {"pytest --llmops, built-in stub": lambda n: (project(root / f"stub{n}", n), ("--llmops",)),
+            "pytest --llmops, openai target -> chat server at 0 ms": lambda n: (
+                project(root / f"http{n}", n, server.url), ("--llmops",)),
+            "collection: pytest --llmops --collect-only": lambda n: (root / f"stub{n}",
+                                                                     ("--llmops", "--collect-only"))}
+    labels = {"plain pytest, trivial tests (floor)": (lambda n: (plain_pytest(root / f"plain{n}", n), ()), {}),
+              "collection floor: plain pytest --collect-only": (lambda n: (root / f"plain{n}", ("--collect-only",)),
+                                                                {})}
+    for label, make in ours.items():
+        for variant, env in VARIANTS:
+            labels[labelled(label, variant)] = (make, env)
     done: dict[str, dict[int, list[Run]]] = {label: {small: [], big: []} for label in labels}
     with server:
         for _ in range(repeats):
             for n in sizes:
-                for label, make in labels.items():
+                for label, (make, env) in labels.items():
                     folder, args = make(n)
-                    done[label][n].append(Run(folder, *args))
+                    done[label][n].append(Run(folder, *args, env=env))
     print("| run | CPU per case, marginal (min / median / max) | wall per case, marginal | "
           f"peak RSS at N={big} |")
     print("|---|---|---|---|")
@@ -234,18 +256,19 @@ def per_case(root: Path, sizes: tuple[int, int], repeats: int) -> None:
         marginal[label] = cpu
         rss = [run.rss_mb for run in by_size[big]]
         print(f"| {label} | {spread(cpu, 'ms', 3)} | {spread(wall, 'ms', 3)} | {spread(rss, 'MB', 0)} |")
-    ours = [a - b for a, b in zip(marginal["pytest --llmops, built-in stub"],
-                                  marginal["plain pytest, trivial tests (floor)"])]
-    collect = [a - b for a, b in zip(marginal["collection: pytest --llmops --collect-only"],
-                                     marginal["collection floor: plain pytest --collect-only"])]
-    over = [a / b for a, b in zip(marginal["pytest --llmops, built-in stub"],
-                                  marginal["plain pytest, trivial tests (floor)"])]
-    over_http = [a / b for a, b in zip(marginal["pytest --llmops, openai target -> chat server at 0 ms"],
-                                       marginal["plain pytest, trivial tests (floor)"])]
-    print(f"our CPU per case beyond pytest's own (goal <= 1 ms): {spread(ours, 'ms', 3)}")
-    print(f"our collection CPU per case beyond pytest's (goal <= 0.3 ms): {spread(collect, 'ms', 3)}")
-    print(f"--llmops vs plain pytest, CPU per case (goal <= 2x): built-in stub {spread(over, 'x')}, "
-          f"over HTTP {spread(over_http, 'x')}")
+    plain, plain_collect = (marginal["plain pytest, trivial tests (floor)"],
+                            marginal["collection floor: plain pytest --collect-only"])
+    for variant, _ in VARIANTS:
+        stub = marginal[labelled("pytest --llmops, built-in stub", variant)]
+        http = marginal[labelled("pytest --llmops, openai target -> chat server at 0 ms", variant)]
+        collect = marginal[labelled("collection: pytest --llmops --collect-only", variant)]
+        print(f"{labelled('our CPU per case beyond pytest', variant)} (goal <= 1 ms): "
+              f"{spread([a - b for a, b in zip(stub, plain)], 'ms', 3)}")
+        print(f"{labelled('our collection CPU per case beyond pytest', variant)} (goal <= 0.3 ms): "
+              f"{spread([a - b for a, b in zip(collect, plain_collect)], 'ms', 3)}")
+        print(f"{labelled('--llmops vs plain pytest, CPU per case', variant)} (goal <= 2x): built-in stub "
+              f"{spread([a / b for a, b in zip(stub, plain)], 'x')}, over HTTP "
+              f"{spread([a / b for a, b in zip(http, plain)], 'x')}")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
@@ -258,7 +281,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000", help="the two N of the per-case runs")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", choices=["throughput", "xdist", "per-case"], help="one part alone")
+    parser.add_argument("--baseline-code", metavar="DIR", type=Path,
+                        help="also measure this checkout of pytest-llmops (PYTHONPATH=DIR), interleaved")
     args = parser.parse_args()
+    if args.baseline_code:
+        if not (args.baseline_code / "pytest_llmops" / "__init__.py").is_file():
+            raise SystemExit(f"--baseline-code {args.baseline_code}: no pytest_llmops package there")
+        VARIANTS.append(("baseline", {"PYTHONPATH": str(args.baseline_code.resolve())}))
     print(f"# benchmarks/replay.py: Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f}, {threading.active_count()} thread(s)")
     sizes = tuple(int(n) for n in args.sizes.split(","))

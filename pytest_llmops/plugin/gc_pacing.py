@@ -22,7 +22,7 @@ import gc
 import pytest
 
 #: finished items between two collections of the young generations
-COLLECT_EVERY = 1000
+COLLECT_EVERY = 100
 PLUGIN_NAME = "llmops-gc-pacing"
 
 
