@@ -11,6 +11,8 @@ from typing import Any, Iterable
 
 import yaml
 
+from .errors import DuplicateKeyError
+
 
 class LineDict(dict):
     """A dict from YAML, with the 1-based line of the mapping and of each key."""
@@ -32,10 +34,6 @@ class LineList(list):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.item_lines = []
-
-
-class DuplicateKeyError(yaml.MarkedYAMLError):
-    """The same key twice in one mapping: YAML would silently keep the last one."""
 
 
 # libyaml's parser when PyYAML has it (several times faster on large suites); its marks
