@@ -1,9 +1,10 @@
 """pytest-llmops: a chatbot's quality as a test suite.
 
 The public API is what ``__all__`` lists; import it from here (``from pytest_llmops
-import Monitor``). Every other name is the package's own and may move. The parts a
-service uses in production (the monitor, feedback, privacy tools) load on first use,
-so the pytest plugin, which imports this package in every pytest run, stays light.
+import Monitor``). Every other name is the package's own and may move. Every public name
+loads its module on first use, so the pytest plugin, which imports this package in every
+pytest run (``--llmops`` or not), stays light: a run without ``--llmops`` never imports
+the case model, the checks or pydantic's models.
 """
 
 from __future__ import annotations
@@ -11,25 +12,25 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .cases import Case, Expect, LoadedCase, Turn, load_case_file
-from .checks import Checker
-from .checks.judge import Judge, Verdict, ask_judge
-from .config import Settings, load_settings
-from .errors import (CaseFileError, ConfigError, FeedbackError, LlmopsError, PrivacyError, ResultsError,
-                     TargetConnectionError, TargetError, TargetHTTPError, TargetResponseError, TargetTimeout)
-from .pii import PiiDetector, PiiFinding, find_pii, mask_pii
-from .pseudonym import Pseudonymizer, pseudonymize
-from .replay import ReplayJob, replay_case
-from .results import CaseResult, RunResults, load_results, write_results
-from .targets import Target, build_target
-from .targets.stub import StubBehaviour, StubTarget
-from .transcript import (CheckResult, Conversation, Embeddings, Exchange, Reply, ToolCall, Transcript, TurnResult,
-                         Usage)
-
 __version__ = "0.1.0"
 
-#: public names that load their module on first use: name -> module
+#: public names, each loaded from its module on first use: name -> module
 _LAZY = {
+    **dict.fromkeys(("Case", "Expect", "LoadedCase", "Turn", "load_case_file"), ".cases"),
+    "Checker": ".checks",
+    **dict.fromkeys(("Judge", "Verdict", "ask_judge"), ".checks.judge"),
+    **dict.fromkeys(("Settings", "load_settings"), ".config"),
+    **dict.fromkeys(("CaseFileError", "ConfigError", "FeedbackError", "LlmopsError", "PrivacyError", "ResultsError",
+                     "TargetConnectionError", "TargetError", "TargetHTTPError", "TargetResponseError", "TargetTimeout"),
+                    ".errors"),
+    **dict.fromkeys(("PiiDetector", "PiiFinding", "find_pii", "mask_pii"), ".pii"),
+    **dict.fromkeys(("Pseudonymizer", "pseudonymize"), ".pseudonym"),
+    **dict.fromkeys(("ReplayJob", "replay_case"), ".replay"),
+    **dict.fromkeys(("CaseResult", "RunResults", "load_results", "write_results"), ".results"),
+    **dict.fromkeys(("Target", "build_target"), ".targets"),
+    **dict.fromkeys(("StubBehaviour", "StubTarget"), ".targets.stub"),
+    **dict.fromkeys(("CheckResult", "Conversation", "Embeddings", "Exchange", "Reply", "ToolCall", "Transcript",
+                     "TurnResult", "Usage"), ".transcript"),
     "Monitor": ".monitor.service",
     "MonitorSettings": ".monitor.settings",
     "FeedbackStore": ".feedback.store",
@@ -52,15 +53,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = [
-    "Case", "Expect", "LoadedCase", "Turn", "load_case_file",
-    "Checker", "Judge", "Verdict", "ask_judge", "Settings", "load_settings",
-    "LlmopsError", "CaseFileError", "ConfigError", "FeedbackError", "PrivacyError", "ResultsError",
-    "TargetError", "TargetConnectionError", "TargetTimeout", "TargetHTTPError", "TargetResponseError",
-    "PiiDetector", "PiiFinding", "find_pii", "mask_pii",
-    "Pseudonymizer", "pseudonymize",
-    "ReplayJob", "replay_case", "Target", "build_target", "StubBehaviour", "StubTarget",
-    "CheckResult", "Conversation", "Exchange", "Reply", "Transcript", "TurnResult", "Usage", "ToolCall", "Embeddings",
-    "CaseResult", "RunResults", "load_results", "write_results",
-    *_LAZY,
-]
+__all__ = [*_LAZY]

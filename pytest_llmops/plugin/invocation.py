@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import pytest
 
-from ..cases import START_HINT, case_files_in, is_case_file_name, no_cases_reason
-from ..config import Settings
+if TYPE_CHECKING:
+    from ..config import Settings
 
 #: our options that take a path: written with a space, pytest may take the path for its rootdir
 PATH_OPTIONS = ("--llmops-replay", "--llmops-record", "--llmops-results", "--llmops-cases")
@@ -87,8 +87,10 @@ def rootdir_problem(config: pytest.Config) -> str | None:
             f"Write the option with '=': {option}={shlex.quote(value)}")
 
 
-def missing_cases_problem(settings: Settings, from_option: bool) -> str | None:
+def missing_cases_problem(settings: "Settings", from_option: bool) -> str | None:
     """Why ``pytest --llmops`` (no paths) would collect nothing, with what to do; None when there are cases."""
+    from ..cases import START_HINT, no_cases_reason
+
     reason = no_cases_reason(settings.cases_path)
     if reason is None:
         return None
@@ -98,6 +100,8 @@ def missing_cases_problem(settings: Settings, from_option: bool) -> str | None:
 
 def _holds_only_cases(path: Path) -> bool:
     """A case file, or a folder with case files and no Python tests (pytest alone would find nothing there)."""
+    from ..cases import case_files_in, is_case_file_name
+
     if path.is_file():
         return is_case_file_name(path)
     if not case_files_in(path):
@@ -107,6 +111,8 @@ def _holds_only_cases(path: Path) -> bool:
 
 def cases_without_llmops_problem(config: pytest.Config, cases_path: Path) -> str | None:
     """A path named on a run without ``--llmops`` that holds only our cases: pytest alone collects nothing there."""
+    from ..cases import START_HINT
+
     base = config.invocation_params.dir
     for arg in config.args:
         path = Path(os.path.abspath(base / str(arg).split("::")[0]))
@@ -118,7 +124,7 @@ def cases_without_llmops_problem(config: pytest.Config, cases_path: Path) -> str
     return None
 
 
-def reproduce_command(config: pytest.Config, settings: Settings, repeat: int | None) -> str:
+def reproduce_command(config: pytest.Config, settings: "Settings", repeat: int | None) -> str:
     """The command that runs the same cases against the same target with the same options."""
     parts = ["pytest", "--llmops", f"--llmops-target={settings.target}"]
     given = {

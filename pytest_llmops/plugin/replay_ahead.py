@@ -34,6 +34,9 @@ from ..scheduler import JobCancelled, ReplayScheduler
 from . import xdist_share
 from .run import RUN_KEY, is_xdist_worker
 
+#: this module, registered as a plugin: held here, because pytester's in-process runs take modules
+#: imported during a run back out of sys.modules (this one is imported only once --llmops is seen)
+THIS_MODULE = sys.modules[__name__]
 SCHEDULER_KEY = pytest.StashKey[ReplayScheduler]()
 #: under xdist, the items queued on this worker not yet sent ahead
 WORKER_QUEUE_KEY = pytest.StashKey[xdist_share.WorkerQueue]()
@@ -48,7 +51,7 @@ def install(config: pytest.Config, workers: int) -> ReplayScheduler:
     """Create the run's scheduler and register these hooks (called from pytest_configure)."""
     scheduler = ReplayScheduler(workers)
     config.stash[SCHEDULER_KEY] = scheduler
-    config.pluginmanager.register(sys.modules[__name__], PLUGIN_NAME)
+    config.pluginmanager.register(THIS_MODULE, PLUGIN_NAME)
     if is_xdist_worker(config):
         config.stash[WORKER_QUEUE_KEY] = xdist_share.WorkerQueue(config)
     else:

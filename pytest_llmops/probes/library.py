@@ -14,11 +14,8 @@ from .. import __version__
 from ..cases import LoadedCase, load_case_file
 from ..errors import ConfigError
 from ..jsonl import write_file_atomic
+from . import PROBE_CATEGORIES
 
-#: the categories, in the order summaries list them
-PROBE_CATEGORIES: tuple[str, ...] = (
-    "pii-fishing", "system-prompt", "prompt-injection", "jailbreak", "unsafe-commitments", "harmful",
-)
 #: the tag every probe carries (``-m probe``); each also carries its category as a tag
 PROBE_TAG = "probe"
 EXPORT_HEADER = ("# Exported from the pytest-llmops {version} probe library (llmops probes export).\n"
