@@ -16,6 +16,13 @@ Run: ``python benchmarks/replay.py`` (about ten minutes; ``--only PART`` for one
    a case beyond pytest's, collection <= 0.3 ms a case beyond pytest's, overhead within 2x
    of the plain run, peak RSS at 10,000 cases <= 300 MB.
 
+Every ``pytest`` measured runs where a user's would: in a virtual environment holding this
+project as ``pip install`` gives it (its dependencies, no test extras) and pytest-xdist,
+created once under ``--user-venv`` (editable, so it always runs this checkout). The
+development environment also holds hypothesis, Faker and trio, whose pytest plugins load
+in every run (hypothesis's end-of-run hook walks every live object): their cost is not
+the plugin's. ``--python=PATH`` measures with another interpreter instead.
+
 Every figure is min / median / max over ``--repeats`` runs, runs of the compared commands
 interleaved; the load average is printed beside them. The machine is shared: compare the
 ratios within one run. ``--baseline-code DIR`` (a checkout of an older commit) also runs
@@ -40,6 +47,7 @@ from pathlib import Path
 import httpx
 
 HERE = Path(__file__).resolve().parent
+REPOSITORY = HERE.parent
 CASES_PER_FILE = 100
 SESSION_TIME = re.compile(r" in ([0-9.]+)s")
 # Children may cache bytecode (as a developer's or CI's machine does), even if this shell says not to.
@@ -61,6 +69,9 @@ finally:
 """
 
 
+#: the interpreter of every measured pytest run (set by main: the user's install, or --python)
+PYTHON = sys.executable
+
 #: the code versions measured: ("", no change) and, with --baseline-code, ("baseline", PYTHONPATH=DIR)
 VARIANTS: list[tuple[str, dict[str, str]]] = [("", {})]
 
@@ -74,7 +85,7 @@ class Run:
 
     def __init__(self, folder: Path, *args: str, env: dict[str, str] | None = None):
         out = folder / ".bench-out"
-        command = [sys.executable, "-c", MEASURED, "pytest", "-q", "-p", "no:cacheprovider", *args]
+        command = [PYTHON, "-c", MEASURED, "pytest", "-q", "-p", "no:cacheprovider", *args]
         started = time.perf_counter()
         done = subprocess.run(command, cwd=folder, capture_output=True, text=True,
                               env={**CHILD_ENV, **(env or {}), "BENCH_OUT": str(out)})
@@ -96,6 +107,25 @@ def spread(values: list[float], unit: str = "s", digits: int = 2) -> str:
 
 def ratio(values: list[float], base: float) -> str:
     return spread([value / base for value in values], "x")
+
+
+def user_install(venv: Path) -> str:
+    """The Python of ``venv``, created with this checkout (editable) and pytest-xdist if it is not there yet."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"creating {venv}: pip install -e {REPOSITORY} pytest-xdist (once)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "-e", str(REPOSITORY), "pytest-xdist"],
+                       check=True, env=CHILD_ENV)
+    return str(python)
+
+
+def pytest_plugins_of(python: str) -> str:
+    """The pytest plugins installed for ``python`` (printed beside the figures: they all load in every run)."""
+    listing = subprocess.run([python, "-c", "import importlib.metadata as m; print(', '.join(sorted({d.metadata['Name'] "
+                              "for d in m.distributions() for e in d.entry_points if e.group == 'pytest11'})))"],
+                             capture_output=True, text=True, check=True)
+    return listing.stdout.strip()
 
 
 def write_cases(folder: Path, count: int) -> Path:
@@ -281,6 +311,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000", help="the two N of the per-case runs")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", choices=["throughput", "xdist", "per-case"], help="one part alone")
+    parser.add_argument("--user-venv", type=Path, default=Path(tempfile.gettempdir()) / "llmops-bench-user-venv",
+                        help="the user's install to measure in (created if missing)")
+    parser.add_argument("--python", help="measure with this interpreter instead of the user's install")
     parser.add_argument("--baseline-code", metavar="DIR", type=Path,
                         help="also measure this checkout of pytest-llmops (PYTHONPATH=DIR), interleaved")
     args = parser.parse_args()
@@ -288,8 +321,11 @@ def main() -> None:
         if not (args.baseline_code / "pytest_llmops" / "__init__.py").is_file():
             raise SystemExit(f"--baseline-code {args.baseline_code}: no pytest_llmops package there")
         VARIANTS.append(("baseline", {"PYTHONPATH": str(args.baseline_code.resolve())}))
+    global PYTHON
+    PYTHON = args.python or user_install(args.user_venv)
     print(f"# benchmarks/replay.py: Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f}, {threading.active_count()} thread(s)")
+    print(f"pytest runs with {PYTHON}; its pytest plugins: {pytest_plugins_of(PYTHON)}")
     sizes = tuple(int(n) for n in args.sizes.split(","))
     with tempfile.TemporaryDirectory(prefix="llmops-goals-") as folder:
         root = Path(folder)

@@ -1,6 +1,6 @@
 """The automatic garbage collector pauses while cases run, and the run still frees and reports what it must.
 
-Speed is benchmarks/goals.py's job; these tests pin the behaviour: paused from the end of
+Speed is benchmarks/replay.py's job; these tests pin the behaviour: paused from the end of
 collection, back on when the run ends (in the same process, for whatever runs next), and
 a reference cycle whose finalizer raises during a case is still collected and reported
 by pytest's unraisable-exception check, exactly as without the pause.
@@ -65,3 +65,26 @@ def test_a_raising_finalizer_of_a_cycle_made_during_a_case_is_still_reported(mak
     output = result.stdout.str() + result.stderr.str()
     assert "finalizer of a cycle made during a case" in output, output[-3000:]
     assert "PytestUnraisableExceptionWarning" in output or "Exception ignored" in output, output[-3000:]
+
+
+FREEZE_AT_EXIT_CONFTEST = """
+import atexit, gc, pathlib
+
+# registered before the plugin's handler, so it runs after it, just before the process ends
+atexit.register(lambda: pathlib.Path("frozen-at-exit.txt").write_text(str(gc.get_freeze_count())))
+"""
+
+
+def test_what_is_alive_at_exit_is_frozen_so_the_shutdown_skips_full_collections(make_project):
+    project = make_project({"gc.yaml": CASES})
+    project.makeconftest(FREEZE_AT_EXIT_CONFTEST)
+    project.runpytest_subprocess("--llmops").assert_outcomes(passed=3)
+    assert int((project.path / "frozen-at-exit.txt").read_text()) > 1000
+
+
+def test_a_run_without_llmops_leaves_the_shutdown_as_it_is(make_project):
+    project = make_project({"gc.yaml": CASES})
+    project.makeconftest(FREEZE_AT_EXIT_CONFTEST)
+    project.makepyfile(test_plain="def test_plain():\n    pass\n")
+    project.runpytest_subprocess("test_plain.py").assert_outcomes(passed=1)
+    assert (project.path / "frozen-at-exit.txt").read_text() == "0"

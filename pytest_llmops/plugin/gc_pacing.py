@@ -13,10 +13,17 @@ end-of-run full collection, so any garbage left is still collected there and a f
 that raises is still reported (pytest's unraisable-exception check), as without pausing.
 (``gc.freeze`` would do the same job, but hides frozen objects from
 ``gc.get_referrers``, which some libraries rely on: hypothesis then warns about trio.)
+
+At the process's exit, after pytest's own last collection, everything still alive is
+frozen: the interpreter's shutdown otherwise walks every live object again in several
+full collections, which took 0.6-1.0 s of a 3 s run of 1,000 cases, for nothing the run
+reports. Objects are still freed as their references go; only cycles left unreachable
+during shutdown keep their memory, which the ending process gives back anyway.
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
 
 import pytest
@@ -49,6 +56,13 @@ class GcPacing:
         if self.paused:
             gc.enable()
             self.paused = False
+        _skip_shutdown_collections()
+
+
+def _skip_shutdown_collections() -> None:
+    """Freeze what is alive when the process exits (once, however many sessions ran in it)."""
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
 
 
 def install(config: pytest.Config) -> None:

@@ -1,4 +1,4 @@
-"""What the HTTP targets (openai, http) share: one httpx client, deadlines, retries, fault mapping.
+"""What the HTTP targets (openai, http) share: httpx clients, deadlines, retries, fault mapping.
 
 Every way a request can go wrong ends as a :class:`~pytest_llmops.errors.TargetError`
 subclass with a one-line reason, never as a traceback, and always within the
@@ -13,6 +13,11 @@ scrubbed from every message this module produces, before it is cut short.
 Closing the client ends the requests still in flight at once: closing a socket does not
 wake a thread blocked reading it, so :meth:`HttpClient.close` shuts down every socket
 the client opened (an interrupted run must not keep a worker waiting on a hung server).
+
+Each thread that sends gets its own httpx client (one kept-alive connection, one TLS
+context shared by all): with one client shared by every thread, each request scanned the
+whole connection pool under its lock, so 64 conversations in flight took twice the CPU
+of 32 and finished later (benchmarks/replay.py).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import json
 import math
 import os
 import socket
+import ssl
 import threading
 import time
 import weakref
@@ -103,43 +109,33 @@ class HttpResult:
 
 @dataclass
 class HttpClient:
-    """A thread-safe httpx client plus the deadline, retry and fault-mapping rules around it."""
+    """Thread-safe HTTP (an httpx client per sending thread) plus the deadline, retry and fault-mapping rules."""
 
     timeout_s: float
     connect_timeout_s: float = 10.0
     retries: int = 0
     retry_backoff_s: float = 0.5
     retry_statuses: tuple[int, ...] = (429, 503)
-    max_connections: int = 8
     secrets: tuple[str, ...] = ()
     max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES
-    client: httpx.Client = field(init=False)
     scrubber: Scrubber = field(init=False)
     closed: threading.Event = field(init=False, default_factory=threading.Event)
     _sockets: "weakref.WeakSet[socket.socket]" = field(init=False, default_factory=weakref.WeakSet)
-    _sockets_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _clients: list[httpx.Client] = field(init=False, default_factory=list)
+    _this_thread: threading.local = field(init=False, default_factory=threading.local)
+    _tls: ssl.SSLContext | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.scrubber = Scrubber(self.secrets)
-        # trust_env=False: proxies from the environment must never re-route a test run.
-        # Accept-Encoding: only what reply_body can unpack with a bound (httpx would add br or zstd
-        # when their packages happen to be installed).
-        connections = max(self.max_connections, 1)
-        self.client = httpx.Client(
-            timeout=httpx.Timeout(self.timeout_s, connect=min(self.connect_timeout_s, self.timeout_s)),
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-            trust_env=False, headers={"Accept-Encoding": ACCEPT_ENCODING},
-        )
 
     @classmethod
-    def from_options(cls, options: HttpOptions, default_timeout_s: float, max_connections: int,
-                     secrets: tuple[str, ...] = (),
+    def from_options(cls, options: HttpOptions, default_timeout_s: float, secrets: tuple[str, ...] = (),
                      default_max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> "HttpClient":
         return cls(timeout_s=options.timeout_s or default_timeout_s,
                    connect_timeout_s=options.connect_timeout_s or 10.0,
                    retries=options.retries, retry_backoff_s=options.retry_backoff_s,
-                   retry_statuses=tuple(options.retry_statuses), max_connections=max_connections,
-                   secrets=tuple(s for s in secrets if s),
+                   retry_statuses=tuple(options.retry_statuses), secrets=tuple(s for s in secrets if s),
                    max_reply_bytes=options.max_reply_bytes or default_max_reply_bytes)
 
     def scrub(self, text: str) -> str:
@@ -148,15 +144,38 @@ class HttpClient:
 
     def close(self) -> None:
         """Close the client, ending any request still in flight (it fails as a connection error)."""
-        self.closed.set()
-        with self._sockets_lock:
-            sockets = list(self._sockets)
+        with self._lock:
+            self.closed.set()  # under the lock: no thread makes a client after this
+            sockets, clients = list(self._sockets), list(self._clients)
         for sock in sockets:
             try:
                 sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked reading it; close() alone would not
             except OSError:  # already closed by its connection
                 pass
-        self.client.close()
+        for client in clients:
+            client.close()
+
+    def _client(self) -> httpx.Client:
+        """The calling thread's httpx client, made on its first request."""
+        client: httpx.Client | None = getattr(self._this_thread, "client", None)
+        if client is not None:
+            return client
+        with self._lock:
+            if self.closed.is_set():
+                raise TargetConnectionError(STOPPING)
+            if self._tls is None:  # loading the CA certificates once, not once a thread
+                self._tls = httpx.create_ssl_context(trust_env=False)
+            # trust_env=False: proxies from the environment must never re-route a test run.
+            # Accept-Encoding: only what reply_body can unpack with a bound (httpx would add br or zstd
+            # when their packages happen to be installed).
+            client = httpx.Client(
+                timeout=httpx.Timeout(self.timeout_s, connect=min(self.connect_timeout_s, self.timeout_s)),
+                limits=httpx.Limits(max_keepalive_connections=1), verify=self._tls,
+                trust_env=False, headers={"Accept-Encoding": ACCEPT_ENCODING},
+            )
+            self._clients.append(client)
+        self._this_thread.client = client
+        return client
 
     def _note_connection(self, event: str, info: dict[str, Any]) -> None:
         """httpcore's ``trace`` hook: remember the socket of every connection opened, for :meth:`close`.
@@ -166,7 +185,7 @@ class HttpClient:
         if event in CONNECTION_OPENED and info.get("return_value") is not None:
             sock = info["return_value"].get_extra_info("socket")
             if sock is not None:
-                with self._sockets_lock:
+                with self._lock:
                     self._sockets.add(sock)
 
     # -- one request, with retries ----------------------------------------------------
@@ -233,7 +252,7 @@ class HttpClient:
         started = time.perf_counter()
         deadline = started + self.timeout_s
         try:
-            with self.client.stream(method, url, json=json, params=params, headers=headers,
+            with self._client().stream(method, url, json=json, params=params, headers=headers,
                                     extensions={"trace": self._note_connection}) as response:
                 body = b"".join(self._read_until(response, deadline, started, on_line))
                 return HttpResult(response.status_code, response.headers, body)
@@ -385,7 +404,7 @@ class HttpTargetBase(Target):
         super().__init__(name)
         api_key = read_api_key(name, options.api_key_env)
         secrets = (*((api_key,) if api_key else ()), *configured_secrets(settings.targets))
-        self.client = HttpClient.from_options(options, settings.timeout_s, settings.concurrency, secrets=secrets,
+        self.client = HttpClient.from_options(options, settings.timeout_s, secrets=secrets,
                                               default_max_reply_bytes=settings.max_reply_bytes)
         self.headers = dict(options.headers)
         if api_key:
