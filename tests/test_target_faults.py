@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -314,3 +315,60 @@ def test_closing_the_client_ends_a_request_blocked_on_a_hung_server_at_once():
     finally:
         client.close()
         server.stop()
+
+
+def _port_echoing_server():
+    """A keep-alive HTTP/1.1 server answering every POST with the client port it came from (one port, one connection)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = str(self.client_address[1]).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_each_sending_thread_keeps_its_own_connection_and_a_closed_client_sends_no_more():
+    from pytest_llmops.targets.http_client import STOPPING, HttpClient
+
+    server = _port_echoing_server()
+    url = f"http://127.0.0.1:{server.server_address[1]}/chat"
+    client = HttpClient(timeout_s=10)
+    seen: list[tuple[str, str]] = []
+
+    def send(name: str) -> None:
+        try:
+            seen.append((name, client.request("POST", url, json={}).text()))
+        except TargetError as exc:
+            seen.append((name, str(exc)))
+
+    try:
+        # one after the other: a pool shared by the threads would hand the second thread the first one's
+        # idle connection; each thread's own client keeps its own
+        threads = {name: ThreadPoolExecutor(1) for name in "abc"}  # each name is one thread throughout
+        for name in "ababc":
+            threads[name].submit(send, name).result(10)
+        for thread in threads.values():
+            thread.shutdown()
+        ports = {name: {port for who, port in seen if who == name} for name in "abc"}
+        assert all(len(found) == 1 for found in ports.values()), seen
+        assert len(set.union(*ports.values())) == 3, seen
+        client.close()
+        send("after close")
+        assert seen[-1] == ("after close", STOPPING)
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
