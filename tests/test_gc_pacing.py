@@ -127,3 +127,40 @@ def test_from_collection_to_the_end_only_pytest_itself_collects_everything(make_
     counts = json.loads((project.path / "full-collections.json").read_text())
     # no automatic full collection while collecting or at the end; pytest's own (once or twice, by version) only
     assert counts["explicit"] >= 1 and counts["full"] == counts["explicit"], counts
+
+
+FROZEN_AT_EACH_FULL_COLLECTION_CONFTEST = """
+import gc, json, pathlib, pytest
+
+FROZEN = []
+
+def note(phase, info):
+    if phase == "start" and info["generation"] == 2 and FROZEN is not None:
+        FROZEN.append(gc.get_freeze_count())
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session):
+    FROZEN.clear()
+    gc.callbacks.append(note)
+
+def pytest_configure(config):
+    config.add_cleanup(lambda: pathlib.Path("frozen.json").write_text(json.dumps(FROZEN)))
+"""
+
+
+def test_pytests_second_end_collection_skips_what_its_first_found_alive(make_project):
+    project = make_project({"gc.yaml": CASES})
+    project.makeconftest(FROZEN_AT_EACH_FULL_COLLECTION_CONFTEST)
+    project.runpytest_subprocess("--llmops", "-p", "no:hypothesispytest").assert_outcomes(passed=3)
+    frozen = json.loads((project.path / "frozen.json").read_text())
+    assert len(frozen) >= 2 and frozen[0] == 0 and frozen[-1] > 1000, frozen
+
+
+def test_an_in_process_run_leaves_nothing_frozen(make_project):
+    import gc
+
+    project = make_project({"gc.yaml": CASES})
+    assert gc.get_freeze_count() == 0
+    project.runpytest_inprocess("--llmops").assert_outcomes(passed=3)
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    assert gc.get_threshold()[2] < 1000  # full collections no longer held off

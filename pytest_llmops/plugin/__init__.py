@@ -71,6 +71,14 @@ def _check_without_llmops(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-llmops: {problem}")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    if config.getoption("llmops"):
+        from . import gc_pacing  # light: gc and pytest only
+
+        gc_pacing.prepare(config)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "llmops: a conversation case collected by pytest-llmops")
