@@ -80,6 +80,8 @@ class PiiDetector:
 
     def with_allowlist(self, extra: Iterable[Any]) -> "PiiDetector":
         """A detector that also allows ``extra`` (a file's, case's or turn's own entries)."""
+        if not extra:  # most turns add nothing: no Allowlist built
+            return self
         extra = Allowlist.from_entries(extra)
         if not extra:
             return self

@@ -279,7 +279,13 @@ def could_hold(recognizers: tuple[Recognizer, ...]) -> Callable[[str], bool] | N
     searches = tuple(re.compile(gate, _A).search for gate in gates if gate not in literals)
 
     def test(text: str) -> bool:
-        return any(literal in text for literal in literals) or any(search(text) for search in searches)
+        for literal in literals:  # loops, not any(): a generator per call cost as much as a search
+            if literal in text:
+                return True
+        for search in searches:
+            if search(text) is not None:
+                return True
+        return False
 
     return test
 
