@@ -24,7 +24,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 from ..checks import Checker
 from ..checks import names
@@ -246,6 +246,45 @@ class Monitor:
             self.bad_input(where, str(exc))
             return None
         return self.observe(interaction)
+
+    def observe_records(self, records: list[tuple[str, dict[str, Any] | str]],
+                        stopped: Callable[[], bool] = lambda: False) -> bool:
+        """Check decoded input records in order, as :meth:`observe_record` would one by one: each is ``(where,
+        record)``, or ``(where, reason)`` for a line that could not be decoded (counted as bad input).
+
+        Their texts are screened for personal data and secrets at once first (:meth:`PiiDetector.screen`).
+        Returns False when ``stopped()`` ended it before the last record.
+        """
+        items: list[tuple[str, Interaction | str]] = []
+        for where, record in records:
+            if isinstance(record, str):
+                items.append((where, record))
+                continue
+            try:
+                items.append((where, self.fields.interaction(record)))
+            except RecordError as exc:
+                items.append((where, str(exc)))
+        self.screen([interaction for _, interaction in items if not isinstance(interaction, str)])
+        for where, item in items:
+            if stopped():
+                return False
+            if isinstance(item, str):
+                self.bad_input(where, item)
+            else:
+                self.observe(item)
+        return True
+
+    def screen(self, interactions: list[Interaction]) -> None:
+        """Screen the texts of ``interactions`` with the checks' and the log's detectors at once, for their
+        :meth:`observe` next (see :meth:`PiiDetector.screen`)."""
+        if not interactions:
+            return
+        texts = [text for interaction in interactions
+                 for text in (interaction.user, interaction.reply, interaction.user_id, interaction.conversation_id,
+                              interaction.error, interaction.system) if text]
+        self.checker.detector.screen(texts)
+        if self.detector is not self.checker.detector:
+            self.detector.screen(texts, like=self.checker.detector)
 
     def bad_input(self, where: str, reason: str) -> None:
         """Count and report an input line that could not be used (never its content)."""

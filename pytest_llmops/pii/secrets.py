@@ -25,10 +25,11 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 
 from .allowlist import Allowlist
 from .findings import PiiFinding, kept_spans
+from .screen import SEPARATOR, could_hold_each
 
 SECRET_KIND = "secret"
 KEYWORD_RULE = "keyword_secret"  # the generic rule: a random value right after "key", "token", "password"...
@@ -221,11 +222,26 @@ class SecretDetector:
         # one search for every rule's hints: most texts hold none, and skip every rule at once
         gated = all(rule.hints for rule in self.rules)
         hints = {hint for rule in self.rules for hint in rule.hints}
-        self._could_hold = any_of(hints).search if gated and hints else None
+        self._hints = any_of(hints) if gated and hints else None
+        self._could_hold = self._hints.search if self._hints is not None else None
+        # screened many texts at once (see screen): only when no hint could join two texts
+        self._screens = self._hints is not None and not any(SEPARATOR in hint for hint in hints)
+        self._screened: dict[str, bool] = {}
+
+    def screen(self, texts: Sequence[str], like: "SecretDetector | None" = None) -> None:
+        """Search ``texts`` for the rules' hints at once (see :mod:`.screen`), for the next calls about them;
+        ``like`` screened the same texts just now (its answers are taken when the hints are the same)."""
+        if like is not None and like is not self and like._screens and self._screens and like._hints == self._hints:
+            self._screened = like._screened
+        elif self._screens:
+            self._screened = dict(zip(texts, could_hold_each(texts, (), (self._hints,), fold=hint_text)))
 
     def _spans(self, text: str) -> list[tuple[int, int, str]]:
-        lowered = hint_text(text)
-        if self._could_hold is not None and self._could_hold(lowered) is None:
+        hinted = self._screened.get(text)
+        lowered = "" if hinted is False else hint_text(text)
+        if hinted is None and self._could_hold is not None:
+            hinted = self._could_hold(lowered) is not None
+        if hinted is False:
             spans = []
         else:
             spans = [(start, end, rule.name) for rule in self.rules for start, end in rule.spans(text, lowered)]
