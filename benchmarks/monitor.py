@@ -301,7 +301,7 @@ def main() -> None:
         generate(small, args.small)
         size_mb = big.stat().st_size / 1e6
         print(f"input: {args.records:,} records, {size_mb:.0f} MB (and {args.small:,} records for the memory check); "
-              f"load average {load()}")
+              f"load average {load()}; {json_library()}")
         floors, monitors, ratios = [], [], []
         for _ in range(args.repeat):  # floor and monitor back to back, so that each ratio sees the same machine
             floor_run = measure("floor", big, log)
@@ -326,6 +326,17 @@ def main() -> None:
     print(f"peak RSS, {args.records:,} records: {monitor_run['peak_rss_mb']:8.1f} MB"
           f" (ratio {monitor_run['peak_rss_mb'] / small_run['peak_rss_mb']:.2f})")
     print(f"Monitor.record() in a request path: {per_call:.1f} us per call (CPU time; log file on, console off)")
+
+
+def json_library() -> str:
+    """Which JSON library the monitor parses and logs with: orjson with the `fast` extra, else json."""
+    try:
+        from pytest_llmops import jsonl
+    except ImportError:
+        return "pytest_llmops not importable"
+    if getattr(jsonl, "orjson", None) is None:
+        return "JSON: the standard library (orjson not installed or an older checkout)"
+    return f"JSON: orjson {jsonl.orjson.__version__} (the fast extra), json as fallback"
 
 
 def load() -> str:
