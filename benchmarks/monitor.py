@@ -98,19 +98,26 @@ def floor(path: Path) -> float:
     return clock() - started
 
 
+def cli_monitor(settings, options, name: str):
+    """A Monitor set up as `llmops monitor -q` runs it: its log file, no console, no propagation."""
+    from pytest_llmops.monitor.service import Monitor
+
+    monitor = Monitor(settings, options, console=False, logger_name=f"pytest_llmops.monitor.{name}")
+    monitor.logger.propagate = False  # as `llmops monitor` runs it: its own handlers only
+    monitor.add_handler(logging.NullHandler())
+    return monitor
+
+
 def run_monitor(path: Path, log: Path) -> tuple[float, int]:
     """The CLI's own reading and checking path, timed; returns (seconds, interactions)."""
     from pytest_llmops.cli.monitor import _check_lines
     from pytest_llmops.config import load_settings
-    from pytest_llmops.monitor.service import Monitor
     from pytest_llmops.monitor.settings import monitor_settings
     from pytest_llmops.monitor.input import read_file
 
     settings = load_settings(path.parent)
     options = monitor_settings(settings, {"log_file": str(log)})
-    monitor = Monitor(settings, options, console=False, logger_name="pytest_llmops.monitor.bench")
-    monitor.logger.propagate = False  # as `llmops monitor` runs it: its own handlers only
-    monitor.add_handler(logging.NullHandler())
+    monitor = cli_monitor(settings, options, "bench")
     started = clock()
     _check_lines(monitor, read_file(path, options.max_line_bytes), options.max_line_bytes, threading.Event())
     monitor.close()
@@ -146,7 +153,6 @@ def parts(path: Path, log: Path, profile_top: int = 12) -> None:
     import pstats
 
     from pytest_llmops.config import load_settings
-    from pytest_llmops.monitor.service import Monitor
     from pytest_llmops.monitor.settings import monitor_settings
     from pytest_llmops.transcript import Exchange
 
@@ -155,8 +161,7 @@ def parts(path: Path, log: Path, profile_top: int = 12) -> None:
     count = len(lines)
     records = [json.loads(line) for line in lines]
     settings = load_settings(path.parent)
-    monitor = Monitor(settings, monitor_settings(settings, {"log_file": str(log)}), console=False,
-                      logger_name="pytest_llmops.monitor.bench-parts")
+    monitor = cli_monitor(settings, monitor_settings(settings, {"log_file": str(log)}), "bench-parts")
     interactions = [monitor.fields.interaction(record) for record in records]
     exchanges = [Exchange(turn=1, user=i.user, reply=i.reply, latency_ms=i.latency_ms, error=i.error,
                           error_kind="error" if i.error else None, status=i.status) for i in interactions]
@@ -180,7 +185,7 @@ def parts(path: Path, log: Path, profile_top: int = 12) -> None:
     options = monitor_settings(settings, {"log_file": str(log)})
     whole_us = run_monitor(path, log)[0] / count * 1e6
     log.unlink()
-    monitor = Monitor(settings, options, console=False, logger_name="pytest_llmops.monitor.bench-profile")
+    monitor = cli_monitor(settings, options, "bench-profile")
     profiler = cProfile.Profile()
     profiler.enable()
     _check_lines(monitor, read_file(path, options.max_line_bytes), options.max_line_bytes, threading.Event())
@@ -296,7 +301,7 @@ def main() -> None:
         generate(small, args.small)
         size_mb = big.stat().st_size / 1e6
         print(f"input: {args.records:,} records, {size_mb:.0f} MB (and {args.small:,} records for the memory check); "
-              f"load average {load()}")
+              f"load average {load()}; {json_library()}")
         floors, monitors, ratios = [], [], []
         for _ in range(args.repeat):  # floor and monitor back to back, so that each ratio sees the same machine
             floor_run = measure("floor", big, log)
@@ -321,6 +326,17 @@ def main() -> None:
     print(f"peak RSS, {args.records:,} records: {monitor_run['peak_rss_mb']:8.1f} MB"
           f" (ratio {monitor_run['peak_rss_mb'] / small_run['peak_rss_mb']:.2f})")
     print(f"Monitor.record() in a request path: {per_call:.1f} us per call (CPU time; log file on, console off)")
+
+
+def json_library() -> str:
+    """Which JSON library the monitor parses and logs with: orjson with the `fast` extra, else json."""
+    try:
+        from pytest_llmops import jsonl
+    except ImportError:
+        return "pytest_llmops not importable"
+    if getattr(jsonl, "orjson", None) is None:
+        return "JSON: the standard library (orjson not installed or an older checkout)"
+    return f"JSON: orjson {jsonl.orjson.__version__} (the fast extra), json as fallback"
 
 
 def load() -> str:

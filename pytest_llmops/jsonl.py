@@ -27,11 +27,16 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from filelock import FileLock
 
 from .errors import StorageError
+
+try:  # the `fast` extra: a compiled parser and encoder; every result is checked to be what json's would be
+    import orjson
+except ImportError:  # pragma: no cover - exercised by the tests run without it
+    orjson = None
 
 LOCK_SUFFIX = ".lock"
 TEMP_SUFFIX = ".tmp"
@@ -51,16 +56,62 @@ def dumps(record: dict[str, Any]) -> str:
     return _ENCODER.encode(record)
 
 
-def append_records(path: Path | str, records: list[dict[str, Any]]) -> None:
+#: orjson writes these as plain JSON or raises (then json writes the record, as it always did)
+_ORJSON_OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+                   | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_APPEND_NEWLINE) if orjson is not None else 0
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _orjson_writes_alike(values: Iterable[Any]) -> bool:
+    """Whether orjson writes ``values`` (nested too) as json would: plain types, and no NaN or infinity
+    (orjson writes those as ``null``, json as ``NaN``)."""
+    for value in values:
+        kind = value.__class__
+        if kind in _SCALARS:
+            continue
+        if kind is float:
+            if value - value != 0.0:  # NaN or an infinity
+                return False
+        elif kind is dict:
+            if not _orjson_writes_alike(value.values()):
+                return False
+        elif kind is not list or not _orjson_writes_alike(value):
+            return False  # a UUID, an Enum, a tuple...: json's own rules (which may refuse it)
+    return True
+
+
+def fast_line(record: dict[str, Any]) -> bytes:
+    """One record as one UTF-8 JSON line with its newline, as ``dumps`` writes it, read back the same.
+
+    With orjson installed (the ``fast`` extra) a record of plain values is encoded by it, about
+    ten times as fast; its floats are written shorter (``1e-07`` as ``1e-7``) but read back equal.
+    A record holding anything else (NaN or an infinity, which orjson would write as ``null``; a
+    UUID or Enum, which orjson writes and json refuses) and whatever orjson refuses (an integer
+    past 64 bits, a lone surrogate) go through ``dumps``, which writes or refuses it as before.
+    """
+    if orjson is not None and _orjson_writes_alike(record.values()):
+        try:
+            return orjson.dumps(record, option=_ORJSON_OPTIONS)
+        except TypeError:  # orjson.JSONEncodeError is one
+            pass
+    return (dumps(record) + "\n").encode("utf-8")
+
+
+def append_records(path: Path | str, records: list[dict[str, Any]],
+                   encode: Callable[[dict[str, Any]], bytes] | None = None) -> None:
     """Append records to ``path`` under its lock, fsynced: all of their bytes or none.
 
+    ``encode`` turns a record into its line (newline included); :func:`dumps` by default.
     Raises StorageError (the file as it was before) when the folder cannot be written,
     the disk is full, or the lock cannot be taken.
     """
     if not records:
         return
     path = Path(path)
-    data = "".join(dumps(record) + "\n" for record in records).encode("utf-8")
+    if encode is None:
+        data = "".join(dumps(record) + "\n" for record in records).encode("utf-8")
+    else:
+        data = b"".join(map(encode, records))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with lock_for(path):
@@ -139,10 +190,42 @@ class Line:
     raw: bytes
 
 
+#: orjson reads an integer outside 64 bits as a float, json as an int: a float this large sends the line to json
+_HUGE = 9.2e18
+
+
+def _may_be_long_int(values: Iterable[Any]) -> bool:
+    """Whether a float among ``values`` (nested too) is large enough to have been an integer orjson could not hold."""
+    for value in values:
+        kind = value.__class__
+        if kind is float:
+            if not -_HUGE < value < _HUGE:
+                return True
+        elif kind is dict:
+            if _may_be_long_int(value.values()):
+                return True
+        elif kind is list and _may_be_long_int(value):
+            return True
+    return False
+
+
 def parse_line(number: int, raw: bytes, max_bytes: int | None = None) -> Line:
-    """Decode one raw line (without its newline) into a record or a BadLine."""
+    """Decode one raw line (without its newline) into a record or a BadLine.
+
+    With orjson installed (the ``fast`` extra) it parses first; any line it refuses (NaN,
+    1e999, a lone surrogate, bad UTF-8, deep nesting) or may read differently (an integer past
+    64 bits, which it reads as a float) is parsed by json as before: the record or the reason is the same.
+    """
     if max_bytes is not None and len(raw) > max_bytes:
         return Line(number, None, BadLine(number, f"line too long ({len(raw)} bytes > {max_bytes})", raw), raw)
+    if orjson is not None:
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if record.__class__ is dict and not _may_be_long_int(record.values()):
+                return Line(number, record, None, raw)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

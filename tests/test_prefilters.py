@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pytest_llmops.pii import PiiDetector
-from pytest_llmops.pii.secrets import BUILTIN_RULES, SecretDetector
+from pytest_llmops.pii.screen import SEPARATOR
+from pytest_llmops.pii.secrets import BUILTIN_RULES, SecretDetector, hint_text
 
 from test_pii_property import LOOK_ALIKES, PII, SEPARATORS
 from test_secrets import FORMATS
@@ -73,3 +74,23 @@ def test_every_kind_passes_its_pre_filter(value: str, before: str, after: str) -
     text = f"{before} {value} {after}"
     assert PII_DETECTOR.find(text) == PII_UNFILTERED.find(text)
     assert SECRET_DETECTOR.find(text) == SECRET_UNFILTERED.find(text)
+
+
+# -- screening a batch at once (the monitor) -------------------------------------------------------
+
+batches = st.lists(st.one_of(texts, st.just(SEPARATOR), texts.map(lambda text: text + SEPARATOR + "4155550142")),
+                   max_size=25)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches)
+@example(["jane@example.com", "", "no", "x" + SEPARATOR + "y", "GB82WEST12345698765432", "ſecret 8f3a9c2e7b1d4f6a0c5e9b"])
+@example(["4155550", "142 call", "1.2.3", ".4", "api", " key 8f3a9c2e7b1d4f6a0c5e9b2d7f1a3c8e"])  # no match across texts
+def test_screening_a_batch_at_once_decides_as_each_text_alone(batch: list[str]) -> None:
+    detector = PiiDetector(regions=REGIONS)
+    detector.screen(batch)
+    for text in batch:
+        assert detector._screened[text] is bool(detector._could_hold(text))
+        assert detector.secrets._screened[text] is (detector.secrets._could_hold(hint_text(text)) is not None)
+        assert detector.find(text) == PII_UNFILTERED.find(text)
+        assert detector.secrets.find(text) == SECRET_UNFILTERED.find(text)

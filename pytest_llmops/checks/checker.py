@@ -141,8 +141,10 @@ class Checker:
         """
         masker = masker or self.detector.conversation()
         masker.find(exchange.user)  # the reply must not give it back, not even in part
-        context = context or TurnContext([{"role": "user", "content": exchange.user}], Conversation())
-        results = self._checks(exchange, self.base.merged(expect), masker, context)
+        rule = self.base.merged(expect)
+        if context is None and (rule.refusal is not None or rule.similar is not None or rule.judge is not None):
+            context = TurnContext([{"role": "user", "content": exchange.user}], Conversation())
+        results = self._checks(exchange, rule, masker, context)  # context: only the checks above read it
         # made just now: cleaned in place, as clean() would (check texts are never a message the checks saw)
         fragments = masker.mask_fragments if masker.remembers else None
         for result in results:
@@ -155,7 +157,7 @@ class Checker:
         return fragments(cleaned) if fragments is not None else cleaned
 
     def _checks(self, exchange: Exchange, rule: Expect, masker: ConversationMasker,
-                context: "TurnContext") -> list[CheckResult]:
+                context: "TurnContext | None") -> list[CheckResult]:
         if exchange.reply is None:
             return [CheckResult(names.REPLY, False, "a reply from the chatbot",
                                 f"{exchange.error_kind or 'error'}: "
@@ -183,14 +185,16 @@ class Checker:
             results.append(no_secrets_check(self.detector.secrets, reply))
         if rule.no_system_prompt_leak and (exchange.system or exchange.canary):
             results.append(system_prompt_leak_check(reply, exchange.system, exchange.canary, self.leak_min_words))
-        if rule.refusal is not None:
+        if rule.refusal is not None and context is not None:
             results.append(refusal_check(self.refusal, reply, rule.refusal, judged=self.refusal_judged,
                                          judge=self.judge, history=context.history,
                                          conversation=context.conversation, mask=self.detector.mask))
         results.extend(self._content_checks(rule, reply))
         results.extend(self._structure_checks(rule, exchange))
-        results.extend(self._meaning_checks(rule, reply, context))
-        results.extend(save_checks(exchange))
+        if context is not None:
+            results.extend(self._meaning_checks(rule, reply, context))
+        if exchange.saved or exchange.save_missing:
+            results.extend(save_checks(exchange))
         return results
 
     def _structure_checks(self, rule: Expect, exchange: Exchange) -> list[CheckResult]:
@@ -218,7 +222,9 @@ class Checker:
         return results
 
     def _content_checks(self, rule: Expect, reply: str) -> list[CheckResult]:
-        results = []
+        results: list[CheckResult] = []
+        if not (rule.contains or rule.not_contains or rule.matches or rule.not_matches or rule.equals is not None):
+            return results
         lowered = reply.lower()
         if rule.contains:
             missing = [s for s in rule.contains if s.lower() not in lowered]

@@ -198,21 +198,39 @@ class _SummaryTicker:
             self._thread.join(timeout=5)
 
 
+BATCH_LINES = 1000  # lines decoded and screened together, at most (see Monitor.observe_records)
+
+
 def _check_lines(monitor: Monitor, lines: Iterator[RawLine], max_bytes: int, stop: threading.Event) -> None:
+    """Check every line in order; lines are taken in batches of what is ready (never waiting to fill one)."""
+    batch: list[RawLine] = []
     for line in lines:
         if stop.is_set():
             return
+        batch.append(line)
+        if line.last_ready or len(batch) >= BATCH_LINES:
+            if not _check_batch(monitor, batch, max_bytes, stop):
+                return
+            batch = []
+    _check_batch(monitor, batch, max_bytes, stop)
+
+
+def _check_batch(monitor: Monitor, lines: list[RawLine], max_bytes: int, stop: threading.Event) -> bool:
+    """Decode ``lines`` and hand them to the monitor in order; False when ``stop`` ended it."""
+    decoded: list[tuple[str, dict[str, Any] | str]] = []
+    for line in lines:
         raw = line.raw
         if raw is None:
-            monitor.bad_input(line.where, f"line too long ({line.length} bytes > {max_bytes})")
+            decoded.append((line.where, f"line too long ({line.length} bytes > {max_bytes})"))
             continue
         if not raw.strip():
             continue
         parsed = parse_line(line.number, raw)
         if parsed.record is None:
-            monitor.bad_input(line.where, parsed.bad.reason if parsed.bad else "unreadable")
+            decoded.append((line.where, parsed.bad.reason if parsed.bad else "unreadable"))
         else:
-            monitor.observe_record(parsed.record, line.where)
+            decoded.append((line.where, parsed.record))
+    return monitor.observe_records(decoded, stop.is_set)
 
 
 def _install_stop_signals(stop: threading.Event, following: bool) -> dict[int, Any]:

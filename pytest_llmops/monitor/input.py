@@ -25,6 +25,9 @@ class RawLine:
     number: int
     raw: bytes | None
     length: int
+    #: no further line is ready without reading more (waiting, in a follow or on a pipe): a reader that takes
+    #: lines in batches checks what it holds now
+    last_ready: bool = False
 
     @property
     def where(self) -> str:
@@ -42,26 +45,28 @@ class LineSplitter:
         self._skipping = 0  # bytes of an overlong line dropped so far (0: not skipping)
 
     def feed(self, data: bytes) -> Iterator[RawLine]:
+        """The whole lines ``data`` completes; the last of them is marked ``last_ready``."""
         start = 0
-        end = len(data)
         find = data.find
-        while start < end:
-            newline = find(b"\n", start)
-            if newline < 0:
-                self._keep(data[start:])
-                return
+        newline = find(b"\n")
+        while newline >= 0:
+            following = find(b"\n", newline + 1)
             if self._skipping:
                 length = self._skipping + newline - start
                 self._skipping = 0
-                yield self._line(None, length)
+                line = self._line(None, length)
             elif self._partial:
-                line = self._partial + data[start:newline]
+                joined = self._partial + data[start:newline]
                 self._partial = b""
-                yield self._line(line if len(line) <= self.max_bytes else None, len(line))
+                line = self._line(joined if len(joined) <= self.max_bytes else None, len(joined))
             else:
-                line = data[start:newline]
-                yield self._line(line if newline - start <= self.max_bytes else None, newline - start)
-            start = newline + 1
+                raw = data[start:newline]
+                line = self._line(raw if newline - start <= self.max_bytes else None, newline - start)
+            line.last_ready = following < 0
+            yield line
+            start, newline = newline + 1, following
+        if start < len(data):
+            self._keep(data[start:])
 
     def _keep(self, rest: bytes) -> None:
         if self._skipping:
@@ -86,10 +91,14 @@ class LineSplitter:
         """The last line when the input ends without a newline."""
         if self._skipping:
             length, self._skipping = self._skipping, 0
-            yield self._line(None, length)
+            last = self._line(None, length)
         elif self._partial:
             line, self._partial = self._partial, b""
-            yield self._line(line, len(line))
+            last = self._line(line, len(line))
+        else:
+            return
+        last.last_ready = True
+        yield last
 
 
 def _read_some(stream: BinaryIO) -> bytes:

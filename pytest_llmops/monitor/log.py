@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any, Callable
 
-from ..jsonl import append_records, dumps
+from ..jsonl import append_records, dumps, fast_line
 from ..text import terminal_safe_json, terminal_safe_lines
 from .rotation import rotate_if_larger
 
@@ -104,7 +104,7 @@ class JsonLinesFileHandler(logging.Handler):
             try:
                 if self.max_bytes:
                     rotate_if_larger(self.path, self.max_bytes, self.backups)
-                append_records(self.path, batch)
+                append_records(self.path, batch, encode=fast_line)
             except Exception as exc:  # disk full, permissions: report and count, never crash the monitor
                 self.lost += len(batch)
                 self.error = getattr(exc, "reason", None) or str(exc)

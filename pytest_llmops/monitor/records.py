@@ -45,6 +45,7 @@ class FieldMap:
     def __init__(self, mapping: dict[str, str] | None = None):
         mapping = validate_field_map(dict(mapping or {}))
         self.paths = {name: tuple(mapping.get(name, name).split(".")) for name in RECORD_FIELDS}
+        self._top_level = all(self.paths[name] == (name,) for name in RECORD_FIELDS)
 
     def get(self, record: dict[str, Any], name: str) -> Any:
         path = self.paths[name]
@@ -62,17 +63,19 @@ class FieldMap:
 
     def interaction(self, record: dict[str, Any]) -> Interaction:
         """The interaction in ``record``; RecordError names the first field that is missing or wrong."""
-        get = self.get
-        user = get(record, "user")
+        if self._top_level:  # every field at the top (no --map into nested objects): one dict lookup each
+            (timestamp, conversation_id, user_id, user, reply, latency, status, error, system,
+             target) = map(record.get, RECORD_FIELDS)
+        else:
+            (timestamp, conversation_id, user_id, user, reply, latency, status, error, system,
+             target) = (self.get(record, name) for name in RECORD_FIELDS)
         if not isinstance(user, str):
             raise self._problem("user", user, "a string")
-        reply = get(record, "reply")
-        error = self._text("error", get(record, "error"))
+        error = self._text("error", error)
         if reply is None and not error:
             raise self._problem("reply", reply, "a string (or an 'error')")
         if reply is not None and not isinstance(reply, str):
             raise self._problem("reply", reply, "a string")
-        latency = get(record, "latency_ms")
         if latency is None:
             if not error:
                 raise self._problem("latency_ms", latency, "a number of milliseconds")
@@ -81,18 +84,16 @@ class FieldMap:
         elif not 0 <= latency <= MAX_LATENCY_MS:  # also NaN and infinity
             raise RecordError(f"field {self.where('latency_ms')!r} is out of range: a latency is from 0 to "
                               f"{MAX_LATENCY_MS} milliseconds (a day)")
-        status = get(record, "status")
         if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
             raise self._problem("status", status, "an integer")
         if status is not None and not 100 <= status <= 599:
             raise RecordError(f"field {self.where('status')!r} is out of range: an HTTP status is from 100 to 599")
-        return Interaction(user=self._text("user", user), reply=None if error else self._text("reply", reply),
-                           latency_ms=latency,
-                           conversation_id=self._text("conversation_id", get(record, "conversation_id")),
-                           user_id=self._text("user_id", get(record, "user_id")),
-                           timestamp=_timestamp(get(record, "timestamp"), self.where("timestamp")),
-                           status=status, error=error or None, system=self._text("system", get(record, "system")) or None,
-                           target=self._text("target", get(record, "target")) or None)
+        text = self._text
+        return Interaction(user=text("user", user), reply=None if error else text("reply", reply),
+                           latency_ms=latency, conversation_id=text("conversation_id", conversation_id),
+                           user_id=text("user_id", user_id), timestamp=_timestamp(timestamp, self.where("timestamp")),
+                           status=status, error=error or None, system=text("system", system) or None,
+                           target=text("target", target) or None)
 
     def _text(self, name: str, value: Any) -> str | None:
         """An optional text field as text (a number or other JSON value as its text), storable as UTF-8."""

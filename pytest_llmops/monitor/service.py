@@ -24,7 +24,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 from ..checks import Checker
 from ..checks import names
@@ -151,45 +151,55 @@ class Monitor:
         # own when it masks every kind the log must (it has then looked at the user's message already)
         checked = self.checker.detector.conversation()
         results = self.checker.check_exchange(exchange, self.expect, masker=checked)
-        failed = [result for result in results if not result.passed]
         mask = (checked if self._checker_masks_enough else self.detector.conversation()).mask
         scrub = self.scrub
         user = mask(scrub(interaction.user))
-        reply = interaction.reply
         # the checks searched the reply for PII and secrets already: mask again only if they found some
         # or did not look
-        looked = {result.check: result.passed for result in results if result.check in (names.NO_PII, names.NO_SECRETS)}
-        clean = looked.get(names.NO_PII) is True and looked.get(names.NO_SECRETS) is True
-        if reply is not None:
-            reply = scrub(reply)
-            if not clean or not self._checker_masks_enough:
-                reply = mask(reply)
+        pii_passed = secrets_passed = None
         findings = []
         pii_kinds: list[str] = []
-        for result in failed:
-            finding = {"check": result.check, "category": category_of(result.check), "expected": result.expected,
+        for result in results:
+            check = result.check
+            if check == names.NO_PII:
+                pii_passed = result.passed
+            elif check == names.NO_SECRETS:
+                secrets_passed = result.passed
+            if result.passed:
+                continue
+            finding = {"check": check, "category": category_of(check), "expected": result.expected,
                        "actual": result.actual}
             if result.pii_kinds:
                 finding["pii_kinds"] = result.pii_kinds
                 pii_kinds.extend(result.pii_kinds)
             findings.append(finding)
-        categories = {finding["category"] for finding in findings}
-        level = (logging.ERROR if categories & SEVERE_CATEGORIES else logging.WARNING) if categories else logging.INFO
+        reply = interaction.reply
+        if reply is not None:
+            reply = scrub(reply)
+            if not (pii_passed is True and secrets_passed is True) or not self._checker_masks_enough:
+                reply = mask(reply)
+        if findings:
+            categories = {finding["category"] for finding in findings}
+            level = logging.ERROR if categories & SEVERE_CATEGORIES else logging.WARNING
+        else:
+            categories, level = set(), logging.INFO
         user_id, conversation_id = interaction.user_id, interaction.conversation_id
         entry = {
             "timestamp": interaction.timestamp or iso_z(timespec="milliseconds"),
             "level": logging.getLevelName(level),
             "conversation_id": self._conversation_id(conversation_id) if conversation_id else conversation_id,
             "user_id": self._pseudonym(user_id) if user_id else user_id,
-            **({"system": stored_excerpt(mask(scrub(interaction.system)))} if interaction.system else {}),
-            **({"target": interaction.target} if interaction.target else {}),
-            "user": stored_excerpt(user),
-            "reply": None if reply is None else stored_excerpt(reply),
-            "latency_ms": interaction.latency_ms,
-            "status": interaction.status,
-            "error": stored_excerpt(mask(scrub(interaction.error))) if interaction.error else None,
-            "findings": findings,
         }
+        if interaction.system:
+            entry["system"] = stored_excerpt(mask(scrub(interaction.system)))
+        if interaction.target:
+            entry["target"] = interaction.target
+        entry["user"] = stored_excerpt(user)
+        entry["reply"] = None if reply is None else stored_excerpt(reply)
+        entry["latency_ms"] = interaction.latency_ms
+        entry["status"] = interaction.status
+        entry["error"] = stored_excerpt(mask(scrub(interaction.error))) if interaction.error else None
+        entry["findings"] = findings
         self._emit(level, entry)
         failed_checks = [finding["check"] for finding in findings]
         with self._lock:
@@ -236,6 +246,45 @@ class Monitor:
             self.bad_input(where, str(exc))
             return None
         return self.observe(interaction)
+
+    def observe_records(self, records: list[tuple[str, dict[str, Any] | str]],
+                        stopped: Callable[[], bool] = lambda: False) -> bool:
+        """Check decoded input records in order, as :meth:`observe_record` would one by one: each is ``(where,
+        record)``, or ``(where, reason)`` for a line that could not be decoded (counted as bad input).
+
+        Their texts are screened for personal data and secrets at once first (:meth:`PiiDetector.screen`).
+        Returns False when ``stopped()`` ended it before the last record.
+        """
+        items: list[tuple[str, Interaction | str]] = []
+        for where, record in records:
+            if isinstance(record, str):
+                items.append((where, record))
+                continue
+            try:
+                items.append((where, self.fields.interaction(record)))
+            except RecordError as exc:
+                items.append((where, str(exc)))
+        self.screen([interaction for _, interaction in items if not isinstance(interaction, str)])
+        for where, item in items:
+            if stopped():
+                return False
+            if isinstance(item, str):
+                self.bad_input(where, item)
+            else:
+                self.observe(item)
+        return True
+
+    def screen(self, interactions: list[Interaction]) -> None:
+        """Screen the texts of ``interactions`` with the checks' and the log's detectors at once, for their
+        :meth:`observe` next (see :meth:`PiiDetector.screen`)."""
+        if not interactions:
+            return
+        texts = [text for interaction in interactions
+                 for text in (interaction.user, interaction.reply, interaction.user_id, interaction.conversation_id,
+                              interaction.error, interaction.system) if text]
+        self.checker.detector.screen(texts)
+        if self.detector is not self.checker.detector:
+            self.detector.screen(texts, like=self.checker.detector)
 
     def bad_input(self, where: str, reason: str) -> None:
         """Count and report an input line that could not be used (never its content)."""

@@ -14,13 +14,14 @@ PII allowlist turns that off.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable, Protocol, Sequence
 
 from .allowlist import Allowlist
 from .findings import PiiFinding, kept_spans
 from .phones import DEFAULT_REGIONS, check_regions, national_recognizers, reads_north_american
 from .recognizers import (BUILTIN_KINDS, BUILTIN_RECOGNIZERS, PHONE_NORTH_AMERICA, Recognizer, could_hold,
-                          custom_recognizer, longest_digit_run)
+                          custom_recognizer, gates_of, longest_digit_run)
+from .screen import could_hold_each
 from .secrets import SecretDetector, SecretFinding
 
 _HAS_DIGIT = re.compile(r"[0-9]").search
@@ -64,6 +65,8 @@ class PiiDetector:
         self._recognizers = tuple(r for r in (*_builtin_recognizers(self.regions), *self.custom) if r.kind in enabled)
         self._backend_kinds = enabled & frozenset(backend.kinds) if backend else frozenset()
         self._could_hold = could_hold(self._recognizers) if not self._backend_kinds else None
+        self._gates = gates_of(self._recognizers) if self._could_hold is not None else None
+        self._screened: dict[str, bool] = {}  # text -> whether it passed the gates (see screen)
 
     @classmethod
     def from_settings(cls, pii: Any, secrets: SecretDetector | None = None) -> "PiiDetector":
@@ -80,6 +83,8 @@ class PiiDetector:
 
     def with_allowlist(self, extra: Iterable[Any]) -> "PiiDetector":
         """A detector that also allows ``extra`` (a file's, case's or turn's own entries)."""
+        if not extra:  # most turns add nothing: no Allowlist built
+            return self
         extra = Allowlist.from_entries(extra)
         if not extra:
             return self
@@ -92,8 +97,24 @@ class PiiDetector:
         """A masker for one conversation: it remembers what it finds, and finds fragments of it later."""
         return ConversationMasker(self)
 
+    def screen(self, texts: Sequence[str], like: "PiiDetector | None" = None) -> None:
+        """Run the pre-filter over ``texts`` at once (one search per gate over them all, see :mod:`.screen`), for
+        the next calls about them: what the monitor does for each batch of records. Secrets are screened too.
+        The answers replace those of the batch before; any other text is searched when it is asked about.
+
+        ``like``: a detector that screened the same texts just now; its answers are taken where the gates agree.
+        """
+        if like is not None and like._gates == self._gates:
+            self._screened = like._screened
+        elif self._gates is not None:
+            self._screened = dict(zip(texts, could_hold_each(texts, *self._gates)))
+        self.secrets.screen(texts, like.secrets if like is not None else None)
+
     def _spans(self, text: str) -> list[tuple[int, int, int, str]]:
-        if self._could_hold is not None and not self._could_hold(text):
+        gated = self._screened.get(text)
+        if gated is None and self._could_hold is not None:
+            gated = self._could_hold(text)
+        if gated is False:
             return []  # no @, no long run of digits...: none of the recognizers can match (most replies)
         has_digit = _HAS_DIGIT(text) is not None
         longest_run = -1  # measured once, when a recognizer first asks

@@ -25,10 +25,11 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 
 from .allowlist import Allowlist
 from .findings import PiiFinding, kept_spans
+from .screen import SEPARATOR, could_hold_each
 
 SECRET_KIND = "secret"
 KEYWORD_RULE = "keyword_secret"  # the generic rule: a random value right after "key", "token", "password"...
@@ -100,6 +101,29 @@ def hint_text(text: str) -> str:
     return text.lower() if text.isascii() else text.translate(_EXTRA_FOLDS).lower()
 
 
+def any_of(words: Iterable[str]) -> re.Pattern[str]:
+    """A pattern that finds any of ``words``, written as a tree of their common beginnings ("a(?:kia|sia)|sk-").
+
+    The regex engine tries one branch at each position, where a plain alternation of forty
+    words tries each of them: three times as fast on a reply. A word that another begins with
+    is enough on its own, so the longer one is left out.
+    """
+    tree: dict[str, dict] = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def branch(node: dict[str, dict]) -> str:
+        if "" in node:  # a word ends here: what follows does not matter
+            return ""
+        alternatives = [re.escape(char) + branch(child) for char, child in sorted(node.items())]
+        return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+
+    return re.compile(branch(tree))
+
+
 @dataclass(frozen=True)
 class SecretRule:
     """One secret format: a pattern (group ``secret`` is the part masked, else the whole match), a check."""
@@ -145,7 +169,8 @@ BUILTIN_RULES: tuple[SecretRule, ...] = (
                                           + _E), validator=lambda v: random_key(v.split("_", 1)[1]),
                hints=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
     SecretRule("gitlab_token", re.compile(_B + r"gl(?:pat|dt|rt|cbt|ptt|oas)-[A-Za-z0-9_-]{20,}" + _E),
-               validator=lambda v: random_key(v.split("-", 1)[1]), hints=("gl",)),
+               validator=lambda v: random_key(v.split("-", 1)[1]),
+               hints=("glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "gloas-")),
     SecretRule("slack_token", re.compile(_B + r"xox[abposre]-[A-Za-z0-9-]{10,}" + _E),
                validator=lambda v: looks_random(v[5:]), hints=("xox",)),
     SecretRule("slack_webhook", re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9_/-]{20,}"),
@@ -196,12 +221,27 @@ class SecretDetector:
     def __post_init__(self) -> None:
         # one search for every rule's hints: most texts hold none, and skip every rule at once
         gated = all(rule.hints for rule in self.rules)
-        hints = sorted({hint for rule in self.rules for hint in rule.hints}, key=len, reverse=True)
-        self._could_hold = re.compile("|".join(map(re.escape, hints))).search if gated and hints else None
+        hints = {hint for rule in self.rules for hint in rule.hints}
+        self._hints = any_of(hints) if gated and hints else None
+        self._could_hold = self._hints.search if self._hints is not None else None
+        # screened many texts at once (see screen): only when no hint could join two texts
+        self._screens = self._hints is not None and not any(SEPARATOR in hint for hint in hints)
+        self._screened: dict[str, bool] = {}
+
+    def screen(self, texts: Sequence[str], like: "SecretDetector | None" = None) -> None:
+        """Search ``texts`` for the rules' hints at once (see :mod:`.screen`), for the next calls about them;
+        ``like`` screened the same texts just now (its answers are taken when the hints are the same)."""
+        if like is not None and like is not self and like._screens and self._screens and like._hints == self._hints:
+            self._screened = like._screened
+        elif self._screens:
+            self._screened = dict(zip(texts, could_hold_each(texts, (), (self._hints,), fold=hint_text)))
 
     def _spans(self, text: str) -> list[tuple[int, int, str]]:
-        lowered = hint_text(text)
-        if self._could_hold is not None and self._could_hold(lowered) is None:
+        hinted = self._screened.get(text)
+        lowered = "" if hinted is False else hint_text(text)
+        if hinted is None and self._could_hold is not None:
+            hinted = self._could_hold(lowered) is not None
+        if hinted is False:
             spans = []
         else:
             spans = [(start, end, rule.name) for rule in self.rules for start, end in rule.spans(text, lowered)]
