@@ -134,3 +134,56 @@ def test_converting_a_log_with_raw_conversation_ids_prints_them_masked(tmp_path)
     [case_file] = (project / "eval_cases" / "regressions").glob("*.yaml")
     for text in (converted.stdout, converted.stderr, case_file.read_text()):
         assert "jane.doe" not in text
+
+
+EARLIER_RECORD_LEAKS = [
+    {"conversation_id": "c-41", "user": "My email is ann.lee@example.com and my phone 415-555-0142",
+     "reply": "Thanks, noted.", "latency_ms": 10.0},
+    {"conversation_id": "c-77", "user": "Hi", "reply": "Hello!", "latency_ms": 10.0},
+    {"conversation_id": "c-41", "user": "Did you write to me?",
+     "reply": "We wrote to ann.lee@exam and will call 415-555-01", "latency_ms": 10.0},
+]
+
+
+def _assert_earlier_fragments_masked(log: list[dict], text: str) -> None:
+    assert "ann.lee" not in text and "415-555-01" not in text
+    assert log[2]["reply"] == "We wrote to [EMAIL] and will call [PHONE]"
+    assert log[2]["findings"][0]["check"] == "no_pii"  # a fragment of what the customer gave is a leak too
+    assert log[1]["findings"] == []
+
+
+def test_the_monitor_masks_fragments_of_what_an_earlier_record_of_the_conversation_said(tmp_path):
+    project = make_monitor_project(tmp_path / "project")
+    with Monitor(load_settings(project), console=False) as monitor:
+        for record in EARLIER_RECORD_LEAKS:
+            monitor.record(record["user"], record["reply"], record["latency_ms"],
+                           conversation_id=record["conversation_id"])
+    log_path = project / "chatbot_monitoring.log"
+    _assert_earlier_fragments_masked(read_log(log_path), log_path.read_text())
+
+
+def test_the_monitor_command_masks_them_too(tmp_path):
+    project = make_monitor_project(tmp_path / "project")
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(record) + "\n" for record in EARLIER_RECORD_LEAKS))
+    llmops(project, "monitor", "-q", str(source))
+    log_path = project / "chatbot_monitoring.log"
+    _assert_earlier_fragments_masked(read_log(log_path), log_path.read_text())
+
+
+def test_the_conversation_memory_stays_bounded():
+    from pytest_llmops.monitor.memory import ConversationMemory
+
+    memory = ConversationMemory(max_conversations=3, max_values=2)
+    detector = PiiDetector()
+    for n in range(5):
+        masker = detector.conversation()
+        masker.mask(f"call 415-555-01{n:02d}, mail customer{n}@example.com, or 212-555-01{n:02d}")
+        memory.keep(f"c-{n}", masker)
+    assert len(memory) == 3  # the two conversations seen longest ago were forgotten
+    forgotten, kept = detector.conversation(), detector.conversation()
+    memory.recall("c-0", forgotten)
+    memory.recall("c-4", kept)
+    assert forgotten.mask("we called 415-555-01") == "we called 415-555-01"
+    assert kept.mask("we called 212-555-01 and wrote to customer4@exa") == "we called [PHONE] and wrote to [EMAIL]"
+    assert list(kept.remembered().values()).count("phone") == 1  # two values a conversation: the latest

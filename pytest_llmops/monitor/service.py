@@ -37,6 +37,7 @@ from ..pseudonym import Pseudonymizer
 from ..text import stored_excerpt
 from ..transcript import Exchange
 from .log import DIAGNOSTICS_LOGGER_NAME, LOGGER_NAME, JsonLinesFileHandler, JsonMessage, console_handler
+from .memory import ConversationMemory
 from .records import FieldMap, Interaction
 from .settings import MonitorSettings, monitor_settings
 from .stats import Stats
@@ -99,6 +100,7 @@ class Monitor:
         self.stats = Stats()  # since start
         self.period = Stats()  # since the last summary
         self._lock = threading.Lock()
+        self.memory = ConversationMemory()
         self.logger = logging.getLogger(logger_name or f"{LOGGER_NAME}.{id(self):x}")
         self.diagnostics = logging.getLogger(DIAGNOSTICS_LOGGER_NAME)
         self.handlers: list[logging.Handler] = []
@@ -149,9 +151,15 @@ class Monitor:
                             canary=self.settings.leaks.canary)
         # one masker for the exchange: what the user said is masked in the reply even in part; the checks'
         # own when it masks every kind the log must (it has then looked at the user's message already)
+        # (and it remembers what earlier records of the conversation said: fragments of that are masked too)
         checked = self.checker.detector.conversation()
+        logged = checked if self._checker_masks_enough else self.detector.conversation()
+        maskers = (checked,) if logged is checked else (checked, logged)
+        conversation_id = interaction.conversation_id
+        if conversation_id:
+            self.memory.recall(conversation_id, *maskers)
         results = self.checker.check_exchange(exchange, self.expect, masker=checked)
-        mask = (checked if self._checker_masks_enough else self.detector.conversation()).mask
+        mask = logged.mask
         scrub = self.scrub
         user = mask(scrub(interaction.user))
         # the checks searched the reply for PII and secrets already: mask again only if they found some
@@ -183,7 +191,7 @@ class Monitor:
             level = logging.ERROR if categories & SEVERE_CATEGORIES else logging.WARNING
         else:
             categories, level = set(), logging.INFO
-        user_id, conversation_id = interaction.user_id, interaction.conversation_id
+        user_id = interaction.user_id
         entry = {
             "timestamp": interaction.timestamp or iso_z(timespec="milliseconds"),
             "level": logging.getLevelName(level),
@@ -200,6 +208,8 @@ class Monitor:
         entry["status"] = interaction.status
         entry["error"] = stored_excerpt(mask(scrub(interaction.error))) if interaction.error else None
         entry["findings"] = findings
+        if conversation_id:
+            self.memory.keep(conversation_id, *maskers)
         self._emit(level, entry)
         failed_checks = [finding["check"] for finding in findings]
         with self._lock:

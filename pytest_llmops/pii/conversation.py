@@ -102,6 +102,15 @@ class ConversationMasker:
         return self.detector.mask(text, found) if found else text
 
     # -- memory ------------------------------------------------------------------------------
+    def remembered(self) -> dict[str, str]:
+        """Every value found so far, with its kind (oldest first): the memory to carry to the next part."""
+        return self._values
+
+    def recall(self, values: dict[str, str]) -> None:
+        """Remember ``values`` (value -> kind) that an earlier part of the same conversation held."""
+        for value, kind in values.items():
+            self._remember(PiiFinding(kind, 0, len(value), value))
+
     def _remember(self, finding: PiiFinding) -> None:
         value, kind = finding.value, finding.kind
         if value in self._values:
