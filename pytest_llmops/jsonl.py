@@ -166,6 +166,16 @@ def iter_lines(path: Path | str, max_bytes: int | None = None, upto: int | None 
     ``upto`` (see :func:`settled_size`) stops at that byte offset, so an append still being
     written past it is not read as a torn line.
     """
+    for number, raw in iter_raw_lines(path, upto):
+        yield parse_line(number, raw, max_bytes)
+
+
+def iter_raw_lines(path: Path | str, upto: int | None = None) -> Iterator[tuple[int, bytes]]:
+    """Every non-blank line of ``path`` as (line number, bytes without the newline), not parsed.
+
+    For readers that parse and validate a line in one step (and call :func:`parse_line` on
+    the lines that step refuses, for the same message as :func:`iter_lines`).
+    """
     consumed = 0
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
@@ -174,7 +184,7 @@ def iter_lines(path: Path | str, max_bytes: int | None = None, upto: int | None 
             consumed += len(raw)
             raw = raw.rstrip(b"\r\n")
             if raw.strip():
-                yield parse_line(number, raw, max_bytes)
+                yield number, raw
 
 
 def settled_size(path: Path | str) -> int:

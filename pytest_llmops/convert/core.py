@@ -93,6 +93,13 @@ class RegressionCandidate:
     def case_id(self) -> str:
         return f"{self.id_prefix}-{self.rule.replace('_', '-')}-{self.key}"
 
+    def with_source(self, source: Provenance) -> "RegressionCandidate":
+        """The same case asked for by another source; its key is carried over, not worked out again."""
+        self.key  # worked out once, before the copy: cached_property keeps it in __dict__, which is copied
+        twin = object.__new__(RegressionCandidate)  # one copy per feedback record: dataclasses.replace is 5x slower
+        twin.__dict__.update(self.__dict__, source=source)
+        return twin
+
 
 @dataclass
 class PlannedCase:
