@@ -135,3 +135,45 @@ def test_no_log_is_a_clear_error(tmp_path):
     result = cli(root, "cases", "from-monitor-log")
     assert result.returncode == 2
     assert "no monitor log" in result.stderr.decode()
+
+
+def test_the_second_read_skips_only_lines_that_cannot_be_earlier_turns_of_a_flagged_conversation(tmp_path,
+                                                                                                 monkeypatch):
+    """The earlier turns are collected by a second read that parses only the lines a flagged conversation
+    could stand in; however a line spells its conversation id, the candidates are those of parsing them all."""
+    import json
+
+    from pytest_llmops.convert import from_monitor
+    from pytest_llmops.monitor.settings import monitor_settings
+
+    leak = [{"check": "no_pii", "category": "pii", "expected": "no personal data", "actual": "found EMAIL in reply"}]
+    compact = {"separators": (",", ":"), "ensure_ascii": False}
+    lines = [
+        json.dumps({"conversation_id": "c-1", "user": "plain, compact"}, **compact),
+        json.dumps({"conversation_id": "c-1", "user": "spaced"}),
+        json.dumps({"conversation_id": "ç 2", "user": "unicode id, raw"}, **compact),
+        json.dumps({"conversation_id": "ç 2", "user": "unicode id, escaped"}),  # \u00e7: a backslash
+        '{"conversation\\u005fid":"c-1","user":"escaped key"}',
+        json.dumps({"meta": {"conversation_id": "c-1"}, "conversation_id": "other", "user": "nested, other"},
+                   **compact),
+        json.dumps({"meta": {"conversation_id": "other"}, "conversation_id": "c-1", "user": "nested, ours"},
+                   **compact),
+        json.dumps({"conversation_id": "other", "user": 'says "conversation_id":"c-1"'}, **compact),
+        json.dumps({"conversation_id": 1, "user": "a number"}, **compact),
+        json.dumps({"conversation_id": "c-10", "user": "a longer id"}, **compact),
+        '{"conversation_id":"c-1","user":"torn',
+        "[1, 2]",
+        json.dumps({"conversation_id": "c-1", "user": "the leak", "reply": "x", "findings": leak}, **compact),
+        json.dumps({"conversation_id": "ç 2", "user": "the leak", "reply": "x", "findings": leak}, **compact),
+        json.dumps({"conversation_id": "c-1", "user": "after the leak"}, **compact),
+    ]
+    log = tmp_path / "monitor.log"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text("[tool.llmops]\n")
+    options = monitor_settings(load_settings(tmp_path))
+    found = from_monitor.candidates_from_monitor_log([log], options, 200.0)
+    assert [candidate.users for candidate in found[0]] == [
+        ("plain, compact", "spaced", "escaped key", "nested, ours", "the leak"),
+        ("unicode id, raw", "unicode id, escaped", "the leak")]
+    monkeypatch.setattr(from_monitor, "_may_be_in", lambda raw, conversations: True)  # parse every line
+    assert from_monitor.candidates_from_monitor_log([log], options, 200.0) == found

@@ -104,7 +104,8 @@ class FeedbackRecord(BaseModel):
             moment = datetime.fromisoformat(value)
         except ValueError:
             raise ValueError("must be an ISO 8601 date and time, e.g. 2026-11-25T10:41:31Z") from None
-        if moment.utcoffset() is None or moment.utcoffset().total_seconds() != 0:
+        offset = moment.utcoffset()  # once: this runs for every record read
+        if offset is None or offset.total_seconds() != 0:
             raise ValueError("must be in UTC (end with Z or +00:00)")
         return value
 
