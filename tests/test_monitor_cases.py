@@ -177,3 +177,38 @@ def test_the_second_read_skips_only_lines_that_cannot_be_earlier_turns_of_a_flag
         ("unicode id, raw", "unicode id, escaped", "the leak")]
     monkeypatch.setattr(from_monitor, "_may_be_in", lambda raw, conversations: True)  # parse every line
     assert from_monitor.candidates_from_monitor_log([log], options, 200.0) == found
+
+
+def test_log_lines_parse_to_what_parse_line_gives_them() -> None:
+    """from-monitor-log reads lines with pydantic's faster JSON parser and hands what it refuses (or reads as
+    no object) to jsonl.parse_line: every line must give parse_line's record, or its reason."""
+    import json
+
+    from hypothesis import given, settings as hypothesis_settings, strategies as st
+
+    from pytest_llmops.convert.from_monitor import _parse
+    from pytest_llmops.jsonl import parse_line
+
+    texts = st.one_of(st.text(max_size=10), st.sampled_from(["\ud800", "a\udfffb", "\ud83d\ude00", "\x00", "\x7f",
+                                                              "é", "\u2028", "\\", '"']))
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-10**40, 10**40),
+                        st.floats(allow_nan=True, allow_infinity=True), texts)
+    values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                           st.dictionaries(texts, inner, max_size=4)), max_leaves=12)
+    dumped = st.builds(lambda value, ascii_only, indent: json.dumps(value, ensure_ascii=ascii_only).encode(
+        "utf-8", "surrogatepass") if indent is None else json.dumps(value, indent=indent).encode("utf-8", "surrogatepass"),
+        st.one_of(st.dictionaries(texts, values, max_size=5), values), st.booleans(), st.sampled_from([None, 0]))
+    handmade = st.sampled_from([
+        b'{"a":1,"a":2}', b'{"a":NaN,"b":-Infinity}', b'{"a":1} x', b'\xef\xbb\xbf{"a":1}', b'{"a":"x\x01y"}',
+        b'{"a":01}', b'{"a":1.}', b'{"a":[1,]}', b'{"a":"\xed\xa0\x80"}', b'{"a":2.5e-324}', b'{"a":1e400}',
+        b'{"a":"\\ud800"}', b'{"a":' + b"9" * 5000 + b"}", b"[" * 300 + b"]" * 300, b'{"a":' + b"[" * 300 + b"]" * 300 + b"}",
+        b"{" * 3000, b'{"a":1}\x00', b"\xff", b"[1, 2]", b'"text"', b"null"])
+    lines = st.one_of(dumped, handmade, st.binary(max_size=30)).filter(lambda raw: b"\n" not in raw and raw.strip())
+
+    @hypothesis_settings(max_examples=600, deadline=None)
+    @given(raw=lines)
+    def same_as_parse_line(raw: bytes) -> None:
+        fast, slow = _parse(7, raw), parse_line(7, raw)
+        assert (repr(fast.record), fast.bad) == (repr(slow.record), slow.bad)
+
+    same_as_parse_line()

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from pydantic_core import from_json
+
 from ..checks.names import CATEGORIES, category_of
-from ..jsonl import BadLine, iter_lines, iter_raw_lines, parse_line
+from ..jsonl import BadLine, Line, iter_raw_lines, parse_line
 from ..monitor.settings import MonitorSettings
 from ..text import excerpt
 from .core import NOTE_CHARS, REVIEW_TAGS, Provenance, RegressionCandidate, Skipped
@@ -37,12 +39,27 @@ class _Flagged:
 
 def _entries(paths: list[Path], bad: list[tuple[Path, BadLine]]) -> Iterable[tuple[tuple[int, int], dict]]:
     for index, path in enumerate(paths):
-        for line in iter_lines(path):
+        for number, raw in iter_raw_lines(path):
+            line = _parse(number, raw)
             if line.record is None:
                 if line.bad is not None:
                     bad.append((path, line.bad))
                 continue
-            yield (index, line.number), line.record
+            yield (index, number), line.record
+
+
+def _parse(number: int, raw: bytes) -> Line:
+    """:func:`~pytest_llmops.jsonl.parse_line`'s answer for a log line, in about half its time.
+
+    pydantic's JSON parser reads an object line to the same dict as ``json.loads`` (it keeps
+    Python's limit on integer digits too); what it refuses (lone surrogates, nesting past its
+    depth, anything malformed) or reads as no object goes to ``parse_line``, which gives the
+    record or the same reason as ever."""
+    try:
+        record = from_json(raw)
+    except (ValueError, RecursionError):
+        return parse_line(number, raw)
+    return Line(number, record, None, raw) if isinstance(record, dict) else parse_line(number, raw)
 
 
 #: a ``"conversation_id": "..."`` pair as it stands in a line without a backslash (so without escapes)
@@ -136,7 +153,7 @@ def _earlier_turns(paths: list[Path], flagged: list[_Flagged]) -> dict[int, list
         for number, raw in iter_raw_lines(path):
             if not _may_be_in(raw, encoded):  # most lines: no need to parse them again
                 continue
-            entry = parse_line(number, raw).record
+            entry = _parse(number, raw).record
             conversation = entry.get("conversation_id") if entry is not None else None
             if conversation in turns and isinstance(entry.get("user"), str):
                 turns[conversation].append(((index, number), entry["user"]))
