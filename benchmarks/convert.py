@@ -18,7 +18,9 @@ Then the same for ``llmops cases from-monitor-log`` on a monitor log of N intera
 
 Run: ``python benchmarks/convert.py [--records N] [--conversations K] [--repeat R]``.
 Each figure is run R times (default 3) right after its floor, and printed as the ratio to
-that floor, min / median / max, with the load average (the machine is shared).
+that floor, min / median / max, with the load average (the machine is shared): wall time,
+and CPU time (this process and the CLI's, user + system) against the floor's CPU time,
+which others' load moves less. A first run's wall time also waits for the disk.
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_llmops import jsonl
@@ -71,15 +75,32 @@ def timed(run) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
-def against_floor(repeat: int, path: Path, run) -> tuple[list[float], list[float], object]:
-    """``run`` timed ``repeat`` times, each right after the floor over ``path``: (seconds, ratios, last result)."""
-    seconds, ratios, result = [], [], None
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the CLI runs): less moved by others' load."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+@dataclass
+class Timing:
+    seconds: list[float] = field(default_factory=list)
+    ratios: list[float] = field(default_factory=list)  # wall time / the floor's wall time
+    cpu_ratios: list[float] = field(default_factory=list)  # CPU time / the floor's CPU time
+    result: object = None
+
+
+def against_floor(repeat: int, path: Path, run) -> Timing:
+    """``run`` timed ``repeat`` times, each right after the floor over ``path``."""
+    timing = Timing()
     for _ in range(repeat):
+        cpu = cpu_seconds()
         floor_seconds, _ = timed(lambda: floor(path))
-        took, result = timed(run)
-        seconds.append(took)
-        ratios.append(took / floor_seconds)
-    return seconds, ratios, result
+        floor_cpu, cpu = cpu_seconds() - cpu, cpu_seconds()
+        took, timing.result = timed(run)
+        timing.seconds.append(took)
+        timing.ratios.append(took / floor_seconds)
+        timing.cpu_ratios.append((cpu_seconds() - cpu) / floor_cpu)
+    return timing
 
 
 def spread(values: list[float], form: str) -> str:
@@ -90,9 +111,10 @@ def load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def row(name: str, records: int, seconds: list[float], ratios: list[float], note: str) -> None:
-    print(f"{name:<42} {spread(seconds, '{:.2f}')} s  {spread(ratios, '{:.1f}x')} floor  "
-          f"{records / statistics.median(seconds):>9,.0f} records/s  ({note})")
+def row(name: str, records: int, timing: Timing, note: str) -> None:
+    print(f"{name:<42} {spread(timing.seconds, '{:.2f}')} s  {spread(timing.ratios, '{:.1f}x')} floor  "
+          f"CPU {spread(timing.cpu_ratios, '{:.1f}x')} floor's  "
+          f"{records / statistics.median(timing.seconds):>9,.0f} records/s  ({note})")
 
 
 def floor(path: Path) -> int:
@@ -148,14 +170,17 @@ def monitor_section(folder: Path, records: int, repeat: int) -> None:
         candidates, _, _ = candidates_from_monitor_log([log], options, settings.max_latency_ms)
         return len(candidates), len(plan_cases(candidates))
 
-    seconds, ratios, (cands, planned) = against_floor(repeat, log, convert)
-    row("from-monitor-log: read + candidates + plan", records, seconds, ratios,
+    timing = against_floor(repeat, log, convert)
+    cands, planned = timing.result
+    row("from-monitor-log: read + candidates + plan", records, timing,
         f"{cands:,} candidates -> {planned:,} cases")
     out = folder / "from-monitor"
-    seconds, ratios, summary = against_floor(1, log, lambda: cli_monitor(folder, log, out))
-    row("llmops cases from-monitor-log, first run", records, seconds, ratios, summary)
-    seconds, ratios, summary = against_floor(repeat, log, lambda: cli_monitor(folder, log, out))
-    row("llmops cases from-monitor-log, again", records, seconds, ratios, summary)
+    timing = against_floor(1, log, lambda: cli_monitor(folder, log, out))
+    summary = timing.result
+    row("llmops cases from-monitor-log, first run", records, timing, summary)
+    timing = against_floor(repeat, log, lambda: cli_monitor(folder, log, out))
+    summary = timing.result
+    row("llmops cases from-monitor-log, again", records, timing, summary)
 
 
 def main() -> None:
@@ -175,16 +200,20 @@ def main() -> None:
               f"{args.conversations:,} distinct conversations")
         print(f"{args.repeat} runs each, min / median / max, seconds and ratio to the json.loads floor timed "
               f"right before it; load average {load()}")
-        seconds, ratios, (records, bad) = against_floor(args.repeat, path, lambda: read_feedback(path))
-        row("read_feedback (parse + validate)", args.records, seconds, ratios, f"{len(records):,} records, {len(bad)} bad")
-        seconds, ratios, (cands, planned, skipped) = against_floor(args.repeat, path, lambda: convert_only(path))
-        row("read + candidates + plan (dry run)", args.records, seconds, ratios,
+        timing = against_floor(args.repeat, path, lambda: read_feedback(path))
+        records, bad = timing.result
+        row("read_feedback (parse + validate)", args.records, timing, f"{len(records):,} records, {len(bad)} bad")
+        timing = against_floor(args.repeat, path, lambda: convert_only(path))
+        cands, planned, skipped = timing.result
+        row("read + candidates + plan (dry run)", args.records, timing,
             f"{cands:,} candidates -> {planned:,} cases, {skipped:,} skipped")
         out = folder / "regressions"
-        seconds, ratios, summary = against_floor(1, path, lambda: cli(folder, out))
-        row("llmops cases from-feedback, first run", args.records, seconds, ratios, summary)
-        seconds, ratios, summary = against_floor(args.repeat, path, lambda: cli(folder, out))
-        row("llmops cases from-feedback, again", args.records, seconds, ratios, summary)
+        timing = against_floor(1, path, lambda: cli(folder, out))
+        summary = timing.result
+        row("llmops cases from-feedback, first run", args.records, timing, summary)
+        timing = against_floor(args.repeat, path, lambda: cli(folder, out))
+        summary = timing.result
+        row("llmops cases from-feedback, again", args.records, timing, summary)
         store = FeedbackStore.from_settings(load_settings(folder), folder / "appends.jsonl")
         t_append, _ = timed(lambda: [store.record("slow", "took ages", user_id="u-1")
                                           for _ in range(args.appends)])

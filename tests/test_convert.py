@@ -296,3 +296,31 @@ def test_a_pattern_as_the_feedback_file_is_a_clear_config_error(tmp_path: Path) 
     (tmp_path / "pyproject.toml").write_text('[tool.llmops.privacy]\nfeedback = ["feedback-*.jsonl"]\n')
     result = llmops(tmp_path, "feedback", "--user-id", "u-1", "--type", "praise", "--message", "ok")
     assert result.returncode == 2 and "the first entry must be a file path" in result.stderr
+
+
+def test_reports_of_one_conversation_are_worked_out_once_and_give_what_each_gives_alone() -> None:
+    """The converter works a (conversation, report) out once and reuses it for every record asking the same:
+    records differing in any field it reads must still give their own candidate, key and skip reason."""
+    from itertools import product
+
+    from pytest_llmops.convert.from_feedback import candidates_from_feedback
+    from pytest_llmops.feedback.store import FeedbackRecord
+
+    turns = [[{"user": "Where is order 12?", "reply": "It ships in 14 days."}],
+             [{"user": "Where is order 12?", "reply": "Mail jane@example.com"}, {"user": "ok", "reply": "Bye"}],
+             [{"user": "Where is order 12?", "reply": "It ships in 14 days.", "latency_ms": 9000.0}]]
+    records = []
+    for number, (kind, conversation, turn, bad_text, expected, system, target) in enumerate(product(
+            ["wrong_answer", "pii_leak", "slow", "error", "praise"], turns, [None, 1], [None, "14 days"],
+            [None, "30 days"], [None, "Be brief."], [None, "staging"])):
+        if turn is not None and turn > len(conversation):
+            continue
+        records.append(FeedbackRecord(id=f"fb-{number}", user_id="u-1", type=kind, conversation=conversation,
+                                      turn=turn, bad_text=bad_text, expected=expected, system=system, target=target,
+                                      message=f"report {number}"))
+    detector = PiiDetector()
+    together, skipped_together = candidates_from_feedback(records, detector, 5000)
+    alone = [candidates_from_feedback([record], detector, 5000) for record in records]
+    assert [(c, c.key) for c in together] == [(c, c.key) for found, _ in alone for c in found]
+    assert skipped_together == [skip for _, skipped in alone for skip in skipped]
+    assert len({c.key for c in together}) > 20  # the fields above do change what is asked for

@@ -135,3 +135,80 @@ def test_no_log_is_a_clear_error(tmp_path):
     result = cli(root, "cases", "from-monitor-log")
     assert result.returncode == 2
     assert "no monitor log" in result.stderr.decode()
+
+
+def test_the_second_read_skips_only_lines_that_cannot_be_earlier_turns_of_a_flagged_conversation(tmp_path,
+                                                                                                 monkeypatch):
+    """The earlier turns are collected by a second read that parses only the lines a flagged conversation
+    could stand in; however a line spells its conversation id, the candidates are those of parsing them all."""
+    import json
+
+    from pytest_llmops.convert import from_monitor
+    from pytest_llmops.monitor.settings import monitor_settings
+
+    leak = [{"check": "no_pii", "category": "pii", "expected": "no personal data", "actual": "found EMAIL in reply"}]
+    compact = {"separators": (",", ":"), "ensure_ascii": False}
+    lines = [
+        json.dumps({"conversation_id": "c-1", "user": "plain, compact"}, **compact),
+        json.dumps({"conversation_id": "c-1", "user": "spaced"}),
+        json.dumps({"conversation_id": "ç 2", "user": "unicode id, raw"}, **compact),
+        json.dumps({"conversation_id": "ç 2", "user": "unicode id, escaped"}),  # \u00e7: a backslash
+        '{"conversation\\u005fid":"c-1","user":"escaped key"}',
+        json.dumps({"meta": {"conversation_id": "c-1"}, "conversation_id": "other", "user": "nested, other"},
+                   **compact),
+        json.dumps({"meta": {"conversation_id": "other"}, "conversation_id": "c-1", "user": "nested, ours"},
+                   **compact),
+        json.dumps({"conversation_id": "other", "user": 'says "conversation_id":"c-1"'}, **compact),
+        json.dumps({"conversation_id": 1, "user": "a number"}, **compact),
+        json.dumps({"conversation_id": "c-10", "user": "a longer id"}, **compact),
+        '{"conversation_id":"c-1","user":"torn',
+        "[1, 2]",
+        json.dumps({"conversation_id": "c-1", "user": "the leak", "reply": "x", "findings": leak}, **compact),
+        json.dumps({"conversation_id": "ç 2", "user": "the leak", "reply": "x", "findings": leak}, **compact),
+        json.dumps({"conversation_id": "c-1", "user": "after the leak"}, **compact),
+    ]
+    log = tmp_path / "monitor.log"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text("[tool.llmops]\n")
+    options = monitor_settings(load_settings(tmp_path))
+    found = from_monitor.candidates_from_monitor_log([log], options, 200.0)
+    assert [candidate.users for candidate in found[0]] == [
+        ("plain, compact", "spaced", "escaped key", "nested, ours", "the leak"),
+        ("unicode id, raw", "unicode id, escaped", "the leak")]
+    monkeypatch.setattr(from_monitor, "_may_be_in", lambda raw, conversations: True)  # parse every line
+    assert from_monitor.candidates_from_monitor_log([log], options, 200.0) == found
+
+
+def test_log_lines_parse_to_what_parse_line_gives_them() -> None:
+    """from-monitor-log reads lines with pydantic's faster JSON parser and hands what it refuses (or reads as
+    no object) to jsonl.parse_line: every line must give parse_line's record, or its reason."""
+    import json
+
+    from hypothesis import given, settings as hypothesis_settings, strategies as st
+
+    from pytest_llmops.convert.from_monitor import _parse
+    from pytest_llmops.jsonl import parse_line
+
+    texts = st.one_of(st.text(max_size=10), st.sampled_from(["\ud800", "a\udfffb", "\ud83d\ude00", "\x00", "\x7f",
+                                                              "é", "\u2028", "\\", '"']))
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-10**40, 10**40),
+                        st.floats(allow_nan=True, allow_infinity=True), texts)
+    values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                           st.dictionaries(texts, inner, max_size=4)), max_leaves=12)
+    dumped = st.builds(lambda value, ascii_only, indent: json.dumps(value, ensure_ascii=ascii_only).encode(
+        "utf-8", "surrogatepass") if indent is None else json.dumps(value, indent=indent).encode("utf-8", "surrogatepass"),
+        st.one_of(st.dictionaries(texts, values, max_size=5), values), st.booleans(), st.sampled_from([None, 0]))
+    handmade = st.sampled_from([
+        b'{"a":1,"a":2}', b'{"a":NaN,"b":-Infinity}', b'{"a":1} x', b'\xef\xbb\xbf{"a":1}', b'{"a":"x\x01y"}',
+        b'{"a":01}', b'{"a":1.}', b'{"a":[1,]}', b'{"a":"\xed\xa0\x80"}', b'{"a":2.5e-324}', b'{"a":1e400}',
+        b'{"a":"\\ud800"}', b'{"a":' + b"9" * 5000 + b"}", b"[" * 300 + b"]" * 300, b'{"a":' + b"[" * 300 + b"]" * 300 + b"}",
+        b"{" * 3000, b'{"a":1}\x00', b"\xff", b"[1, 2]", b'"text"', b"null"])
+    lines = st.one_of(dumped, handmade, st.binary(max_size=30)).filter(lambda raw: b"\n" not in raw and raw.strip())
+
+    @hypothesis_settings(max_examples=600, deadline=None)
+    @given(raw=lines)
+    def same_as_parse_line(raw: bytes) -> None:
+        fast, slow = _parse(7, raw), parse_line(7, raw)
+        assert (repr(fast.record), fast.bad) == (repr(slow.record), slow.bad)
+
+    same_as_parse_line()

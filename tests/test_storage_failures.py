@@ -210,6 +210,64 @@ def test_temporary_files_left_by_a_killed_run_are_cleaned_up_by_the_next(tmp_pat
     assert not [path for path in out.iterdir() if path.suffix == ".tmp" and path != running]
 
 
+def test_a_first_run_killed_while_writing_leaves_only_whole_files_and_the_next_run_finishes_the_job(tmp_path):
+    """Case files go to temporary files, one sync makes them durable, then they are renamed: a run killed
+    in the middle leaves whole case files and temporary ones, never a torn case file, and the next run
+    removes the temporary files and writes exactly what an uninterrupted run writes."""
+    from pytest_llmops.feedback.store import FeedbackRecord
+
+    def project_with_many_cases(folder: Path) -> Path:
+        project = project_in(folder)
+        jsonl.append_records(project / "feedback.jsonl", [FeedbackRecord(
+            user_id="u-1", type="wrong_answer", bad_text=f"Only {n} days",
+            conversation=[{"user": f"How long do I have to return item {n}?", "reply": f"Only {n} days, sorry."}]
+        ).to_json_dict() for n in range(1500)])
+        return project
+
+    project = project_with_many_cases(tmp_path / "project")
+    out = project / "regressions"
+    run = subprocess.Popen([sys.executable, "-m", "pytest_llmops.cli", "cases", "from-feedback", f"--out={out}"],
+                           cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while run.poll() is None and not (out.is_dir() and any(p.suffix == ".tmp" for p in out.iterdir())):
+            pass  # until it is writing
+        run.kill()
+    finally:
+        run.wait()
+    assert run.returncode == -9, "the run ended before it could be killed while writing"
+    left = list(out.iterdir())
+    assert any(path.suffix == ".tmp" for path in left)
+    for path in left:
+        if path.suffix == ".yaml":
+            assert load_case_file(path)  # whole: a valid case file
+    llmops(project, "cases", "from-feedback", f"--out={out}", check=True)
+    clean = project_in(tmp_path / "clean") / "regressions"
+    (clean.parent / "feedback.jsonl").write_bytes((project / "feedback.jsonl").read_bytes())
+    llmops(clean.parent, "cases", "from-feedback", f"--out={clean}", check=True)
+    assert files_in(out) == files_in(clean) and len(files_in(clean)) == 1500  # no temporary file left
+
+
+def test_a_batch_whose_rename_fails_keeps_the_files_before_it_whole_and_leaves_no_temporary_file(tmp_path):
+    out = tmp_path / "out"
+    (out / "b.yaml" / "in-the-way").mkdir(parents=True)  # a folder where the second file goes: its rename fails
+    with jsonl.FileBatch(mode=0o644) as batch:
+        for name in ("a.yaml", "b.yaml", "c.yaml"):
+            batch.add(out / name, f"file {name}\n".encode())
+        assert len([path for path in out.iterdir() if path.suffix == ".tmp"]) == 3
+        with pytest.raises(StorageError, match=r"cannot write .*b\.yaml: Is a directory"):
+            batch.commit()
+    assert batch.renamed == [out / "a.yaml"] and (out / "a.yaml").read_text() == "file a.yaml\n"
+    assert sorted(path.name for path in out.iterdir()) == ["a.yaml", "b.yaml"]  # no c.yaml, no temporary file
+    assert oct((out / "a.yaml").stat().st_mode & 0o777) == "0o644"
+
+
+def test_a_batch_left_by_an_error_before_its_commit_removes_its_temporary_files(tmp_path):
+    with pytest.raises(KeyError), jsonl.FileBatch() as batch:
+        batch.add(tmp_path / "a.yaml", b"a")
+        raise KeyError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- the monitor log -------------------------------------------------------------------------------
 
 

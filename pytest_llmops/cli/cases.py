@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .. import jsonl
 from ..config import Settings, load_settings
 from ..convert.core import ConvertError, RegressionCandidate, Skipped, plan_cases, render_case_file, write_cases
 from ..convert.from_feedback import candidates_from_feedback
@@ -84,6 +85,7 @@ def write_and_report(candidates: list[RegressionCandidate], skipped: list[Skippe
     return EXIT_OK
 
 
+@jsonl.collector_paused()  # 100,000 records and their candidates, no cycles: no collection walks them all
 def run_from_feedback(args: argparse.Namespace) -> int:
     settings = load_settings()
     records, malformed, stop = [], 0, False

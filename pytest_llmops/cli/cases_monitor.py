@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .. import jsonl
 from ..config import load_settings
 from ..errors import ConfigError
 from ..checks.names import CATEGORIES
@@ -49,6 +50,7 @@ def _only(text: str | None) -> list[str]:
     return names
 
 
+@jsonl.collector_paused()  # many log entries and candidates, no cycles: no collection walks them all
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     options = monitor_settings(settings)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -92,6 +93,13 @@ class RegressionCandidate:
     @property
     def case_id(self) -> str:
         return f"{self.id_prefix}-{self.rule.replace('_', '-')}-{self.key}"
+
+    def with_source(self, source: Provenance) -> "RegressionCandidate":
+        """The same case asked for by another source; its key is carried over, not worked out again."""
+        self.key  # worked out once, before the copy: cached_property keeps it in __dict__, which is copied
+        twin = object.__new__(RegressionCandidate)  # one copy per feedback record: dataclasses.replace is 5x slower
+        twin.__dict__.update(self.__dict__, source=source)
+        return twin
 
 
 @dataclass
@@ -214,18 +222,22 @@ def write_cases(planned: list[PlannedCase], out_dir: Path | str, detector: PiiDe
     in a case file under ``suite_dirs`` (a reviewer moved it into the suite proper) is not
     written again either. ``dry_run`` writes nothing and reports what would happen.
     Temporary files a killed run left in ``out_dir`` are removed first. Each file is written
-    whole or not at all; a full disk or read-only folder raises StorageError saying how
-    many files were written before it.
+    whole or not at all: every file goes to a temporary file first, then one sync makes them all
+    durable and they are renamed into place (:class:`~pytest_llmops.jsonl.FileBatch`). A full
+    disk or read-only folder raises StorageError saying how many files were written before it
+    (the files before the one that failed are still put in place, whole).
     """
     out_dir = Path(out_dir)
     elsewhere = {} if force else case_ids_in(suite_dirs)
     result = WriteResult(dry_run=dry_run)
     if not dry_run:
         result.removed_temp_files = jsonl.remove_orphaned_temp_files(out_dir)
-    try:
+    present = set(os.listdir(out_dir)) if out_dir.is_dir() else set()  # one listing, not a stat per case
+    to_write: list[tuple[bool, Path, PlannedCase]] = []
+    with jsonl.FileBatch(mode=0o644) as batch:
         for case in planned:
             path = out_dir / case.file_name
-            exists = path.exists()
+            exists = case.file_name in present or path.exists()
             if exists and not force:
                 result.existing.append((path, case))
                 continue
@@ -233,23 +245,28 @@ def write_cases(planned: list[PlannedCase], out_dir: Path | str, detector: PiiDe
                 result.existing.append((elsewhere[case.case_id], case))
                 continue
             if not dry_run:
-                try:  # each file fsynced before its rename; the folder once at the end, not once a file
-                    jsonl.write_file_atomic(path, render_case_file(case, detector).encode("utf-8"), mode=0o644,
-                                            sync_folder=False)
+                try:
+                    batch.add(path, render_case_file(case, detector).encode("utf-8"))
                 except StorageError as exc:
-                    done = len(result.written) + len(result.overwritten)
+                    done = _commit(batch)
                     raise StorageError(f"{exc}; {done} case file(s) written before it, each whole") from None
-            (result.overwritten if exists else result.written).append((path, case))
-    except BaseException:
-        if not dry_run and (result.written or result.overwritten):
-            try:
-                jsonl.fsync_folder(out_dir)
-            except StorageError:
-                pass  # the error being raised says more
-        raise
-    if not dry_run and (result.written or result.overwritten):
-        jsonl.fsync_folder(out_dir)
+            to_write.append((exists, path, case))
+        if not dry_run:
+            _commit(batch, raise_with_count=True)
+    for exists, path, case in to_write:
+        (result.overwritten if exists else result.written).append((path, case))
     return result
+
+
+def _commit(batch: jsonl.FileBatch, raise_with_count: bool = False) -> int:
+    """Put the batch's files in place; how many are. A failure is raised with that count when
+    ``raise_with_count``, else only counted (an earlier error is being raised, and says more)."""
+    try:
+        batch.commit()
+    except StorageError as exc:
+        if raise_with_count:
+            raise StorageError(f"{exc}; {len(batch.renamed)} case file(s) written before it, each whole") from None
+    return len(batch.renamed)
 
 
 def case_ids_in(folders: Iterable[Path]) -> dict[str, Path]:

@@ -35,6 +35,8 @@ def _candidates_from_feedback(records: Iterable[Any], detector: PiiDetector, max
     candidates: list[RegressionCandidate] = []
     skipped: list[Skipped] = []
     mask = lru_cache(maxsize=65536)(detector.mask)  # the same turns come back in many reports
+    #: what a report asks for, worked out once: many users report the same conversation the same way
+    worked_out: dict[tuple[Any, ...], RegressionCandidate | str] = {}
     for record in records:
         note = record.type + (f": {excerpt(record.message, NOTE_CHARS)}" if record.message else "")
         source = Provenance("feedback", record.id, record.timestamp, " ".join(note.split()))
@@ -45,20 +47,37 @@ def _candidates_from_feedback(records: Iterable[Any], detector: PiiDetector, max
         if not record.conversation:
             skipped.append(Skipped(source, "no conversation attached"))
             continue
-        turn = record.reported_turn()
-        if rule == "no_pii" and record.turn is None:
-            turn = _first_leaking_turn(record.conversation, mask) or turn
-        reported = record.conversation[turn - 1]
-        users = tuple(mask(t.user) for t in record.conversation[:turn])
-        expect, problem = _feedback_expect(rule, record, reported.reply, max_latency_ms, mask, users)
-        if problem:
-            skipped.append(Skipped(source, problem))
-            continue
-        candidates.append(RegressionCandidate(users=users, rule=rule, expect=expect, source=source,
-                                              tags=(*FEEDBACK_TAGS, record.type), id_prefix="fb",
-                                              system=mask(record.system) if record.system else None,
-                                              target=record.target))
+        asks = _what_it_asks(record)
+        found = worked_out.get(asks)
+        if found is None:
+            found = worked_out[asks] = _candidate(record, rule, source, mask, max_latency_ms)
+        if isinstance(found, str):
+            skipped.append(Skipped(source, found))
+        else:
+            candidates.append(found.with_source(source))
     return candidates, skipped
+
+
+def _what_it_asks(record: Any) -> tuple[Any, ...]:
+    """Every field of a record that :func:`_candidate` reads, save its source: equal tuples, equal candidates."""
+    return (record.type, record.turn, record.bad_text, record.expected, record.system, record.target,
+            tuple((turn.user, turn.reply) for turn in record.conversation))
+
+
+def _candidate(record: Any, rule: str, source: Provenance, mask: Callable[[str], str],
+               max_latency_ms: float) -> RegressionCandidate | str:
+    """The candidate a report with a conversation asks for, or why it gives none."""
+    turn = record.reported_turn()
+    if rule == "no_pii" and record.turn is None:
+        turn = _first_leaking_turn(record.conversation, mask) or turn
+    reported = record.conversation[turn - 1]
+    users = tuple(mask(t.user) for t in record.conversation[:turn])
+    expect, problem = _feedback_expect(rule, record, reported.reply, max_latency_ms, mask, users)
+    if problem:
+        return problem
+    return RegressionCandidate(users=users, rule=rule, expect=expect, source=source,
+                               tags=(*FEEDBACK_TAGS, record.type), id_prefix="fb",
+                               system=mask(record.system) if record.system else None, target=record.target)
 
 
 def _first_leaking_turn(conversation: list[Any], mask: Callable[[str], str]) -> int | None:

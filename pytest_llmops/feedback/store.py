@@ -104,7 +104,8 @@ class FeedbackRecord(BaseModel):
             moment = datetime.fromisoformat(value)
         except ValueError:
             raise ValueError("must be an ISO 8601 date and time, e.g. 2026-11-25T10:41:31Z") from None
-        if moment.utcoffset() is None or moment.utcoffset().total_seconds() != 0:
+        offset = moment.utcoffset()  # once: this runs for every record read
+        if offset is None or offset.total_seconds() != 0:
             raise ValueError("must be in UTC (end with Z or +00:00)")
         return value
 
@@ -313,15 +314,25 @@ class BadRecord:
 def iter_feedback(path: Path | str) -> Iterator[tuple[int, FeedbackRecord | BadRecord]]:
     """Every non-blank line of the feedback file as (line number, record or BadRecord); never stops early.
 
-    Appends made while reading are left for the next read (never seen half-written)."""
-    for line in jsonl.iter_lines(path, upto=jsonl.settled_size(path)):
-        if line.record is None:
-            yield line.number, BadRecord(line.number, line.bad.reason if line.bad else "unreadable")
-            continue
+    Appends made while reading are left for the next read (never seen half-written).
+    pydantic parses and validates each line in one step (about half the time of json.loads and then
+    validating); a line it refuses is read again the slow way, which gives the same record (JSON that
+    only Python's parser takes, such as ``Infinity``) or says why it is bad, as before."""
+    for number, raw in jsonl.iter_raw_lines(path, upto=jsonl.settled_size(path)):
         try:
-            yield line.number, FeedbackRecord.model_validate(line.record)
-        except ValidationError as exc:
-            yield line.number, BadRecord(line.number, f"not a feedback record ({one_line(exc, whole='record')})")
+            yield number, FeedbackRecord.model_validate_json(raw)
+        except ValidationError:
+            yield number, _record_or_bad(jsonl.parse_line(number, raw))
+
+
+def _record_or_bad(line: jsonl.Line) -> FeedbackRecord | BadRecord:
+    """A parsed line as a record, or why it is not one (the line's number, never its content)."""
+    if line.record is None:
+        return BadRecord(line.number, line.bad.reason if line.bad else "unreadable")
+    try:
+        return FeedbackRecord.model_validate(line.record)
+    except ValidationError as exc:
+        return BadRecord(line.number, f"not a feedback record ({one_line(exc, whole='record')})")
 
 
 def read_feedback(path: Path | str) -> tuple[list[FeedbackRecord], list[BadRecord]]:
