@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -212,3 +213,15 @@ def test_log_lines_parse_to_what_parse_line_gives_them() -> None:
         assert (repr(fast.record), fast.bad) == (repr(slow.record), slow.bad)
 
     same_as_parse_line()
+
+
+def test_a_log_line_whose_conversation_id_is_not_a_string_is_never_taken_for_a_turn(project):
+    log = project / "chatbot_monitoring.log"
+    lines = log.read_text().splitlines(keepends=True)
+    odd = [{"conversation_id": ["c1"], "user": "a list \\u00e9", "reply": "x", "findings": []},
+           {"conversation_id": {"conversation_id": "c1"}, "user": "a mapping", "reply": "x", "findings": []}]
+    log.write_text(lines[0] + "".join(json.dumps(entry) + "\n" for entry in odd) + "".join(lines[1:]))
+    result = cli(project, "cases", "from-monitor-log")
+    assert result.returncode == 0, result.stderr.decode()
+    turns = [case["turns"] for data in generated(project).values() for case in data["cases"]]
+    assert not any(turn["user"] in ("a list é", "a mapping") for conversation in turns for turn in conversation)

@@ -155,7 +155,7 @@ def _earlier_turns(paths: list[Path], flagged: list[_Flagged]) -> dict[int, list
                 continue
             entry = _parse(number, raw).record
             conversation = entry.get("conversation_id") if entry is not None else None
-            if conversation in turns and isinstance(entry.get("user"), str):
+            if isinstance(conversation, str) and conversation in turns and isinstance(entry.get("user"), str):
                 turns[conversation].append(((index, number), entry["user"]))
     history: dict[int, list[str]] = {}
     for conversation, items in by_conversation.items():
