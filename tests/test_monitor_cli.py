@@ -177,8 +177,10 @@ def test_ctrl_c_while_reading_stdin_still_prints_the_summary(project):
     import sys
     import time
 
+    # SIGINT as at a terminal, even when this suite runs as a background job (which ignores it)
     process = subprocess.Popen([sys.executable, "-m", "pytest_llmops.cli", "monitor", "-q"], cwd=project,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         process.stdin.write(json.dumps(interaction(1)).encode() + b"\n")
         process.stdin.flush()
