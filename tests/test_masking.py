@@ -187,3 +187,16 @@ def test_the_conversation_memory_stays_bounded():
     assert forgotten.mask("we called 415-555-01") == "we called 415-555-01"
     assert kept.mask("we called 212-555-01 and wrote to customer4@exa") == "we called [PHONE] and wrote to [EMAIL]"
     assert list(kept.remembered().values()).count("phone") == 1  # two values a conversation: the latest
+
+
+def test_a_restored_recollection_masks_what_recalling_each_value_masks():
+    detector = PiiDetector()
+    earlier = detector.conversation()
+    earlier.mask("I am ann.lee@example.com, call +1 415-555-0142 or write to jane\\.doe@example\\.org")
+    restored, recalled = detector.conversation(), detector.conversation()
+    restored.restore(earlier.recollection())
+    recalled.recall(earlier.remembered())
+    for text in ("we wrote to ann.lee@exam", "calling 415-555-01", "dial 4155550142 now", "jane\\.doe@exa",
+                 "nothing personal here", "order 12345 415555"):
+        assert restored.mask(text) == recalled.mask(text), text
+    assert restored.recollection() == recalled.recollection()

@@ -14,45 +14,60 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from ..pii.conversation import ConversationMasker
+from ..pii.conversation import ConversationMasker, Recollection
 
 MAX_CONVERSATIONS = 10_000
 MAX_VALUES = 50
 
 
 class ConversationMemory:
-    """Personal data found per conversation id, most recently seen conversations only. Thread-safe."""
+    """Personal data found per conversation id, most recently seen conversations only. Thread-safe.
+
+    Each conversation's :class:`Recollection` is kept with the pieces its maskers worked out,
+    so the next record's masker takes them over as they are (recalling value by value took
+    about 18 µs a record for an email and a phone number).
+    """
 
     def __init__(self, max_conversations: int = MAX_CONVERSATIONS, max_values: int = MAX_VALUES):
         self.max_conversations = max_conversations
         self.max_values = max_values
-        self._values: OrderedDict[str, dict[str, str]] = OrderedDict()
+        self._kept: OrderedDict[str, Recollection] = OrderedDict()
         self._lock = threading.Lock()
 
     def recall(self, conversation_id: str, *maskers: ConversationMasker) -> None:
         """Make ``maskers`` remember what the conversation said before (nothing for a new one)."""
         with self._lock:
-            values = self._values.get(conversation_id)
-            if values is None:
+            kept = self._kept.get(conversation_id)
+            if kept is None:
                 return
-            self._values.move_to_end(conversation_id)
-            values = dict(values)
+            self._kept.move_to_end(conversation_id)
         for masker in maskers:
-            masker.recall(values)
+            masker.restore(kept)
 
     def keep(self, conversation_id: str, *maskers: ConversationMasker) -> None:
-        """Remember what ``maskers`` found in this record of the conversation, for its next records."""
-        found: dict[str, str] = {}
-        for masker in maskers:
-            found.update(masker.remembered())
+        """Remember what ``maskers`` found in this record of the conversation (and before), for its next records."""
+        found = [masker for masker in maskers if masker.remembers]
         if not found:
             return
         with self._lock:
-            values = self._values.pop(conversation_id, {})
-            values.update(found)
-            self._values[conversation_id] = dict(list(values.items())[-self.max_values:])
-            while len(self._values) > self.max_conversations:
-                self._values.popitem(last=False)
+            kept = self._kept.get(conversation_id)
+        if len(found) == 1 and kept is not None and len(found[0].remembered()) == len(kept.values):
+            return  # nothing new: values only grow, so the same count is the same values
+        whole = found[0]
+        if len(found) > 1 or len(whole.remembered()) > self.max_values:
+            whole = found[0].detector.conversation()
+            for masker in found:
+                whole.recall(masker.remembered())
+            if len(whole.remembered()) > self.max_values:
+                latest = dict(list(whole.remembered().items())[-self.max_values:])
+                whole = found[0].detector.conversation()
+                whole.recall(latest)
+        recollection = whole.recollection()
+        with self._lock:
+            self._kept[conversation_id] = recollection
+            self._kept.move_to_end(conversation_id)
+            while len(self._kept) > self.max_conversations:
+                self._kept.popitem(last=False)
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self._kept)

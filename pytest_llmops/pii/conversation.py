@@ -24,7 +24,7 @@ one extra scan per text for digit runs (only if it has digits) and one for local
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .detector import PiiFinding
 
@@ -46,6 +46,15 @@ _WORD_LIKE = re.compile(r"[A-Za-z]+", re.ASCII)
 _LOCAL_MARK = re.compile(r"[0-9._%+@-]", re.ASCII).search
 _LAST_WORD = re.compile(rf"(?<![\w.+%-])([A-Za-z]{{{MIN_FRAGMENT_CHARS},}})()(?=[\s.,;:!?)\]\"'…-]*$)", re.ASCII)
 _TEXT_END = re.compile(r"[\s.,;:!?)\]\"'…-]*", re.ASCII)
+
+
+class Recollection(NamedTuple):
+    """What a :class:`ConversationMasker` remembers: the values and the pieces worked out from them."""
+
+    values: dict[str, str]
+    digit_pieces: dict[str, str]
+    local_pieces: dict[str, str]
+    escaped: dict[str, str]
 
 
 class ConversationMasker:
@@ -103,13 +112,29 @@ class ConversationMasker:
 
     # -- memory ------------------------------------------------------------------------------
     def remembered(self) -> dict[str, str]:
-        """Every value found so far, with its kind (oldest first): the memory to carry to the next part."""
+        """Every value found so far, with its kind (oldest first)."""
         return self._values
 
     def recall(self, values: dict[str, str]) -> None:
         """Remember ``values`` (value -> kind) that an earlier part of the same conversation held."""
         for value, kind in values.items():
             self._remember(PiiFinding(kind, 0, len(value), value))
+
+    def recollection(self) -> Recollection:
+        """A copy of what it remembers, pieces included, for a masker of the conversation's next part."""
+        return Recollection(dict(self._values), dict(self._digit_pieces), dict(self._local_pieces),
+                            dict(self._escaped))
+
+    def restore(self, recollection: Recollection) -> None:
+        """Remember what ``recollection`` holds: copied as it is when nothing was found yet (no pieces
+        worked out again), else value by value."""
+        if self._values:
+            self.recall(recollection.values)
+        elif recollection.values:
+            self._values = dict(recollection.values)
+            self._digit_pieces = dict(recollection.digit_pieces)
+            self._local_pieces = dict(recollection.local_pieces)
+            self._escaped = dict(recollection.escaped)
 
     def _remember(self, finding: PiiFinding) -> None:
         value, kind = finding.value, finding.kind
