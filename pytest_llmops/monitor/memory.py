@@ -54,14 +54,12 @@ class ConversationMemory:
         if len(found) == 1 and kept is not None and len(found[0].remembered()) == len(kept.values):
             return  # nothing new: values only grow, so the same count is the same values
         whole = found[0]
-        if len(found) > 1 or len(whole.remembered()) > self.max_values:
-            whole = found[0].detector.conversation()
+        if len(found) > 1 or len(whole.remembered()) > self.max_values:  # merged, or cut to the latest values
+            values: dict[str, str] = {}
             for masker in found:
-                whole.recall(masker.remembered())
-            if len(whole.remembered()) > self.max_values:
-                latest = dict(list(whole.remembered().items())[-self.max_values:])
-                whole = found[0].detector.conversation()
-                whole.recall(latest)
+                values.update(masker.remembered())
+            whole = found[0].detector.conversation()
+            whole.recall(dict(list(values.items())[-self.max_values:]))
         recollection = whole.recollection()
         with self._lock:
             self._kept[conversation_id] = recollection

@@ -250,12 +250,20 @@ class Monitor:
 
     def observe_record(self, record: dict[str, Any], where: str) -> Observed | None:
         """Check one decoded input record; a record that is not an interaction is counted as bad input."""
-        try:
-            interaction = self.fields.interaction(record)
-        except RecordError as exc:
-            self.bad_input(where, str(exc))
+        interaction = self._interaction_or_reason(record)
+        if isinstance(interaction, str):
+            self.bad_input(where, interaction)
             return None
         return self.observe(interaction)
+
+    def _interaction_or_reason(self, record: dict[str, Any] | str) -> Interaction | str:
+        """The record's interaction, or why it is none (``record`` is that reason already for an undecodable line)."""
+        if isinstance(record, str):
+            return record
+        try:
+            return self.fields.interaction(record)
+        except RecordError as exc:
+            return str(exc)
 
     def observe_records(self, records: list[tuple[str, dict[str, Any] | str]],
                         stopped: Callable[[], bool] = lambda: False) -> bool:
@@ -265,15 +273,7 @@ class Monitor:
         Their texts are screened for personal data and secrets at once first (:meth:`PiiDetector.screen`).
         Returns False when ``stopped()`` ended it before the last record.
         """
-        items: list[tuple[str, Interaction | str]] = []
-        for where, record in records:
-            if isinstance(record, str):
-                items.append((where, record))
-                continue
-            try:
-                items.append((where, self.fields.interaction(record)))
-            except RecordError as exc:
-                items.append((where, str(exc)))
+        items = [(where, self._interaction_or_reason(record)) for where, record in records]
         self.screen([interaction for _, interaction in items if not isinstance(interaction, str)])
         for where, item in items:
             if stopped():

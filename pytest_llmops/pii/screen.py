@@ -24,63 +24,26 @@ SEPARATOR = "\x1e"  # the ASCII record separator: not in any gate or hint, and r
 
 def could_hold_each(texts: Sequence[str], literals: Iterable[str], patterns: Iterable[re.Pattern[str]],
                     fold: Callable[[str], str] | None = None) -> list[bool]:
-    """For each of ``texts``: whether any of ``literals`` or ``patterns`` occurs in it (in ``fold(text)``: the
-    fold may change lengths, e.g. lower case, but must keep the separator and add none)."""
+    """For each of ``texts``: whether any of ``literals`` or ``patterns`` occurs in it (in ``fold(text)``)."""
     count = len(texts)
     holds = [False] * count
     if not count:
         return holds
-    joined = SEPARATOR.join(texts)
-    if fold is not None:
-        joined = fold(joined)
-    if joined.count(SEPARATOR) == count - 1:
-        counter = _Counter(joined)  # the separators are the texts' edges
-        index_of: Callable[[int], int] = counter.index
-        start_of: Callable[[int], int] = counter.start
-    else:  # a text holds the separator itself: place the texts by their lengths (folded one by one)
-        folded = [fold(text) for text in texts] if fold is not None else texts
-        starts = [start + index for index, start in enumerate(accumulate(map(len, folded), initial=0))][:count]
-        index_of = lambda position: bisect_right(starts, position) - 1  # noqa: E731
-        start_of = starts.__getitem__
+    folded = [fold(text) for text in texts] if fold is not None else texts
+    joined = SEPARATOR.join(folded)
+    # where each text starts in the joined string (placed by lengths: a text may hold the separator itself)
+    starts = [start + index for index, start in enumerate(accumulate(map(len, folded), initial=0))][:count]
     for search in (*(_finder(joined, literal) for literal in literals), *(_searcher(joined, p) for p in patterns)):
         position = 0
         while (found := search(position)) is not None:
-            first = index_of(found[0])
-            last = index_of(max(found[0], found[1] - 1))  # a match across a separator marks every text it touches
+            first = bisect_right(starts, found[0]) - 1
+            last = bisect_right(starts, max(found[0], found[1] - 1)) - 1  # a match across a separator marks both
             for index in range(first, last + 1):
                 holds[index] = True
             if last + 1 >= count:
                 break
-            position = start_of(last + 1)  # found in that text: look on from the next one
+            position = starts[last + 1]  # found in that text: look on from the next one
     return holds
-
-
-class _Counter:
-    """Text numbers from positions in a joined string without a separator inside a text, counted as it goes."""
-
-    def __init__(self, joined: str):
-        self.joined = joined
-        self.position = 0
-        self.number = 0
-
-    def index(self, position: int) -> int:
-        if position < self.position:  # a search starts over for each pattern
-            self.position = self.number = 0
-        self.number += self.joined.count(SEPARATOR, self.position, position)
-        self.position = position
-        return self.number
-
-    def start(self, number: int) -> int:
-        """Where text ``number`` begins (it follows the current one)."""
-        return self.joined.find(SEPARATOR, self.position) + 1 if number == self.number + 1 else _nth_start(
-            self.joined, number)
-
-
-def _nth_start(joined: str, number: int) -> int:
-    position = 0
-    for _ in range(number):
-        position = joined.find(SEPARATOR, position) + 1
-    return position
 
 
 def _finder(joined: str, literal: str) -> Callable[[int], tuple[int, int] | None]:
